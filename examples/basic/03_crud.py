@@ -1,0 +1,67 @@
+"""Create, read, update and delete aggregates through a unit of work.
+
+Run it with ``uv run python examples/basic/03_crud.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from uuid import UUID
+
+from andamios.adapters.memory import InMemoryUnitOfWork
+from andamios.domain import AggregateRoot
+from andamios.ports import Repository, UnitOfWork, UnitOfWorkFactory
+from andamios.ports.errors import NotFound
+
+
+@dataclass(eq=False, kw_only=True)
+class Customer(AggregateRoot[UUID]):
+    email: str
+    name: str
+    vip: bool = False
+
+
+class Crm(UnitOfWork):
+    customers: Repository[Customer, UUID]
+
+
+async def main(new_uow: UnitOfWorkFactory[Crm]) -> None:
+    # Create: add, then commit. Nothing is stored without commit().
+    ada = Customer(email="ada@example.com", name="Ada")
+    async with new_uow() as uow:
+        await uow.customers.add(ada)
+        await uow.customers.add_many(
+            [Customer(email=f"user{n}@example.com", name=f"User {n}") for n in range(3)]
+        )
+        await uow.commit()
+    print(f"created {ada.name}, version {ada.version}")
+
+    # Read: get raises NotFound, get_or_none returns None.
+    async with new_uow() as uow:
+        loaded = await uow.customers.get(ada.id)
+        print(f"read {loaded.email}; same object on a second get: "
+              f"{loaded is await uow.customers.get(ada.id)}")  # fmt: skip
+        print(f"{await uow.customers.count()} customers stored")
+
+    # Update: change the loaded aggregate; commit saves it. There is no update() to forget.
+    async with new_uow() as uow:
+        customer = await uow.customers.get(ada.id)
+        customer.vip = True
+        await uow.commit()
+    print(f"updated: vip={customer.vip}, version {customer.version}")
+
+    # Delete: remove an aggregate this unit of work loaded.
+    async with new_uow() as uow:
+        await uow.customers.remove(await uow.customers.get(ada.id))
+        await uow.commit()
+    async with new_uow() as uow:
+        try:
+            await uow.customers.get(ada.id)
+        except NotFound as error:
+            print(f"deleted: {error}")
+        print(f"{await uow.customers.count()} customers left")
+
+
+if __name__ == "__main__":
+    asyncio.run(main(InMemoryUnitOfWork.factory(Crm)))

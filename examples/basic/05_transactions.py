@@ -1,0 +1,101 @@
+"""Transactions: rollback by default, optimistic concurrency, retries and domain events.
+
+Run it with ``uv run python examples/basic/05_transactions.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from andamios.adapters.memory import InMemoryUnitOfWork
+from andamios.domain import AggregateRoot, DomainEvent
+from andamios.ports import Repository, UnitOfWork, UnitOfWorkFactory
+from andamios.ports.errors import ConcurrencyError, UnitOfWorkError
+
+
+@dataclass(frozen=True, kw_only=True)
+class Withdrawn(DomainEvent):
+    account: str
+    amount: int
+
+
+@dataclass(eq=False, kw_only=True)
+class Account(AggregateRoot[str]):
+    balance: int = 0
+
+    def withdraw(self, amount: int) -> None:
+        if amount > self.balance:
+            raise ValueError(f"insufficient funds: {self.balance} < {amount}")
+        self.balance -= amount
+        self.record(Withdrawn(account=self.id, amount=amount))
+
+
+class Bank(UnitOfWork):
+    accounts: Repository[Account, str]
+
+
+async def balance(new_uow: UnitOfWorkFactory[Bank]) -> int:
+    async with new_uow() as uow:
+        return (await uow.accounts.get("acc-1")).balance
+
+
+async def main(new_uow: UnitOfWorkFactory[Bank]) -> None:
+    async with new_uow() as uow:
+        await uow.accounts.add(Account(id="acc-1", balance=100))
+        await uow.commit()
+
+    # Leaving the block without commit() rolls back.
+    async with new_uow() as uow:
+        (await uow.accounts.get("acc-1")).withdraw(30)
+    print("after a block without commit:", await balance(new_uow))
+
+    # An exception rolls back too, and propagates.
+    try:
+        async with new_uow() as uow:
+            (await uow.accounts.get("acc-1")).withdraw(500)
+            await uow.commit()
+    except ValueError as error:
+        print("rolled back:", error)
+
+    # Two units of work change the same aggregate: the second commit loses.
+    async with new_uow() as first, new_uow() as second:
+        (await first.accounts.get("acc-1")).withdraw(10)
+        (await second.accounts.get("acc-1")).withdraw(20)
+        await first.commit()
+        try:
+            await second.commit()
+        except ConcurrencyError as error:
+            print("conflict:", error)
+    print("balance after the conflict:", await balance(new_uow))
+
+    # The remedy is to retry the whole unit of work; concurrent tasks lose no update.
+    async def withdraw_one() -> None:
+        while True:
+            try:
+                async with new_uow() as uow:
+                    (await uow.accounts.get("acc-1")).withdraw(1)
+                    await uow.commit()
+                return
+            except ConcurrencyError:
+                continue
+
+    await asyncio.gather(*(withdraw_one() for _ in range(20)))
+    print("after 20 concurrent withdrawals:", await balance(new_uow))
+
+    # Events are collected after commit, from every aggregate the unit of work saw.
+    async with new_uow() as uow:
+        (await uow.accounts.get("acc-1")).withdraw(5)
+        await uow.commit()
+    print("events:", [f"{type(e).__name__}({e.amount})" for e in uow.collect_events()])  # type: ignore[attr-defined]
+
+    # A unit of work is used once.
+    try:
+        async with uow:
+            pass
+    except UnitOfWorkError as error:
+        print("reuse refused:", error)
+
+
+if __name__ == "__main__":
+    asyncio.run(main(InMemoryUnitOfWork.factory(Bank)))

@@ -1,0 +1,83 @@
+"""Andamios quickstart: the north-star example, end to end.
+
+A pure domain (a dataclass aggregate that records an event), a unit-of-work shape, application
+code that never imports a database, and a composition root choosing the adapter. Run it with
+``uv run python examples/quickstart.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from decimal import Decimal
+from uuid import UUID
+
+from andamios.adapters.memory import InMemoryUnitOfWork
+from andamios.domain import AggregateRoot, DomainEvent, F
+from andamios.ports import Repository, UnitOfWork, UnitOfWorkFactory
+
+# -- domain: the user's model, standard library only -------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProductRepriced(DomainEvent):
+    product_id: UUID
+    price: Decimal
+
+
+@dataclass(eq=False, kw_only=True)
+class Product(AggregateRoot[UUID]):  # id (UUIDv7), version and events come from the base
+    sku: str
+    name: str
+    price: Decimal
+
+    def reprice(self, price: Decimal) -> None:
+        self.price = price
+        self.record(ProductRepriced(product_id=self.id, price=price))
+
+
+# -- ports: the shape of the unit of work ------------------------------------------------------
+
+
+class Shop(UnitOfWork):
+    products: Repository[Product, UUID]
+
+
+# -- application: never imports a database -----------------------------------------------------
+
+
+async def stock_catalogue(uow: Shop) -> None:
+    async with uow:
+        await uow.products.add_many(
+            [
+                Product(sku="TEA-01", name="Green tea", price=Decimal("4.50")),
+                Product(sku="TEA-02", name="Black tea", price=Decimal("6.00")),
+                Product(sku="POT-01", name="Teapot", price=Decimal("32.00")),
+            ]
+        )
+        await uow.commit()
+
+
+async def reprice_cheap(uow: Shop) -> int:
+    async with uow:
+        cheap = await uow.products.find(F("price") < 10, order_by=F("sku"))
+        for product in cheap:
+            product.reprice(product.price * 2)
+        await uow.commit()  # changes saved, versions checked, events collected
+    for event in uow.collect_events():
+        print(f"event: {type(event).__name__} {event.price}")  # type: ignore[attr-defined]
+    return len(cheap)
+
+
+async def main(new_uow: UnitOfWorkFactory[Shop]) -> None:
+    await stock_catalogue(new_uow())
+    print(f"repriced {await reprice_cheap(new_uow())} products")
+    async with new_uow() as uow:
+        for product in await uow.products.find(order_by=F("price").desc()):
+            print(f"{product.sku} {product.name:<10} {product.price:>6} v{product.version}")
+
+
+# -- composition root: the only place that picks an adapter ------------------------------------
+
+if __name__ == "__main__":
+    asyncio.run(main(InMemoryUnitOfWork.factory(Shop)))

@@ -1,0 +1,119 @@
+"""The in-memory unit of work and repository: a shipped adapter, not a test double."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, cast
+
+from andamios.adapters.memory._store import InMemoryStore
+from andamios.adapters.memory._workspace import Workspace
+from andamios.domain import AggregateRoot, Order, Spec
+from andamios.ports import Repository, Tracker, UnitOfWork, compose
+
+__all__ = ["InMemoryFactory", "InMemoryRepository", "InMemoryUnitOfWork"]
+
+
+async def _yield_to_other_tasks() -> None:
+    # A database call would suspend the task here; doing the same lets concurrent tasks
+    # interleave as they will in production, so races show up in memory-backed tests too.
+    await asyncio.sleep(0)
+
+
+class InMemoryRepository[A: AggregateRoot[Any], ID](Repository[A, ID]):
+    """A repository over an in-memory transaction (see :class:`InMemoryUnitOfWork`)."""
+
+    def __init__(
+        self,
+        aggregate_type: type[A],
+        *,
+        tracker: Tracker,
+        workspace: Workspace,
+        id_type: object = None,
+    ) -> None:
+        super().__init__(aggregate_type, tracker=tracker, id_type=id_type)
+        self._workspace = workspace
+
+    async def _add(self, aggregate: A) -> None:
+        await _yield_to_other_tasks()
+        self._workspace.add(aggregate, self._aggregate_type)
+
+    async def _get(self, id: ID) -> A | None:
+        await _yield_to_other_tasks()
+        return cast("A | None", self._workspace.get(self._aggregate_type, id))
+
+    async def _find(
+        self, spec: Spec | None, order: tuple[Order, ...], limit: int | None, offset: int
+    ) -> list[A]:
+        await _yield_to_other_tasks()
+        return self._workspace.find(self._aggregate_type, spec, order, limit, offset)
+
+    async def _count(self, spec: Spec | None) -> int:
+        await _yield_to_other_tasks()
+        return self._workspace.count(self._aggregate_type, spec)
+
+    async def _remove(self, aggregate: A) -> bool:
+        await _yield_to_other_tasks()
+        return self._workspace.remove(aggregate, self._aggregate_type)
+
+
+class InMemoryUnitOfWork(UnitOfWork):
+    """A unit of work over an :class:`InMemoryStore`, with the same semantics as DuckDB's.
+
+    Transactions read a snapshot taken when they begin; nothing is visible to other units of
+    work before commit; commit checks every changed aggregate's version (``ConcurrencyError``)
+    and every new id (``DuplicateError``) and then publishes all changes at once. Aggregates are
+    deep-copied in and out of the store, so mutating an object never changes stored state.
+
+    Use :meth:`factory` with your shape: ``new_uow = InMemoryUnitOfWork.factory(Shop)``.
+    """
+
+    adapter_name = "memory"
+
+    def __init__(self, store: InMemoryStore | None = None) -> None:
+        self._store = store if store is not None else InMemoryStore()
+        self._workspace = Workspace(self._store)
+        super().__init__()
+
+    @property
+    def store(self) -> InMemoryStore:
+        """The committed state this unit of work reads and writes."""
+        return self._store
+
+    @classmethod
+    def factory[U: UnitOfWork](
+        cls, shape: type[U], *, store: InMemoryStore | None = None
+    ) -> InMemoryFactory[U]:
+        """A callable making a fresh ``shape`` unit of work over one shared store per call."""
+        return InMemoryFactory(compose(cls, shape), store if store is not None else InMemoryStore())
+
+    def _create_repository(
+        self, aggregate_type: type[AggregateRoot[Any]], id_type: object
+    ) -> Repository[Any, Any]:
+        return InMemoryRepository(
+            aggregate_type, tracker=self._tracker, workspace=self._workspace, id_type=id_type
+        )
+
+    async def _begin(self) -> None:
+        self._workspace.begin()
+
+    async def _commit(self) -> None:
+        await _yield_to_other_tasks()
+        self._workspace.commit()
+
+    async def _rollback(self) -> None:
+        self._workspace.begin()
+
+
+class InMemoryFactory[U: UnitOfWork]:
+    """Makes fresh in-memory units of work of one shape over one shared store."""
+
+    def __init__(self, uow_class: type[U], store: InMemoryStore) -> None:
+        self._uow_class = uow_class
+        self.store = store
+
+    def __call__(self) -> U:
+        """A new unit of work; enter it with ``async with``."""
+        return cast("Any", self._uow_class)(store=self.store)  # type: ignore[no-any-return]
+
+    def __repr__(self) -> str:
+        return f"<InMemoryFactory of {self._uow_class.__name__}>"

@@ -1,0 +1,239 @@
+"""One in-memory transaction: identity map, staged changes, snapshot reads, atomic commit."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from andamios.adapters.memory._evaluate import evaluate, sort_rows
+from andamios.adapters.memory._store import (
+    InMemoryStore,
+    StoredRow,
+    Tables,
+    capture_state,
+    structural,
+)
+from andamios.domain import AggregateRoot, Order, Spec
+from andamios.ports._introspection import resolve_path
+from andamios.ports.errors import ConcurrencyError, DuplicateError
+
+__all__ = ["Workspace"]
+
+type Key = tuple[type[AggregateRoot[Any]], object]
+
+
+@dataclass(slots=True)
+class _Loaded:
+    aggregate: AggregateRoot[Any]
+    version: int
+    state: dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class _Unloaded:
+    """A committed row a query looks at without building an aggregate for it (yet)."""
+
+    id: object
+    row: StoredRow
+
+
+type _Candidate = AggregateRoot[Any] | _Unloaded
+
+
+def _read(candidate: _Candidate, path: str) -> object:
+    if not isinstance(candidate, _Unloaded):
+        return resolve_path(candidate, path)
+    head, _, rest = path.partition(".")
+    if head == "id":
+        value: object = candidate.id
+    elif head == "version":
+        value = candidate.row.version
+    else:
+        value = candidate.row.state[head]
+    return resolve_path(value, rest) if rest else value
+
+
+class Workspace:
+    """What one unit of work sees and has changed since its transaction began."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+        self._snapshot: Tables = store.tables
+        self._loaded: dict[Key, _Loaded] = {}
+        self._added: dict[Key, AggregateRoot[Any]] = {}
+        self._removed: set[Key] = set()
+
+    def begin(self) -> None:
+        """Start a transaction: forget staged changes, read the latest committed state."""
+        self._snapshot = self._store.tables
+        self._loaded.clear()
+        self._added.clear()
+        self._removed.clear()
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    def _materialize(self, kind: type[AggregateRoot[Any]], id: object, row: StoredRow) -> Any:
+        aggregate = kind.__new__(kind)
+        state = copy.deepcopy(dict(row.state))
+        for name, value in state.items():
+            object.__setattr__(aggregate, name, value)
+        object.__setattr__(aggregate, "version", row.version)
+        # Stored states are private and never mutated, so the loaded state may share them.
+        self._loaded[(kind, id)] = _Loaded(aggregate, row.version, dict(row.state))
+        return aggregate
+
+    def get(self, kind: type[AggregateRoot[Any]], id: object) -> Any:
+        """The aggregate with this id as this transaction sees it, or None."""
+        key = (kind, id)
+        if key in self._removed:
+            return self._added.get(key)
+        if key in self._added:
+            return self._added[key]
+        loaded = self._loaded.get(key)
+        if loaded is not None:
+            return loaded.aggregate
+        row = self._snapshot.get(kind, {}).get(id)
+        return None if row is None else self._materialize(kind, id, row)
+
+    def _candidates(self, kind: type[AggregateRoot[Any]]) -> list[_Candidate]:
+        candidates: list[_Candidate] = []
+        for id, row in self._snapshot.get(kind, {}).items():
+            key = (kind, id)
+            if key in self._removed:
+                continue
+            loaded = self._loaded.get(key)
+            candidates.append(loaded.aggregate if loaded else _Unloaded(id, row))
+        candidates.extend(aggregate for (k, _), aggregate in self._added.items() if k is kind)
+        return candidates
+
+    def _matching(self, kind: type[AggregateRoot[Any]], spec: Spec | None) -> list[_Candidate]:
+        candidates = self._candidates(kind)
+        if spec is None:
+            return candidates
+        return [c for c in candidates if evaluate(spec, lambda p, c=c: _read(c, p)) is True]  # type: ignore[misc]
+
+    def find(
+        self,
+        kind: type[AggregateRoot[Any]],
+        spec: Spec | None,
+        order: tuple[Order, ...],
+        limit: int | None,
+        offset: int,
+    ) -> list[Any]:
+        """The matching aggregates, ordered and sliced, through the identity map."""
+        rows = self._matching(kind, spec)
+        sort_rows(rows, order, _read)
+        chosen = rows[offset:] if limit is None else rows[offset : offset + limit]
+        return [
+            self._materialize(kind, c.id, c.row) if isinstance(c, _Unloaded) else c for c in chosen
+        ]
+
+    def count(self, kind: type[AggregateRoot[Any]], spec: Spec | None) -> int:
+        """How many aggregates match."""
+        return len(self._matching(kind, spec))
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    def add(self, aggregate: AggregateRoot[Any], kind: type[AggregateRoot[Any]]) -> None:
+        """Stage a new aggregate; an id this transaction already sees is a DuplicateError."""
+        key = (kind, aggregate.id)
+        if self.get(kind, aggregate.id) is aggregate:
+            return
+        if key in self._added or (
+            key not in self._removed
+            and (key in self._loaded or aggregate.id in self._snapshot.get(kind, {}))
+        ):
+            msg = f"{kind.__name__} with id {aggregate.id!r} already exists"
+            raise DuplicateError(msg)
+        self._added[key] = aggregate
+
+    def remove(self, aggregate: AggregateRoot[Any], kind: type[AggregateRoot[Any]]) -> bool:
+        """Stage a removal; False if this transaction does not hold this very object."""
+        key = (kind, aggregate.id)
+        if self._added.get(key) is aggregate:
+            del self._added[key]
+            return True
+        loaded = self._loaded.get(key)
+        if loaded is None or loaded.aggregate is not aggregate or key in self._removed:
+            return False
+        self._removed.add(key)
+        return True
+
+    # -- commit ---------------------------------------------------------------------------------
+
+    def commit(self) -> None:
+        """Check every version, then publish every change at once, or nothing."""
+        with self._store.lock:
+            current = self._store.tables
+            deletes = [key for key in self._removed if self._check_version(current, key)]
+            updates: list[tuple[Key, _Loaded, dict[str, object]]] = []
+            for key, loaded in self._loaded.items():
+                if key in self._removed:
+                    continue
+                state = capture_state(loaded.aggregate)
+                if structural(state) != structural(loaded.state):
+                    self._check_version(current, key)
+                    updates.append((key, loaded, state))
+            inserts: list[tuple[Key, AggregateRoot[Any], dict[str, object]]] = []
+            for key, aggregate in self._added.items():
+                kind, id = key
+                if id in current.get(kind, {}) and key not in self._removed:
+                    msg = f"{kind.__name__} with id {id!r} already exists"
+                    raise DuplicateError(msg)
+                inserts.append((key, aggregate, capture_state(aggregate)))
+            tables = self._apply(current, deletes, updates, inserts)
+            self._store.publish(tables)
+        for key in deletes:
+            del self._loaded[key]
+        for _key, loaded, state in updates:
+            loaded.version += 1
+            loaded.state = state
+            object.__setattr__(loaded.aggregate, "version", loaded.version)
+        for key, aggregate, state in inserts:
+            object.__setattr__(aggregate, "version", 1)
+            self._loaded[key] = _Loaded(aggregate, 1, state)
+        self._snapshot = tables
+        self._added.clear()
+        self._removed.clear()
+
+    def _check_version(self, current: Tables, key: Key) -> bool:
+        kind, id = key
+        loaded = self._loaded[key]
+        row = current.get(kind, {}).get(id)
+        if row is None:
+            msg = f"{kind.__name__} {id!r} was removed by another unit of work"
+            raise ConcurrencyError(msg)
+        if row.version != loaded.version:
+            msg = (
+                f"{kind.__name__} {id!r} was changed by another unit of work "
+                f"(loaded version {loaded.version}, stored version {row.version})"
+            )
+            raise ConcurrencyError(msg)
+        return True
+
+    @staticmethod
+    def _apply(
+        current: Tables,
+        deletes: list[Key],
+        updates: list[tuple[Key, _Loaded, dict[str, object]]],
+        inserts: list[tuple[Key, AggregateRoot[Any], dict[str, object]]],
+    ) -> Tables:
+        tables = dict(current)
+        copied: dict[type[AggregateRoot[Any]], dict[object, StoredRow]] = {}
+
+        def table(kind: type[AggregateRoot[Any]]) -> dict[object, StoredRow]:
+            if kind not in copied:
+                copied[kind] = dict(current.get(kind, {}))
+            return copied[kind]
+
+        for kind, id in deletes:
+            del table(kind)[id]
+        for (kind, id), loaded, state in updates:
+            table(kind)[id] = StoredRow(loaded.version + 1, state)
+        for (kind, id), _aggregate, state in inserts:
+            table(kind)[id] = StoredRow(1, state)
+        for kind, rows in copied.items():
+            tables[kind] = MappingProxyType(rows)
+        return MappingProxyType(tables)

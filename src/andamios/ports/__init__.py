@@ -1,0 +1,33 @@
+"""Ports: the repository and unit-of-work abstractions, and the error tree.
+
+Application code depends on these and never on an adapter.
+"""
+
+from __future__ import annotations
+
+from andamios.ports import errors
+from andamios.ports._pagination import Cursor, Page, keyset_after
+from andamios.ports._repository import Repository
+from andamios.ports._tracker import Tracker, UnitOfWorkState
+from andamios.ports._unit_of_work import (
+    RepositorySlot,
+    UnitOfWork,
+    UnitOfWorkFactory,
+    compose,
+    repository_slots,
+)
+
+__all__ = [
+    "Cursor",
+    "Page",
+    "Repository",
+    "RepositorySlot",
+    "Tracker",
+    "UnitOfWork",
+    "UnitOfWorkFactory",
+    "UnitOfWorkState",
+    "compose",
+    "errors",
+    "keyset_after",
+    "repository_slots",
+]

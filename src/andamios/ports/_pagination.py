@@ -1,0 +1,66 @@
+"""Keyset pagination: pages that stay correct while rows are added, without OFFSET scans."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from andamios.domain import And, Compare, IsNone, Op, Or, Order, Spec
+
+__all__ = ["Cursor", "Page", "keyset_after"]
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Where a page ended: the ordering it was made for and the last item's sort key.
+
+    Treat it as opaque; pass it back as ``after=`` to get the next page.
+    """
+
+    order: tuple[Order, ...]
+    values: tuple[object, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Page[A]:
+    """One page of results and the cursor of the next one (``None`` on the last page)."""
+
+    items: list[A] = field(default_factory=list)
+    next: Cursor | None = None
+
+    @property
+    def has_next(self) -> bool:
+        """Whether another page follows."""
+        return self.next is not None
+
+
+def _equal(order: Order, value: object) -> Spec:
+    if value is None:
+        return IsNone(order.field)
+    return Compare(order.field, Op.EQ, value)
+
+
+def _strictly_after(order: Order, value: object) -> Spec | None:
+    """Rows whose value of ``order.field`` sorts strictly after ``value``; None if none can."""
+    if value is None:
+        # After a NULL come only NULLs (nulls last) or every non-NULL (nulls first).
+        return IsNone(order.field, negated=True) if order.nulls_first else None
+    beyond = Compare(order.field, Op.LT if order.descending else Op.GT, value)
+    return beyond if order.nulls_first else Or((beyond, IsNone(order.field)))
+
+
+def keyset_after(order: tuple[Order, ...], values: tuple[object, ...]) -> Spec | None:
+    """The spec selecting rows that sort after the key ``values`` under ``order``.
+
+    For ``(a, b)`` after ``(x, y)`` that is ``a > x | (a == x & b > y)``, with each direction and
+    NULL placement honoured. ``None`` means no row can follow.
+    """
+    alternatives: list[Spec] = []
+    for position, (term, value) in enumerate(zip(order, values, strict=True)):
+        after = _strictly_after(term, value)
+        if after is None:
+            continue
+        prefix = [_equal(o, v) for o, v in zip(order[:position], values[:position], strict=True)]
+        alternatives.append(And((*prefix, after)) if prefix else after)
+    if not alternatives:
+        return None
+    return alternatives[0] if len(alternatives) == 1 else Or(tuple(alternatives))

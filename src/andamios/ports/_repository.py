@@ -1,0 +1,304 @@
+"""The repository port: a collection-like view of one aggregate type inside a unit of work."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+from andamios.domain import (
+    AggregateRoot,
+    InvalidSpecification,
+    Order,
+    OrderBy,
+    Spec,
+    normalize_order,
+)
+from andamios.ports._introspection import (
+    check_aggregate_type,
+    resolve_path,
+    validate_fields,
+    validate_spec,
+)
+from andamios.ports._pagination import Cursor, Page, keyset_after
+from andamios.ports._tracker import Tracker
+from andamios.ports.errors import DuplicateError, NotFound, UnitOfWorkError
+
+__all__ = ["Repository"]
+
+_DEFAULT_BATCH = 500
+_DEFAULT_PAGE = 50
+
+
+def _check_count(name: str, value: object, *, allow_none: bool) -> None:
+    if value is None and allow_none:
+        return
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        msg = f"{name} must be a whole number >= 0, got {value!r}"
+        raise InvalidSpecification(msg)
+
+
+class Repository[A: AggregateRoot[Any], ID](abc.ABC):
+    """All stored aggregates of one type, as seen from one unit of work.
+
+    Declare one per aggregate on your unit of work (``products: Repository[Product, UUID]``);
+    adapters supply the implementation. Every method checks its arguments the same way in every
+    adapter, then calls the adapter's protected ``_`` method. There is no ``update``: changes to
+    aggregates the unit of work loaded or added are saved by ``commit()``.
+
+    Results are ordered by ``order_by`` and then by ``id``, so equal sort keys come back in a
+    stable order in every adapter; without ``order_by`` they come back by ``id``.
+    """
+
+    def __init__(self, aggregate_type: type[A], *, tracker: Tracker, id_type: object = None):
+        self._aggregate_type: type[A] = check_aggregate_type(aggregate_type)  # type: ignore[assignment]
+        self._id_type = id_type if isinstance(id_type, type) else None
+        self._tracker = tracker
+
+    @property
+    def aggregate_type(self) -> type[A]:
+        """The aggregate class this repository stores."""
+        return self._aggregate_type
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} of {self._aggregate_type.__name__}>"
+
+    # -- argument checks shared by every adapter -------------------------------------------
+
+    def _check_aggregate(self, aggregate: object) -> A:
+        if not isinstance(aggregate, self._aggregate_type):
+            msg = (
+                f"{self!r} takes {self._aggregate_type.__name__} instances, "
+                f"got {type(aggregate).__name__}"
+            )
+            raise TypeError(msg)
+        return aggregate
+
+    def _check_id(self, id: object) -> None:
+        if id is None or (self._id_type is not None and not isinstance(id, self._id_type)):
+            expected = self._id_type.__name__ if self._id_type else "an id"
+            msg = (
+                f"{self._aggregate_type.__name__} ids are {expected}, "
+                f"got {type(id).__name__} {id!r}"
+            )
+            raise TypeError(msg)
+
+    def _check_spec(self, spec: object) -> Spec | None:
+        if spec is None:
+            return None
+        if not isinstance(spec, Spec):
+            msg = f"expected a specification such as F('name') == 'x', got {spec!r}"
+            raise InvalidSpecification(msg)
+        validate_spec(self._aggregate_type, spec, self._id_type)
+        return spec
+
+    def _check_order(self, order_by: OrderBy) -> tuple[Order, ...]:
+        terms = normalize_order(order_by)
+        validate_fields(self._aggregate_type, (term.field for term in terms))
+        if not any(term.field == "id" for term in terms):
+            # The id breaks ties so pages and adapters agree on one order.
+            terms = (*terms, Order("id"))
+        return terms
+
+    # -- the public port ----------------------------------------------------------------------
+
+    async def add(self, aggregate: A) -> None:
+        """Add a new aggregate; it is inserted when the unit of work commits.
+
+        Adding an id that is already stored raises :class:`DuplicateError`, at the latest on
+        commit. Adding the same object twice is harmless.
+        """
+        self._check_aggregate(aggregate)
+        with self._tracker.operation():
+            await self._add(aggregate)
+        self._tracker.see(aggregate)
+
+    async def add_many(self, aggregates: Iterable[A]) -> None:
+        """Add many new aggregates at once (adapters may take a bulk fast path).
+
+        Two aggregates with the same id in ``aggregates`` raise :class:`DuplicateError` before
+        anything is added.
+        """
+        if isinstance(aggregates, AggregateRoot):
+            msg = "add_many() takes an iterable of aggregates; use add() for one"
+            raise TypeError(msg)
+        batch = [self._check_aggregate(aggregate) for aggregate in aggregates]
+        ids: set[object] = set()
+        for aggregate in batch:
+            if aggregate.id in ids:
+                msg = f"{self._aggregate_type.__name__} id {aggregate.id!r} appears twice"
+                raise DuplicateError(msg)
+            ids.add(aggregate.id)
+        if not batch:
+            self._tracker.ensure_active()
+            return
+        with self._tracker.operation():
+            await self._add_many(batch)
+        for aggregate in batch:
+            self._tracker.see(aggregate)
+
+    async def get(self, id: ID) -> A:
+        """Return the aggregate with this id; raise :class:`NotFound` if there is none."""
+        aggregate = await self.get_or_none(id)
+        if aggregate is None:
+            raise NotFound(self._aggregate_type, id)
+        return aggregate
+
+    async def get_or_none(self, id: ID) -> A | None:
+        """Return the aggregate with this id, or ``None``.
+
+        Within one unit of work the same id always gives the same object (identity map).
+        """
+        self._check_id(id)
+        with self._tracker.operation():
+            aggregate = await self._get(id)
+        if aggregate is not None:
+            self._tracker.see(aggregate)
+        return aggregate
+
+    async def find(
+        self,
+        spec: Spec | None = None,
+        *,
+        order_by: OrderBy = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[A]:
+        """Return the aggregates matching ``spec`` (all when ``None``), ordered and sliced.
+
+        Unknown fields raise :class:`InvalidSpecification` before the database is asked.
+        """
+        checked = self._check_spec(spec)
+        order = self._check_order(order_by)
+        _check_count("limit", limit, allow_none=True)
+        _check_count("offset", offset, allow_none=False)
+        with self._tracker.operation():
+            found = await self._find(checked, order, limit, offset)
+        for aggregate in found:
+            self._tracker.see(aggregate)
+        return found
+
+    async def first(self, spec: Spec | None = None, *, order_by: OrderBy = None) -> A | None:
+        """Return the first aggregate matching ``spec`` in ``order_by`` order, or ``None``."""
+        found = await self.find(spec, order_by=order_by, limit=1)
+        return found[0] if found else None
+
+    async def count(self, spec: Spec | None = None) -> int:
+        """Count the aggregates matching ``spec`` (all when ``None``)."""
+        checked = self._check_spec(spec)
+        with self._tracker.operation():
+            return await self._count(checked)
+
+    async def exists(self, spec: Spec | None = None) -> bool:
+        """Whether any aggregate matches ``spec`` (any at all when ``None``)."""
+        checked = self._check_spec(spec)
+        with self._tracker.operation():
+            return await self._exists(checked)
+
+    async def remove(self, aggregate: A) -> None:
+        """Remove an aggregate this unit of work loaded or added; deleted on commit.
+
+        Removing one it has not loaded raises :class:`UnitOfWorkError` (load it first, so its
+        version can be checked); removing one added in this unit of work cancels the add.
+        """
+        self._check_aggregate(aggregate)
+        with self._tracker.operation():
+            known = await self._remove(aggregate)
+        if not known:
+            msg = (
+                f"{self._aggregate_type.__name__} {aggregate.id!r} was not loaded by this unit of "
+                "work; get() it first so its version can be checked"
+            )
+            raise UnitOfWorkError(msg)
+        self._tracker.see(aggregate)
+
+    async def page(
+        self,
+        spec: Spec | None = None,
+        *,
+        order_by: OrderBy = None,
+        size: int = _DEFAULT_PAGE,
+        after: Cursor | None = None,
+    ) -> Page[A]:
+        """Return one page of at most ``size`` aggregates, after ``after`` (keyset pagination).
+
+        Pass ``page.next`` as ``after`` to continue; the cursor is only valid with the same
+        ``order_by``. Unlike ``offset``, rows added meanwhile never shift a page.
+        """
+        checked = self._check_spec(spec)
+        order = self._check_order(order_by)
+        _check_count("size", size, allow_none=False)
+        if size == 0:
+            msg = "size must be at least 1"
+            raise InvalidSpecification(msg)
+        if after is not None:
+            if not isinstance(after, Cursor) or after.order != order:
+                msg = "this cursor was made for another order_by; pass the same order_by"
+                raise InvalidSpecification(msg)
+            boundary = keyset_after(order, after.values)
+            if boundary is None:
+                self._tracker.ensure_active()
+                return Page()
+            checked = boundary if checked is None else checked & boundary
+        with self._tracker.operation():
+            found = await self._find(checked, order, size + 1, 0)
+        items = found[:size]
+        for aggregate in items:
+            self._tracker.see(aggregate)
+        if len(found) <= size:
+            return Page(items)
+        last = items[-1]
+        return Page(items, Cursor(order, tuple(resolve_path(last, t.field) for t in order)))
+
+    async def stream(
+        self,
+        spec: Spec | None = None,
+        *,
+        order_by: OrderBy = None,
+        batch_size: int = _DEFAULT_BATCH,
+    ) -> AsyncIterator[A]:
+        """Iterate over every matching aggregate, fetching ``batch_size`` at a time.
+
+        ``async for product in uow.products.stream(F("price") > 10): ...``
+        """
+        cursor: Cursor | None = None
+        while True:
+            page = await self.page(spec, order_by=order_by, size=batch_size, after=cursor)
+            for aggregate in page.items:
+                yield aggregate
+            if page.next is None:
+                return
+            cursor = page.next
+
+    # -- what an adapter implements -------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def _add(self, aggregate: A) -> None:
+        """Stage a new aggregate for insertion."""
+
+    async def _add_many(self, aggregates: list[A]) -> None:
+        """Stage many new aggregates; override for a bulk path."""
+        for aggregate in aggregates:
+            await self._add(aggregate)
+
+    @abc.abstractmethod
+    async def _get(self, id: ID) -> A | None:
+        """Load one aggregate by id, through the identity map."""
+
+    @abc.abstractmethod
+    async def _find(
+        self, spec: Spec | None, order: tuple[Order, ...], limit: int | None, offset: int
+    ) -> list[A]:
+        """Load the matching aggregates; ``order`` always ends with the id."""
+
+    @abc.abstractmethod
+    async def _count(self, spec: Spec | None) -> int:
+        """Count the matching aggregates."""
+
+    async def _exists(self, spec: Spec | None) -> bool:
+        """Whether any aggregate matches; override with a cheaper query."""
+        return bool(await self._find(spec, (Order("id"),), 1, 0))
+
+    @abc.abstractmethod
+    async def _remove(self, aggregate: A) -> bool:
+        """Stage a removal; return False if this unit of work does not know the aggregate."""

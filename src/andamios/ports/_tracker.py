@@ -1,0 +1,99 @@
+"""The bookkeeping every unit of work shares with its repositories (for adapter authors)."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from andamios.domain import AggregateRoot, DomainEvent, InvalidSpecification
+from andamios.ports.errors import NotFound, UnitOfWorkError
+
+__all__ = ["Tracker", "UnitOfWorkState"]
+
+
+class UnitOfWorkState(enum.Enum):
+    """Where a unit of work is in its life: it is used once, front to back."""
+
+    NEW = "new"
+    ACTIVE = "active"
+    ENDED = "ended"
+
+
+class Tracker:
+    """State, seen aggregates and the first failure of one unit of work.
+
+    Repositories report every aggregate they hand out or accept (so events can be collected from
+    all of them) and run adapter calls inside :meth:`operation`, which remembers a failure: after
+    a failed statement DuckDB aborts the transaction and a later COMMIT silently rolls back, so
+    the unit of work must refuse to commit rather than pretend.
+    """
+
+    __slots__ = ("_committed", "_failure", "_seen", "name", "state")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.state = UnitOfWorkState.NEW
+        self._seen: dict[int, AggregateRoot[Any]] = {}
+        self._failure: BaseException | None = None
+        self._committed: list[DomainEvent] = []
+
+    @property
+    def failure(self) -> BaseException | None:
+        """The first exception that aborted this unit of work's transaction, if any."""
+        return self._failure
+
+    def ensure_active(self) -> None:
+        """Raise UnitOfWorkError unless the unit of work is inside its ``async with`` block."""
+        if self.state is UnitOfWorkState.NEW:
+            msg = f"{self.name} is not open: use it as 'async with uow:'"
+            raise UnitOfWorkError(msg)
+        if self.state is UnitOfWorkState.ENDED:
+            msg = f"{self.name} has ended: make a new unit of work for more work"
+            raise UnitOfWorkError(msg)
+
+    def see(self, aggregate: AggregateRoot[Any]) -> None:
+        """Remember an aggregate so its events are collected after commit."""
+        self._seen.setdefault(id(aggregate), aggregate)
+
+    def fail(self, error: BaseException) -> None:
+        """Remember the first failure; commits are refused from now on."""
+        if self._failure is None:
+            self._failure = error
+
+    def reset(self) -> None:
+        """Forget the failure after a rollback: the next transaction starts clean."""
+        self._failure = None
+
+    @contextmanager
+    def operation(self) -> Iterator[None]:
+        """Run an adapter call; a failure other than a clean miss poisons the transaction."""
+        self.ensure_active()
+        try:
+            yield
+        except (NotFound, InvalidSpecification):
+            raise
+        except BaseException as error:
+            self.fail(error)
+            raise
+
+    def discard_events(self) -> None:
+        """Drop the events of every seen aggregate (their changes were rolled back)."""
+        for aggregate in self._seen.values():
+            aggregate.pull_events()
+        self._seen.clear()
+
+    def harvest(self) -> None:
+        """After a commit: move every seen aggregate's events to the committed queue."""
+        for aggregate in self._seen.values():
+            self._committed.extend(aggregate.pull_events())
+
+    def collect_events(self) -> Iterator[DomainEvent]:
+        """Yield and forget committed events, oldest first (a queue: safe to extend meanwhile)."""
+        while self._committed:
+            yield self._committed.pop(0)
+
+    def seen(self) -> list[AggregateRoot[Any]]:
+        """Every aggregate seen, in the order first seen."""
+        return list(self._seen.values())

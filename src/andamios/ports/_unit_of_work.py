@@ -1,0 +1,245 @@
+"""The unit-of-work port: one transaction, its repositories, and the events it collected."""
+
+from __future__ import annotations
+
+import sys
+import types
+import typing
+from collections.abc import Callable, Iterator
+from types import TracebackType
+from typing import Any, ClassVar, Self
+
+from andamios.domain import AggregateRoot, DomainEvent
+from andamios.ports._introspection import check_aggregate_type
+from andamios.ports._repository import Repository
+from andamios.ports._tracker import Tracker, UnitOfWorkState
+from andamios.ports.errors import MappingError, UnitOfWorkError
+
+__all__ = ["RepositorySlot", "UnitOfWork", "repository_slots"]
+
+
+class RepositorySlot(typing.NamedTuple):
+    """A repository declared on a unit-of-work shape: attribute name, aggregate and id types."""
+
+    name: str
+    aggregate_type: type[AggregateRoot[Any]]
+    id_type: object
+
+
+_slots: dict[type, tuple[RepositorySlot, ...]] = {}
+
+
+def repository_slots(shape: type[UnitOfWork]) -> tuple[RepositorySlot, ...]:
+    """Read the ``name: Repository[Aggregate, Id]`` annotations of a unit-of-work shape."""
+    cached = _slots.get(shape)
+    if cached is None:
+        cached = _slots[shape] = _read_slots(shape)
+    return cached
+
+
+def _callers_namespace(depth: int = 12) -> dict[str, Any]:
+    """The local names of the calling frames, nearest first (as pydantic resolves annotations).
+
+    Shapes and aggregates declared inside a function, under ``from __future__ import
+    annotations``, name classes that only those frames can see.
+    """
+    namespace: dict[str, Any] = {}
+    frames: list[types.FrameType] = []
+    frame: types.FrameType | None = sys._getframe(1)  # noqa: SLF001 - reach the caller's frame
+    while frame is not None and len(frames) < depth:
+        frames.append(frame)
+        frame = frame.f_back
+    for each in frames:
+        for name, value in each.f_locals.items():
+            namespace.setdefault(name, value)
+    return namespace
+
+
+def _read_slots(shape: type[UnitOfWork]) -> tuple[RepositorySlot, ...]:
+    try:
+        hints = typing.get_type_hints(shape)
+    except NameError:
+        try:
+            hints = typing.get_type_hints(shape, localns=_callers_namespace())
+        except NameError as error:
+            msg = f"cannot resolve the annotations of {shape.__name__}: {error}"
+            raise MappingError(msg) from error
+    slots: list[RepositorySlot] = []
+    for name, hint in hints.items():
+        origin = typing.get_origin(hint) or hint
+        if not (isinstance(origin, type) and issubclass(origin, Repository)):
+            continue
+        args = typing.get_args(hint)
+        if len(args) != 2:
+            msg = f"{shape.__name__}.{name} must name its types: Repository[Aggregate, IdType]"
+            raise MappingError(msg)
+        slots.append(RepositorySlot(name, check_aggregate_type(args[0]), args[1]))
+    return tuple(slots)
+
+
+class UnitOfWork:
+    """One business transaction: ``async with uow:`` begins it, ``await uow.commit()`` ends it.
+
+    Declare your shape once, for every adapter::
+
+        class Shop(UnitOfWork):
+            products: Repository[Product, UUID]
+
+    Leaving the block without ``commit()``, or with an exception, rolls back. ``commit()`` saves
+    every change to the aggregates the repositories handed out or accepted (checking versions),
+    and may be called more than once; each call ends one transaction and begins the next. After
+    a commit, :meth:`collect_events` yields the events those aggregates recorded. A unit of work
+    is used once: entering it twice, or using it after the block, raises
+    :class:`UnitOfWorkError` (DuckDB has no savepoints, so there is nothing to nest).
+    """
+
+    adapter_name: ClassVar[str] = "unit of work"
+
+    def __init__(self) -> None:
+        # Not an ABC on purpose: a user's shape (``class Shop(UnitOfWork)``) must stay concrete
+        # for type checkers, so that ``factory(Shop)`` type-checks; adapters are checked here.
+        if type(self)._create_repository is UnitOfWork._create_repository:
+            name = type(self).__name__
+            msg = (
+                f"{name} declares a unit-of-work shape; make units of work with an adapter's "
+                f"factory, e.g. InMemoryUnitOfWork.factory({name})"
+            )
+            raise TypeError(msg)
+        self._tracker = Tracker(f"{type(self).__name__}")
+        self._repositories: dict[type[AggregateRoot[Any]], Repository[Any, Any]] = {}
+        for slot in repository_slots(type(self)):
+            repository = self._create_repository(slot.aggregate_type, slot.id_type)
+            self._repositories[slot.aggregate_type] = repository
+            setattr(self, slot.name, repository)
+
+    def repository[T: AggregateRoot[Any]](self, aggregate_type: type[T]) -> Repository[T, Any]:
+        """The repository of ``aggregate_type``, declared on the shape or made on demand."""
+        found = self._repositories.get(aggregate_type)
+        if found is None:
+            found = self._create_repository(check_aggregate_type(aggregate_type), None)
+            self._repositories[aggregate_type] = found
+        return found
+
+    @property
+    def state(self) -> UnitOfWorkState:
+        """``NEW`` before the block, ``ACTIVE`` inside it, ``ENDED`` after it."""
+        return self._tracker.state
+
+    async def __aenter__(self) -> Self:
+        if self._tracker.state is not UnitOfWorkState.NEW:
+            msg = (
+                f"{type(self).__name__} was already entered; a unit of work is used once and "
+                "cannot be nested (make a new one from the factory)"
+            )
+            raise UnitOfWorkError(msg)
+        await self._begin()
+        self._tracker.state = UnitOfWorkState.ACTIVE
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            await self.rollback()
+        finally:
+            self._tracker.state = UnitOfWorkState.ENDED
+            await self._close()
+
+    async def commit(self) -> None:
+        """Save every change and end the transaction; the next statement begins a new one.
+
+        Raises :class:`ConcurrencyError` when another unit of work changed the same aggregate
+        first, :class:`DuplicateError` for an id already stored, and :class:`UnitOfWorkError`
+        when an earlier statement of this transaction failed (the transaction was rolled back).
+        A failed commit saves nothing.
+        """
+        self._tracker.ensure_active()
+        failure = self._tracker.failure
+        if failure is not None:
+            await self._rollback()
+            self._tracker.discard_events()
+            msg = (
+                "cannot commit: an earlier statement in this unit of work failed "
+                f"({type(failure).__name__}: {failure}); nothing was saved"
+            )
+            raise UnitOfWorkError(msg) from failure
+        try:
+            await self._commit()
+        except BaseException as error:
+            self._tracker.fail(error)
+            raise
+        self._tracker.harvest()
+
+    async def rollback(self) -> None:
+        """Discard every change since the last commit; the unit of work stays usable."""
+        self._tracker.ensure_active()
+        await self._rollback()
+        self._tracker.discard_events()
+        self._tracker.reset()
+
+    def collect_events(self) -> Iterator[DomainEvent]:
+        """Yield, and forget, the events recorded by every aggregate this unit of work saw.
+
+        Only committed events are yielded, oldest first, also after the ``async with`` block;
+        events of rolled-back changes are dropped.
+        """
+        return self._tracker.collect_events()
+
+    def seen(self) -> list[AggregateRoot[Any]]:
+        """Every aggregate this unit of work handed out or accepted, in the order first seen."""
+        return self._tracker.seen()
+
+    # -- what an adapter implements -------------------------------------------------------------
+
+    def _create_repository(
+        self, aggregate_type: type[AggregateRoot[Any]], id_type: object
+    ) -> Repository[Any, Any]:
+        """Build this adapter's repository for one aggregate type."""
+        raise NotImplementedError
+
+    async def _begin(self) -> None:
+        """Start the transaction (called on ``async with``)."""
+        raise NotImplementedError
+
+    async def _commit(self) -> None:
+        """Save every change; raise a translated error and save nothing on failure."""
+        raise NotImplementedError
+
+    async def _rollback(self) -> None:
+        """Discard every change since the last commit."""
+        raise NotImplementedError
+
+    async def _close(self) -> None:
+        """Release resources when the block ends (after the final rollback)."""
+
+
+_shapes: dict[tuple[type[UnitOfWork], type[UnitOfWork]], type[UnitOfWork]] = {}
+
+
+def compose[U: UnitOfWork](adapter: type[UnitOfWork], shape: type[U]) -> type[U]:
+    """The class that is both ``adapter`` and the user's ``shape`` (cached).
+
+    ``InMemoryUnitOfWork.factory(Shop)`` instantiates ``compose(InMemoryUnitOfWork, Shop)``, so a
+    unit of work is an instance of ``Shop`` with the adapter's behaviour.
+    """
+    candidate: object = shape
+    if not (isinstance(candidate, type) and issubclass(candidate, UnitOfWork)):
+        msg = f"a unit-of-work shape must subclass UnitOfWork, got {shape!r}"
+        raise MappingError(msg)
+    if issubclass(shape, adapter):
+        return shape
+    key = (adapter, shape)
+    combined = _shapes.get(key)
+    if combined is None:
+        repository_slots(shape)  # fail on a bad shape now, not at the first unit of work
+        name = f"{adapter.__name__}[{shape.__name__}]"
+        combined = type(name, (adapter, shape), {"__module__": shape.__module__})
+        _shapes[key] = combined
+    return typing.cast("type[U]", combined)
+
+
+type UnitOfWorkFactory[U: UnitOfWork] = Callable[[], U]
+"""A callable that returns a fresh unit of work each time it is called."""

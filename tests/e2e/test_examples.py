@@ -1,0 +1,102 @@
+"""Every example runs as a user runs it (a fresh interpreter) and prints what it promises."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+
+
+def run_example(relative: str, *args: str) -> str:
+    completed = subprocess.run(
+        [sys.executable, str(EXAMPLES / relative), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=ROOT,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "Traceback" not in completed.stderr
+    return completed.stdout
+
+
+EXPECTED: dict[str, list[str]] = {
+    "quickstart.py": [
+        "event: ProductRepriced 9.00",
+        "event: ProductRepriced 12.00",
+        "repriced 2 products",
+        "POT-01 Teapot      32.00 v1",
+        "TEA-02 Black tea   12.00 v2",
+        "TEA-01 Green tea    9.00 v2",
+    ],
+    "basic/02_models.py": [
+        "total: 41.00 EUR",
+        "version before it is stored: 0",
+        "value objects compare by value: True",
+        "entities compare by identity: True",
+        "pending events: ['OrderPlaced']",
+        "uuid7 ids sort by creation time: True, version 7",
+        "the aggregate protects its rules: a placed order cannot change",
+    ],
+    "basic/03_crud.py": [
+        "created Ada, version 1",
+        "read ada@example.com; same object on a second get: True",
+        "4 customers stored",
+        "updated: vip=True, version 2",
+        "3 customers left",
+    ],
+    "basic/04_queries.py": [
+        "under 10: ['Children of Dune', 'Dune']",
+        "sixties, not Herbert: ['Solaris', 'The Cyberiad']",
+        "title contains 'dune', any case: ['Dune', 'Children of Dune']",
+        "standalone (series is None): 3",
+        "series != 'Dune': ['Parable of the Sower']",
+        "by series, NULLs last: ['Dune', 'Dune', 'Earthseed', None, None, None]",
+        "newest: Parable of the Sower",
+        "authors Lem or Butler: 4",
+        "page 1: ['Kindred', 'Parable of the Sower', 'Dune', 'Children of Dune']",
+        "page 2: ['Solaris', 'The Cyberiad'] more: False",
+        "total price: 66.48",
+        "rejected: Book has no field 'isbn'",
+    ],
+    "basic/05_transactions.py": [
+        "after a block without commit: 100",
+        "rolled back: insufficient funds: 100 < 500",
+        "conflict: Account 'acc-1' was changed by another unit of work",
+        "balance after the conflict: 90",
+        "after 20 concurrent withdrawals: 70",
+        "events: ['Withdrawn(5)']",
+        "reuse refused:",
+    ],
+}
+
+
+@pytest.mark.parametrize("example", sorted(EXPECTED))
+def test_example_prints_what_it_promises(example: str) -> None:
+    output = run_example(example)
+    lines = output.splitlines()
+    position = 0
+    for expected in EXPECTED[example]:
+        matches = [i for i, line in enumerate(lines) if i >= position and expected in line]
+        assert matches, f"{expected!r} missing (in order) from:\n{output}"
+        position = matches[0] + 1
+
+
+def test_every_example_is_tested() -> None:
+    found = {
+        str(path.relative_to(EXAMPLES))
+        for path in EXAMPLES.rglob("*.py")
+        if not path.name.startswith("_")
+    }
+    tested = set(EXPECTED) | set(EXTRA_TESTED)
+    assert found <= tested, f"examples without a test: {sorted(found - tested)}"
+
+
+# Examples tested by their own modules (e.g. next to the adapter they show).
+EXTRA_TESTED = {"basic/01_connection.py"}

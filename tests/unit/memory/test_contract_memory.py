@@ -1,0 +1,21 @@
+"""The in-memory adapter under the shipped port contracts."""
+
+from __future__ import annotations
+
+import pytest
+
+from andamios.adapters.memory import InMemoryUnitOfWork
+from andamios.ports import UnitOfWorkFactory
+from andamios.testing import ContractUnitOfWork, RepositoryContract, UnitOfWorkContract
+
+
+class TestMemoryRepository(RepositoryContract):
+    @pytest.fixture
+    def new_uow(self) -> UnitOfWorkFactory[ContractUnitOfWork]:
+        return InMemoryUnitOfWork.factory(ContractUnitOfWork)
+
+
+class TestMemoryUnitOfWork(UnitOfWorkContract):
+    @pytest.fixture
+    def new_uow(self) -> UnitOfWorkFactory[ContractUnitOfWork]:
+        return InMemoryUnitOfWork.factory(ContractUnitOfWork)
