@@ -51,15 +51,20 @@ async def main(new_uow: UnitOfWorkFactory[Library]) -> None:
         print("under 10:", [b.title for b in cheap])
 
         sixties = (F("year").between(1960, 1969)) & ~(F("author") == "Herbert")
-        print("sixties, not Herbert:", [b.title for b in await books.find(sixties, order_by="year")])
+        sixties_books = await books.find(sixties, order_by="year")
+        print("sixties, not Herbert:", [b.title for b in sixties_books])
 
-        print("title contains 'dune', any case:",
-              [b.title for b in await books.find(F("title").ilike("%dune%"), order_by="year")])
+        print(
+            "title contains 'dune', any case:",
+            [b.title for b in await books.find(F("title").ilike("%dune%"), order_by="year")],
+        )
         print("standalone (series is None):", await books.count(F("series").is_none()))
         # None is unknown in comparisons, as in SQL: books without a series are not "!= Dune".
         print("series != 'Dune':", [b.title for b in await books.find(F("series") != "Dune")])
-        print("by series, NULLs last:",
-              [b.series for b in await books.find(order_by=[F("series"), F("year")])])
+        print(
+            "by series, NULLs last:",
+            [b.series for b in await books.find(order_by=[F("series"), F("year")])],
+        )
         newest = await books.first(order_by=F("year").desc())
         print("newest:", newest.title if newest else None)
         print("authors Lem or Butler:",

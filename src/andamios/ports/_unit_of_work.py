@@ -45,7 +45,7 @@ def _callers_namespace(depth: int = 12) -> dict[str, Any]:
     """
     namespace: dict[str, Any] = {}
     frames: list[types.FrameType] = []
-    frame: types.FrameType | None = sys._getframe(1)  # noqa: SLF001 - reach the caller's frame
+    frame: types.FrameType | None = sys._getframe(1)
     while frame is not None and len(frames) < depth:
         frames.append(frame)
         frame = frame.f_back

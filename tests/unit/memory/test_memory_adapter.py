@@ -15,6 +15,7 @@ from andamios.adapters.memory._evaluate import evaluate, like_regex, sort_rows
 from andamios.adapters.memory._store import structural
 from andamios.domain import AggregateRoot, Entity, F, InvalidSpecification, Order, ValueObject
 from andamios.ports import Repository, UnitOfWork
+from andamios.ports.errors import DuplicateError, UnitOfWorkError
 from andamios.testing import ContractUnitOfWork, Gadget
 
 
@@ -31,7 +32,7 @@ class Line(Entity[int]):
 
 
 @dataclass(eq=False, kw_only=True)
-class Order_(AggregateRoot[UUID]):
+class Purchase(AggregateRoot[UUID]):
     customer: str
     total: Money | None = None
     lines: list[Line] = field(default_factory=list)
@@ -41,13 +42,16 @@ class Order_(AggregateRoot[UUID]):
 
 
 class Sales(UnitOfWork):
-    orders: Repository[Order_, UUID]
+    orders: Repository[Purchase, UUID]
 
 
 def test_factory_shares_one_store_and_shows_it() -> None:
     new_uow = InMemoryUnitOfWork.factory(Sales)
     assert isinstance(new_uow, InMemoryFactory)
-    assert new_uow().store is new_uow().store is new_uow.store
+    first, second = new_uow(), new_uow()
+    assert isinstance(first, InMemoryUnitOfWork)
+    assert isinstance(second, InMemoryUnitOfWork)
+    assert first.store is second.store is new_uow.store
     assert repr(new_uow) == "<InMemoryFactory of InMemoryUnitOfWork[Sales]>"
     store = InMemoryStore()
     assert InMemoryUnitOfWork.factory(Sales, store=store).store is store
@@ -55,7 +59,7 @@ def test_factory_shares_one_store_and_shows_it() -> None:
 
 async def test_changes_to_child_entities_and_containers_are_detected() -> None:
     new_uow = InMemoryUnitOfWork.factory(Sales)
-    order = Order_(customer="ada", lines=[Line(id=1, sku="a", quantity=1)])
+    order = Purchase(customer="ada", lines=[Line(id=1, sku="a", quantity=1)])
     async with new_uow() as uow:
         await uow.orders.add(order)
         await uow.commit()
@@ -90,9 +94,9 @@ async def test_specs_reach_into_value_objects_with_dotted_paths() -> None:
     async with new_uow() as uow:
         await uow.orders.add_many(
             [
-                Order_(customer="a", total=Money(Decimal(5), "EUR")),
-                Order_(customer="b", total=Money(Decimal(50), "USD")),
-                Order_(customer="c"),
+                Purchase(customer="a", total=Money(Decimal(5), "EUR")),
+                Purchase(customer="b", total=Money(Decimal(50), "USD")),
+                Purchase(customer="c"),
             ]
         )
         await uow.commit()
@@ -110,7 +114,7 @@ async def test_values_that_python_cannot_compare_raise_invalid_specification() -
     new_uow = InMemoryUnitOfWork.factory(Sales)
     async with new_uow() as uow:
         await uow.orders.add_many(
-            [Order_(customer="a", anything=1), Order_(customer="b", anything="x")]
+            [Purchase(customer="a", anything=1), Purchase(customer="b", anything="x")]
         )
         with pytest.raises(InvalidSpecification, match="incompatible types"):
             await uow.orders.find(F("anything") > 0)
@@ -138,7 +142,7 @@ def test_evaluate_and_sort_follow_sql() -> None:
     assert evaluate(~(F("a") == 1), row.get) is None
     assert evaluate(F("a").between(1, 2), row.get) is None
     assert evaluate(F("a").in_([1]), row.get) is None
-    rows = [{"k": 2}, {"k": None}, {"k": 1}]
+    rows: list[dict[str, int | None]] = [{"k": 2}, {"k": None}, {"k": 1}]
     sort_rows(rows, [Order("k", descending=True)], lambda r, f: r[f])
     assert rows == [{"k": 2}, {"k": 1}, {"k": None}]
 
@@ -204,8 +208,6 @@ async def test_removing_twice_is_refused_the_second_time() -> None:
 
 
 async def test_only_the_first_failure_is_remembered() -> None:
-    from andamios.ports.errors import DuplicateError, UnitOfWorkError
-
     new_uow = InMemoryUnitOfWork.factory(ContractUnitOfWork)
     gadget = Gadget(sku="D", name="d", price=Decimal(1))
     async with new_uow() as uow:
