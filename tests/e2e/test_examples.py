@@ -74,6 +74,18 @@ EXPECTED: dict[str, list[str]] = {
         "events: ['Withdrawn(5)']",
         "reuse refused:",
     ],
+    "intermediate/01_message_bus.py": [
+        "sold 4, 6 left",
+        "log: event handler update_dashboard failed on StockLow",
+        "low stock: TEA-01 has 2 left -> reorder of 20 placed",
+        "supplier notified: please send 20 TEA-01",
+        "sold 4, 2 left",
+        "stock of TEA-01: 2, outbox: 1",
+        "log: sell_product lost a concurrent update (attempt 1 of 3)",
+        "two concurrent sales: [0, 1] left",
+        "invalid: quantity Input should be greater than 0",
+        "refused: no handler is registered for ReturnProduct",
+    ],
 }
 
 
