@@ -6,6 +6,11 @@ Application code depends on these and never on an adapter.
 from __future__ import annotations
 
 from andamios.ports import errors
+from andamios.ports._instances import (
+    new_blank,
+    register_blank_factory,
+    unregister_blank_factory,
+)
 from andamios.ports._pagination import Cursor, Page, keyset_after
 from andamios.ports._repository import Repository
 from andamios.ports._tracker import Tracker, UnitOfWorkState
@@ -29,5 +34,8 @@ __all__ = [
     "compose",
     "errors",
     "keyset_after",
+    "new_blank",
+    "register_blank_factory",
     "repository_slots",
+    "unregister_blank_factory",
 ]

@@ -6,6 +6,7 @@ import asyncio
 import subprocess
 import sys
 import textwrap
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -527,3 +528,21 @@ async def test_unsupported_connect_argument_is_rejected() -> None:
             await engine.connect()
     finally:
         await engine.dispose()
+
+
+async def test_decimals_keep_every_digit(memory_engine: AsyncEngine) -> None:
+    metadata = sa.MetaData()
+    table = sa.Table(
+        "money",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("exact", sa.Numeric(38, 10)),
+    )
+    value = Decimal("12345678901234567.1234567891")
+    async with memory_engine.begin() as connection:
+        await connection.run_sync(metadata.create_all)
+        await connection.execute(table.insert(), [{"id": 1, "exact": value}])
+        stored = (await connection.execute(sa.select(table.c.exact))).scalar_one()
+        matched = await connection.execute(sa.select(table.c.id).where(table.c.exact == value))
+        assert matched.scalar_one() == 1
+    assert stored == value

@@ -331,7 +331,8 @@ class AsyncDuckDBDialect(_DuckDBEngineDialect):
     - SQLAlchemy's statement cache is on;
     - ``rowcount`` is trusted on DuckDB 2.0+, so versioned ORM updates raise ``StaleDataError``;
     - cancelling a task interrupts its running statement;
-    - ``isolation_level="AUTOCOMMIT"`` works (the default level is ``SNAPSHOT``).
+    - ``isolation_level="AUTOCOMMIT"`` works (the default level is ``SNAPSHOT``);
+    - ``Decimal`` values are bound as decimals, never through ``float``.
     """
 
     driver = "async"
@@ -339,6 +340,9 @@ class AsyncDuckDBDialect(_DuckDBEngineDialect):
     has_terminate = True
     supports_statement_cache = True
     supports_server_side_cursors = True
+    # duckdb binds Decimal parameters natively; without this SQLAlchemy's Numeric sends floats
+    # and DECIMAL(38, 10) values lose every digit past the 17th.
+    supports_native_decimal = True
     # psycopg2's minimum would be compared with DuckDB's version.
     minimum_dbapi_version = None  # type: ignore[assignment]
     execution_ctx_cls = AsyncDuckDBExecutionContext

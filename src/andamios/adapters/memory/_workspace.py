@@ -16,6 +16,7 @@ from andamios.adapters.memory._store import (
     structural,
 )
 from andamios.domain import AggregateRoot, Order, Spec
+from andamios.ports._instances import new_blank
 from andamios.ports._introspection import resolve_path
 from andamios.ports.errors import ConcurrencyError, DuplicateError
 
@@ -75,7 +76,7 @@ class Workspace:
     # -- reads ----------------------------------------------------------------------------------
 
     def _materialize(self, kind: type[AggregateRoot[Any]], id: object, row: StoredRow) -> Any:
-        aggregate = kind.__new__(kind)
+        aggregate = new_blank(kind)
         state = copy.deepcopy(dict(row.state))
         for name, value in state.items():
             object.__setattr__(aggregate, name, value)

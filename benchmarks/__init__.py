@@ -1,0 +1,1 @@
+"""Andamios benchmarks: each one runs beside raw duckdb and plain SQLAlchemy in one process."""

@@ -1,0 +1,114 @@
+"""Timing, reporting and JSON output shared by the benchmark scripts."""
+
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+__all__ = ["Result", "Timer", "measure", "measure_async", "print_table", "write_json"]
+
+
+@dataclass
+class Result:
+    """One operation: medians in microseconds for Andamios and each peer, and its target."""
+
+    operation: str
+    andamios_us: float
+    peers_us: dict[str, float] = field(default_factory=dict)
+    target: str = ""
+    passed: bool | None = None
+
+    def ratio(self, peer: str) -> float | None:
+        """Andamios' median over a peer's (>1 means slower)."""
+        base = self.peers_us.get(peer)
+        return None if not base else self.andamios_us / base
+
+
+def _median_us(samples: list[float]) -> float:
+    return statistics.median(samples) * 1e6
+
+
+def measure(operation: Callable[[int], object], iterations: int, warmup: int = 5) -> float:
+    """Median wall time of ``operation(i)`` in microseconds."""
+    for i in range(warmup):
+        operation(i)
+    samples = []
+    for i in range(warmup, warmup + iterations):
+        start = time.perf_counter()
+        operation(i)
+        samples.append(time.perf_counter() - start)
+    return _median_us(samples)
+
+
+async def measure_async(
+    operation: Callable[[int], Awaitable[object]], iterations: int, warmup: int = 5
+) -> float:
+    """Median wall time of ``await operation(i)`` in microseconds."""
+    for i in range(warmup):
+        await operation(i)
+    samples = []
+    for i in range(warmup, warmup + iterations):
+        start = time.perf_counter()
+        await operation(i)
+        samples.append(time.perf_counter() - start)
+    return _median_us(samples)
+
+
+class Timer:
+    """Wall time of one block, in seconds, for operations too slow to repeat."""
+
+    def __enter__(self) -> Timer:
+        self.start = time.perf_counter()
+        self.seconds = 0.0
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds = time.perf_counter() - self.start
+
+
+def _fmt(us: float | None) -> str:
+    if us is None:
+        return "-"
+    return f"{us / 1000:.2f} ms" if us >= 1000 else f"{us:.0f} µs"
+
+
+def print_table(title: str, results: list[Result], peers: list[str]) -> None:
+    """Print a fixed-width table: operation, medians, ratios, target, pass/miss."""
+    header = ["operation", "andamios", *peers, *(f"÷ {p}" for p in peers), "target", "result"]
+    rows = []
+    for r in results:
+        ratios = [r.ratio(p) for p in peers]
+        verdict = "-" if r.passed is None else ("pass" if r.passed else "MISS")
+        rows.append(
+            [
+                r.operation,
+                _fmt(r.andamios_us),
+                *(_fmt(r.peers_us.get(p)) for p in peers),
+                *("-" if x is None else f"{x:.2f}x" for x in ratios),
+                r.target,
+                verdict,
+            ]
+        )
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=True)]
+    print(f"\n{title}")
+    for line in [header, ["-" * w for w in widths], *rows]:
+        print("  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)))
+
+
+def write_json(path: Path, title: str, results: list[Result], extra: dict[str, object]) -> None:
+    """Write the results next to the table, for machines."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "title": title,
+        "python": sys.version.split()[0],
+        "machine": platform.machine(),
+        "results": [asdict(r) for r in results],
+        **extra,
+    }
+    path.write_text(json.dumps(payload, indent=2, default=str))

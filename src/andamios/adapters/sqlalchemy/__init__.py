@@ -1,0 +1,41 @@
+"""The SQLAlchemy adapter: imperative mapping, repositories and units of work over AsyncSession.
+
+The only module of an application that imports SQLAlchemy is its mapping::
+
+    import sqlalchemy as sa
+    from andamios.adapters.sqlalchemy import Mapping
+
+    mapping = Mapping()
+    products = sa.Table(
+        "products", mapping.metadata,
+        sa.Column("id", sa.Uuid, primary_key=True),
+        sa.Column("sku", sa.String, nullable=False, unique=True),
+        sa.Column("price", sa.Numeric(12, 2), nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+    )
+    mapping.map(Product, products)
+
+    new_uow = SqlAlchemyUnitOfWork.factory(Shop, database=db, mapping=mapping)
+"""
+
+from __future__ import annotations
+
+from andamios.adapters.sqlalchemy._compiler import compile_order, compile_spec
+from andamios.adapters.sqlalchemy._mapping import AggregateMapping, Mapping
+from andamios.adapters.sqlalchemy._repository import SqlAlchemyRepository
+from andamios.adapters.sqlalchemy._unit_of_work import (
+    SqlAlchemyFactory,
+    SqlAlchemyUnitOfWork,
+    SqlDatabase,
+)
+
+__all__ = [
+    "AggregateMapping",
+    "Mapping",
+    "SqlAlchemyFactory",
+    "SqlAlchemyRepository",
+    "SqlAlchemyUnitOfWork",
+    "SqlDatabase",
+    "compile_order",
+    "compile_spec",
+]

@@ -1,0 +1,103 @@
+"""Compiling specifications and orderings into SQLAlchemy expressions.
+
+Every field path goes through the aggregate's mapping (an unknown one is an
+:class:`~andamios.domain.InvalidSpecification` before any SQL runs) and every value becomes a bound
+parameter typed by its column. The SQL keeps the semantics the in-memory adapter evaluates:
+three-valued logic for NULL (``x IN (1, NULL)`` is unknown, never false, when ``x`` is not 1),
+literal ``contains``/``startswith``/``endswith`` (``%`` and ``_`` escaped), ``ilike`` as a LIKE
+pattern without an escape character, and ``NULLS LAST``/``NULLS FIRST`` written out in ORDER BY.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from andamios.adapters.sqlalchemy._mapping import AggregateMapping
+from andamios.domain import (
+    And,
+    Between,
+    Compare,
+    In,
+    InvalidSpecification,
+    IsNone,
+    Match,
+    MatchKind,
+    Not,
+    Op,
+    Or,
+    Order,
+    Spec,
+)
+
+__all__ = ["compile_order", "compile_spec"]
+
+type _Column = sa.ColumnElement[Any]
+
+_OPERATORS: dict[Op, Callable[[Any, Any], sa.ColumnElement[bool]]] = {
+    Op.EQ: operator.eq,
+    Op.NE: operator.ne,
+    Op.LT: operator.lt,
+    Op.LE: operator.le,
+    Op.GT: operator.gt,
+    Op.GE: operator.ge,
+}
+
+
+def _bound(column: _Column, value: object) -> sa.BindParameter[Any]:
+    # Explicit: SQLAlchemy would inline True/False as SQL keywords, and values are always bound.
+    return sa.bindparam(None, value, type_=column.type)
+
+
+def _match(column: _Column, kind: MatchKind, text: str) -> sa.ColumnElement[bool]:
+    if kind is MatchKind.CONTAINS:
+        return column.contains(text, autoescape=True)
+    if kind is MatchKind.STARTSWITH:
+        return column.startswith(text, autoescape=True)
+    if kind is MatchKind.ENDSWITH:
+        return column.endswith(text, autoescape=True)
+    return column.ilike(text)
+
+
+def compile_spec(  # noqa: PLR0911 - one return per node kind
+    mapping: AggregateMapping, spec: Spec
+) -> sa.ColumnElement[bool]:
+    """The WHERE clause of ``spec`` over the columns of ``mapping``'s table."""
+    match spec:
+        case Compare(field=path, op=op, value=value):
+            column = mapping.column(path)
+            return _OPERATORS[op](column, _bound(column, value))
+        case In(field=path, values=values, negated=negated):
+            # One expanding bound parameter; a None inside binds NULL, so the database applies
+            # SQL's three-valued IN / NOT IN exactly as the in-memory adapter evaluates it.
+            column = mapping.column(path)
+            return column.not_in(list(values)) if negated else column.in_(list(values))
+        case IsNone(field=path, negated=negated):
+            column = mapping.column(path)
+            return column.is_not(None) if negated else column.is_(None)
+        case Between(field=path, low=low, high=high):
+            column = mapping.column(path)
+            return column.between(_bound(column, low), _bound(column, high))
+        case Match(field=path, kind=kind, text=text):
+            return _match(mapping.column(path), kind, text)
+        case And(parts=parts):
+            return sa.and_(*(compile_spec(mapping, part) for part in parts))
+        case Or(parts=parts):
+            return sa.or_(*(compile_spec(mapping, part) for part in parts))
+        case Not(part=part):
+            return sa.not_(compile_spec(mapping, part))
+    msg = f"unsupported specification node {spec!r}"
+    raise InvalidSpecification(msg)
+
+
+def compile_order(mapping: AggregateMapping, order: Sequence[Order]) -> list[sa.ColumnElement[Any]]:
+    """ORDER BY terms with the NULL placement of every term written out."""
+    terms: list[sa.ColumnElement[Any]] = []
+    for term in order:
+        column = mapping.column(term.field)
+        directed = column.desc() if term.descending else column.asc()
+        terms.append(directed.nulls_first() if term.nulls_first else directed.nulls_last())
+    return terms

@@ -1,0 +1,293 @@
+"""Imperative mapping of pure aggregate dataclasses onto SQLAlchemy tables."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping as MappingABC
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import ColumnProperty, Composite, Mapper, RelationshipProperty, registry
+from sqlalchemy.orm.base import opt_manager_of_class
+from sqlalchemy.orm.instrumentation import ClassManager
+
+from andamios.domain import AggregateRoot, InvalidSpecification
+from andamios.ports import register_blank_factory, unregister_blank_factory
+from andamios.ports._introspection import aggregate_fields, check_aggregate_type
+from andamios.ports.errors import MappingError
+
+__all__ = ["AggregateMapping", "Mapping"]
+
+# SQLAlchemy adds RETURNING to a versioned UPDATE only when it believes the database computes
+# the version. Andamios does compute it in SQL (``version = version + 1``) and needs the RETURNING:
+# on DuckDB it is what turns a concurrent DELETE of the row into a conflict instead of a lost
+# update (duckdb#17223; see docs/adr/0004-concurrency-rules.md). A test asserts the RETURNING.
+_SERVER_SIDE_VERSION = "_version_id_has_server_side_value"
+
+
+@dataclass(slots=True)
+class AggregateMapping:
+    """How one aggregate class is stored: its table, version column and field columns."""
+
+    aggregate_type: type[AggregateRoot[Any]]
+    table: sa.Table
+    version_column: sa.Column[Any]
+    mapper: Mapper[Any]
+    _paths: dict[str, sa.ColumnElement[Any]] | None = field(default=None, init=False, repr=False)
+
+    def column(self, path: str) -> sa.ColumnElement[Any]:
+        """The column storing a (dotted) field path; InvalidSpecification if none does."""
+        if self._paths is None:
+            self._paths = _column_paths(self.mapper)
+        found = self._paths.get(path)
+        if found is None:
+            name = self.aggregate_type.__name__
+            head, _, rest = path.partition(".")
+            if rest:
+                msg = (
+                    f"{name}.{path} has no column in table {self.table.name!r}: map the value "
+                    f"object {name}.{head} with a composite() property to query inside it"
+                )
+            else:
+                msg = (
+                    f"{name}.{path} is stored in several columns: compare or order by its "
+                    f"fields ({name}.{path}.<field>), not the whole value"
+                )
+            raise InvalidSpecification(msg)
+        return found
+
+
+def _column_paths(mapper: Mapper[Any]) -> dict[str, sa.ColumnElement[Any]]:
+    paths: dict[str, sa.ColumnElement[Any]] = {}
+    for prop in mapper.column_attrs:
+        paths[prop.key] = prop.columns[0]
+    for composite in mapper.composites:
+        value_type = composite.composite_class
+        if not dataclasses.is_dataclass(value_type):
+            continue
+        names = [f.name for f in dataclasses.fields(value_type)]
+        for name, column in zip(names, composite.columns, strict=False):
+            paths[f"{composite.key}.{name}"] = column
+    return paths
+
+
+def _referenced_columns(value: object) -> set[sa.ColumnElement[Any]]:
+    """The table columns a ``properties`` value maps (so they are not also mapped by name)."""
+    if isinstance(value, ColumnProperty):
+        return set(value.columns)
+    if isinstance(value, Composite):
+        return {a for a in value.attrs if isinstance(a, sa.ColumnElement)}
+    if isinstance(value, sa.ColumnElement):
+        return {value}
+    return set()
+
+
+# Loader strategies that would emit SQL when an attribute is read: impossible without IO in an
+# async session (MissingGreenlet), and a hidden query per object anyway.
+_LAZY_LOADS = frozenset({"select", True, "dynamic", "write_only"})
+
+
+def _refuse_lazy_loads(cls: type, props: dict[str, Any]) -> None:
+    for key, value in props.items():
+        if isinstance(value, RelationshipProperty) and value.lazy in _LAZY_LOADS:
+            msg = (
+                f"{cls.__name__}.{key} would load lazily (lazy={value.lazy!r}), which an async "
+                "session cannot do: load aggregate children eagerly with lazy='selectin' (or "
+                "'joined'), or forbid the load with lazy='raise'"
+            )
+            raise MappingError(msg)
+
+
+class Mapping:
+    """The tables of an application and how its aggregates map onto them.
+
+    ::
+
+        mapping = Mapping()
+        products = sa.Table("products", mapping.metadata, sa.Column("id", sa.Uuid,
+                            primary_key=True), ..., sa.Column("version", sa.Integer))
+        mapping.map(Product, products)
+
+    The aggregate stays a plain dataclass: the mapping is imperative and adds nothing the domain
+    sees. The version column drives optimistic locking: 0 before the aggregate is stored, 1 after
+    its first commit, one more per committed change.
+
+    ``metadata`` holds the tables (``Database.create_all(mapping.metadata)``, migrations);
+    ``registry`` is the SQLAlchemy registry the classes are mapped in.
+    """
+
+    def __init__(self, metadata: sa.MetaData | None = None) -> None:
+        self.metadata = metadata if metadata is not None else sa.MetaData()
+        self.registry = registry(metadata=self.metadata)
+        self._aggregates: dict[type[AggregateRoot[Any]], AggregateMapping] = {}
+
+    def __repr__(self) -> str:
+        names = ", ".join(sorted(cls.__name__ for cls in self._aggregates))
+        return f"<Mapping of {names or 'nothing'}>"
+
+    def map(
+        self,
+        aggregate_type: type[AggregateRoot[Any]],
+        table: sa.Table,
+        *,
+        version_column: str = "version",
+        properties: MappingABC[str, Any] | None = None,
+    ) -> None:
+        """Map an aggregate dataclass onto ``table`` (a table of this mapping's metadata).
+
+        Every dataclass field needs a column of the same name, or an entry in ``properties``
+        (passed to SQLAlchemy's ``map_imperatively``: e.g. ``composite()`` for a value object,
+        or a column of another name). ``version_column`` names the column holding ``version``.
+        Mapping the same class to the same table again does nothing.
+
+        Raises :class:`MappingError` when the class is not an aggregate dataclass, when a field
+        or the version column has no column, or when the class is already mapped elsewhere.
+        """
+        cls = check_aggregate_type(aggregate_type)
+        existing = self._aggregates.get(cls)
+        if existing is not None:
+            if existing.table is table:
+                return
+            msg = (
+                f"{cls.__name__} is already mapped to table {existing.table.name!r}; "
+                f"it cannot also be mapped to {table.name!r}"
+            )
+            raise MappingError(msg)
+        if sa.inspect(cls, raiseerr=False) is not None:
+            msg = (
+                f"{cls.__name__} is already mapped by another Mapping (or SQLAlchemy registry); "
+                "a class can be mapped once per process (clear() that mapping first)"
+            )
+            raise MappingError(msg)
+        mapped_base = next(
+            (base for base in cls.__mro__[1:] if sa.inspect(base, raiseerr=False) is not None),
+            None,
+        )
+        if mapped_base is not None:
+            msg = (
+                f"{cls.__name__} inherits from {mapped_base.__name__}, which is mapped: each "
+                "aggregate is mapped on its own (mapped inheritance is not supported)"
+            )
+            raise MappingError(msg)
+        if not isinstance(table, sa.Table) or table.metadata is not self.metadata:
+            msg = f"map {cls.__name__} onto a sa.Table created with this mapping's metadata"
+            raise MappingError(msg)
+        props = dict(properties or {})
+        _refuse_lazy_loads(cls, props)
+        version = self._version_column(cls, table, version_column, props)
+        self._check_fields(cls, table, props)
+        self._check_primary_key(cls, table, props)
+        fields = set(aggregate_fields(cls))
+        referenced: set[sa.ColumnElement[Any]] = set()
+        for value in props.values():
+            referenced |= _referenced_columns(value)
+        unused = [
+            c.key
+            for c in table.columns
+            if c.key not in fields and c.key not in props and c not in referenced
+        ]
+        try:
+            mapper = self.registry.map_imperatively(
+                cls,
+                table,
+                properties=props,
+                version_id_col=version,
+                version_id_generator=False,
+                exclude_properties=unused,
+            )
+            self.registry.configure()
+        except Exception as error:
+            self._unmap(cls)
+            msg = f"cannot map {cls.__name__} onto table {table.name!r}: {error}"
+            raise MappingError(msg) from error
+        _return_versions(mapper)
+        # Other adapters in this process (the in-memory one) build blank instances of the class;
+        # they must carry SQLAlchemy's instrumentation state, or setting a field fails.
+        register_blank_factory(cls, mapper.class_manager.new_instance)
+        self._aggregates[cls] = AggregateMapping(cls, table, version, mapper)
+
+    def _unmap(self, cls: type) -> None:
+        # A failed map_imperatively() leaves the class half instrumented, and a mapper that failed
+        # to configure breaks configure() of every other mapper. SQLAlchemy only disposes whole
+        # registries publicly; this is what registry.dispose() does for each of its classes.
+        manager: ClassManager[Any] | None = opt_manager_of_class(cls)
+        # Every failure left after the checks of map() happens once the class is instrumented.
+        if manager is not None:  # pragma: no branch
+            self.registry._managers.pop(manager, None)
+            self.registry._dispose_manager_and_mapper(manager)
+
+    @staticmethod
+    def _version_column(
+        kind: type[AggregateRoot[Any]], table: sa.Table, name: str, props: dict[str, Any]
+    ) -> sa.Column[Any]:
+        column = table.columns.get(name)
+        if column is None:
+            msg = (
+                f"table {table.name!r} has no version column {name!r} for {kind.__name__}; add "
+                f"sa.Column({name!r}, sa.Integer, nullable=False) or pass version_column="
+            )
+            raise MappingError(msg)
+        if "version" in props:
+            msg = f"map {kind.__name__}.version with version_column=, not in properties"
+            raise MappingError(msg)
+        if name != "version":
+            props["version"] = column
+        return column
+
+    @staticmethod
+    def _check_fields(
+        kind: type[AggregateRoot[Any]], table: sa.Table, props: dict[str, Any]
+    ) -> None:
+        missing = [f for f in aggregate_fields(kind) if f not in props and f not in table.columns]
+        if missing:
+            msg = (
+                f"table {table.name!r} has no column for {kind.__name__}."
+                f"{', '.join(missing)}: add the column(s) or map them in properties"
+            )
+            raise MappingError(msg)
+
+    @staticmethod
+    def _check_primary_key(
+        kind: type[AggregateRoot[Any]], table: sa.Table, props: dict[str, Any]
+    ) -> None:
+        id_columns = _referenced_columns(props["id"]) if "id" in props else {table.columns["id"]}
+        if set(table.primary_key.columns) != id_columns or len(id_columns) != 1:
+            msg = (
+                f"the primary key of table {table.name!r} must be the one column storing "
+                f"{kind.__name__}.id"
+            )
+            raise MappingError(msg)
+
+    def clear(self) -> None:
+        """Unmap every class (for tests that map the same classes again); tables are kept."""
+        for cls in self._aggregates:
+            unregister_blank_factory(cls)
+        self.registry.dispose()
+        self.registry = registry(metadata=self.metadata)
+        self._aggregates.clear()
+
+    def is_mapped(self, aggregate_type: type) -> bool:
+        """Whether this mapping maps ``aggregate_type``."""
+        return aggregate_type in self._aggregates
+
+    def table_for(self, aggregate_type: type) -> sa.Table:
+        """The table ``aggregate_type`` is mapped to; MappingError if it is not mapped."""
+        return self.aggregate_mapping(aggregate_type).table
+
+    def aggregate_mapping(self, aggregate_type: type) -> AggregateMapping:
+        """Everything known about how ``aggregate_type`` is stored (for adapters)."""
+        found = self._aggregates.get(aggregate_type)
+        if found is None:
+            msg = (
+                f"{aggregate_type.__name__} is not mapped: call mapping.map("
+                f"{aggregate_type.__name__}, table) before making units of work"
+            )
+            raise MappingError(msg)
+        return found
+
+
+def _return_versions(mapper: Mapper[Any]) -> None:
+    """Make SQLAlchemy emit ``UPDATE ... RETURNING version`` for this mapper's versioned rows."""
+    mapper.__dict__[_SERVER_SIDE_VERSION] = True
+    mapper._memoized_keys = mapper._memoized_keys - {_SERVER_SIDE_VERSION}

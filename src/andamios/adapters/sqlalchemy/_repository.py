@@ -1,0 +1,161 @@
+"""The SQLAlchemy repository: the repository port over one unit of work's ``AsyncSession``."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient
+
+from andamios.adapters.sqlalchemy._compiler import compile_order, compile_spec
+from andamios.adapters.sqlalchemy._mapping import AggregateMapping
+from andamios.adapters.sqlalchemy._session import AggregateSession
+from andamios.domain import AggregateRoot, Order, Spec
+from andamios.ports import Repository, Tracker
+from andamios.ports.errors import DuplicateError, PersistenceError, UnitOfWorkError
+
+__all__ = ["SessionContext", "SqlAlchemyRepository"]
+
+
+class SessionContext:
+    """What the repositories of one unit of work share: its session and error translation."""
+
+    __slots__ = ("_translate", "session")
+
+    def __init__(
+        self, session: AsyncSession, translate: Callable[[BaseException], PersistenceError]
+    ) -> None:
+        self.session = session
+        self._translate = translate
+
+    @property
+    def sync_session(self) -> AggregateSession:
+        """The ORM session the async session drives."""
+        return cast("AggregateSession", self.session.sync_session)
+
+    @contextlib.contextmanager
+    def translated(self) -> Iterator[None]:
+        """Re-raise any SQLAlchemy or driver error as an Andamios error (the cause kept)."""
+        try:
+            yield
+        except SQLAlchemyError as error:
+            raise self._translate(error) from error
+
+
+class SqlAlchemyRepository[A: AggregateRoot[Any], ID](Repository[A, ID]):
+    """A repository whose aggregates live in an SQLAlchemy ``AsyncSession``.
+
+    Made by :class:`SqlAlchemyUnitOfWork`; every read goes through the session's identity map
+    (the same object for the same id) and sees this unit of work's own changes (autoflush).
+    """
+
+    def __init__(
+        self,
+        aggregate_type: type[A],
+        *,
+        tracker: Tracker,
+        context: SessionContext,
+        mapping: AggregateMapping,
+        id_type: object = None,
+    ) -> None:
+        super().__init__(aggregate_type, tracker=tracker, id_type=id_type)
+        self._context = context
+        self._mapping = mapping
+
+    def _key(self, id: object) -> tuple[type, object]:
+        return (self._aggregate_type, id)
+
+    async def _add(self, aggregate: A) -> None:
+        session = self._context.sync_session
+        kind = self._aggregate_type.__name__
+        state = sa.inspect(aggregate)
+        if state.session is session:
+            if not (state.deleted or aggregate in session.deleted):
+                return  # added or loaded by this unit of work already
+            # Removed by this unit of work, now added again: its row is deleted (the version
+            # checked), then inserted anew, as the in-memory adapter does.
+            with self._context.translated():
+                await self._context.session.flush()
+            make_transient(aggregate)
+        elif state.session is not None:
+            msg = (
+                f"{kind} {aggregate.id!r} belongs to another unit of work that is still open; "
+                "an aggregate is used by one unit of work at a time"
+            )
+            raise UnitOfWorkError(msg)
+        elif state.key is not None:
+            # Loaded or stored by a unit of work that has ended: add it as new, so the database
+            # decides whether the id is still taken (DuplicateError at the flush if it is).
+            make_transient(aggregate)
+        identity = self._mapping.mapper.identity_key_from_primary_key((aggregate.id,))
+        if session.identity_map.get(identity) is not None:
+            msg = f"{kind} with id {aggregate.id!r} already exists in this unit of work"
+            raise DuplicateError(msg)
+        if session.pending_aggregate(self._aggregate_type, aggregate.id) is not None:
+            msg = f"{kind} with id {aggregate.id!r} was already added in this unit of work"
+            raise DuplicateError(msg)
+        session.add(aggregate)
+        session.pending[self._key(aggregate.id)] = aggregate
+
+    async def _get(self, id: ID) -> A | None:
+        session = self._context.sync_session
+        pending = session.pending_aggregate(self._aggregate_type, id)
+        if pending is not None:
+            return cast("A", pending)
+        with self._context.translated():
+            found = await self._context.session.get(self._aggregate_type, id)
+        if found is not None and found in session.deleted:
+            return None
+        return found
+
+    def _filtered[S: sa.Select[Any]](self, statement: S, spec: Spec | None) -> S:
+        if spec is None:
+            return statement
+        return statement.where(compile_spec(self._mapping, spec))
+
+    async def _find(
+        self, spec: Spec | None, order: tuple[Order, ...], limit: int | None, offset: int
+    ) -> list[A]:
+        statement = self._filtered(sa.select(self._aggregate_type), spec)
+        statement = statement.order_by(*compile_order(self._mapping, order))
+        if limit is not None:
+            statement = statement.limit(limit)
+        if offset:
+            statement = statement.offset(offset)
+        with self._context.translated():
+            result = await self._context.session.scalars(statement)
+            return list(result.all())
+
+    async def _count(self, spec: Spec | None) -> int:
+        statement = self._filtered(
+            sa.select(sa.func.count()).select_from(self._mapping.table), spec
+        )
+        with self._context.translated():
+            await self._context.session.flush()
+            return int(await self._context.session.scalar(statement) or 0)
+
+    async def _exists(self, spec: Spec | None) -> bool:
+        inner = self._filtered(sa.select(sa.literal(1)).select_from(self._mapping.table), spec)
+        statement = sa.select(sa.exists(inner))
+        with self._context.translated():
+            await self._context.session.flush()
+            return bool(await self._context.session.scalar(statement))
+
+    async def _remove(self, aggregate: A) -> bool:
+        session = self._context.sync_session
+        state = sa.inspect(aggregate)
+        if state.session is not session:
+            return False
+        if state.pending:
+            # Never flushed: forgetting it cancels the add.
+            session.expunge(aggregate)
+            session.pending.pop(self._key(aggregate.id), None)
+            return True
+        if state.deleted or aggregate in session.deleted:
+            return False
+        session.delete(aggregate)
+        return True

@@ -1,0 +1,83 @@
+"""The contract domain mapped onto DuckDB tables, and the databases the tests run on.
+
+Classes are mapped per use and unmapped afterwards (``contract_mapping()``), so every test starts
+from unmapped classes whatever ran before it in the same worker process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from andamios.adapters.duckdb import Database
+from andamios.adapters.sqlalchemy import Mapping
+from andamios.testing import Counter, Gadget
+
+__all__ = ["DATABASE_KINDS", "contract_mapping", "contract_tables", "open_database"]
+
+DATABASE_KINDS = ("file", "memory")
+
+
+def contract_tables(mapping: Mapping) -> tuple[sa.Table, sa.Table]:
+    """The ``gadgets`` and ``counters`` tables, in ``mapping.metadata``."""
+    gadgets = sa.Table(
+        "gadgets",
+        mapping.metadata,
+        sa.Column("id", sa.Uuid, primary_key=True),
+        sa.Column("sku", sa.String, nullable=False),
+        sa.Column("name", sa.String, nullable=False),
+        sa.Column("price", sa.Numeric(12, 2), nullable=False),
+        sa.Column("quantity", sa.Integer, nullable=False),
+        sa.Column("weight", sa.Float),
+        sa.Column("note", sa.String),
+        sa.Column("active", sa.Boolean, nullable=False),
+        sa.Column("released", sa.Date),
+        sa.Column("version", sa.Integer, nullable=False),
+    )
+    counters = sa.Table(
+        "counters",
+        mapping.metadata,
+        sa.Column("id", sa.String, primary_key=True),
+        sa.Column("value", sa.Integer, nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+    )
+    return gadgets, counters
+
+
+@contextlib.contextmanager
+def contract_mapping() -> Iterator[Mapping]:
+    """A mapping of :class:`Gadget` and :class:`Counter`, cleared on exit."""
+    mapping = Mapping()
+    gadgets, counters = contract_tables(mapping)
+    mapping.map(Gadget, gadgets)
+    mapping.map(Counter, counters)
+    try:
+        yield mapping
+    finally:
+        mapping.clear()
+
+
+def database_url(kind: str, directory: Path) -> str:
+    """A ``duckdb+async`` URL: a new file in ``directory``, or an in-memory database."""
+    if kind == "file":
+        return f"duckdb+async:///{directory / 'andamios.duckdb'}"
+    return "duckdb+async:///:memory:"
+
+
+@contextlib.asynccontextmanager
+async def open_database(kind: str, directory: Path, mapping: Mapping) -> AsyncIterator[Database]:
+    """A started database with ``mapping``'s tables created, closed on exit.
+
+    The database is new, so the tables are created without first asking whether they exist
+    (``Database.create_all`` asks, which costs more than the rest of a typical test).
+    """
+    async with Database(database_url(kind, directory)) as database:
+        async with database.engine.begin() as connection:
+            await connection.run_sync(
+                functools.partial(mapping.metadata.create_all, checkfirst=False)
+            )
+        yield database

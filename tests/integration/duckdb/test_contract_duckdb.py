@@ -1,0 +1,44 @@
+"""The SQLAlchemy adapter on DuckDB (a file and an in-memory database) under the port contracts."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from tests.integration.duckdb._contract_mapping import (
+    DATABASE_KINDS,
+    contract_mapping,
+    open_database,
+)
+
+from andamios.adapters.sqlalchemy import SqlAlchemyUnitOfWork
+from andamios.ports import UnitOfWorkFactory
+from andamios.testing import ContractUnitOfWork, RepositoryContract, UnitOfWorkContract
+
+
+@pytest.fixture(params=DATABASE_KINDS)
+async def duckdb_uow(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[UnitOfWorkFactory[ContractUnitOfWork]]:
+    with contract_mapping() as mapping:
+        async with open_database(request.param, tmp_path, mapping) as database:
+            yield SqlAlchemyUnitOfWork.factory(
+                ContractUnitOfWork, database=database, mapping=mapping
+            )
+
+
+class TestDuckDBRepository(RepositoryContract):
+    @pytest.fixture
+    def new_uow(
+        self, duckdb_uow: UnitOfWorkFactory[ContractUnitOfWork]
+    ) -> UnitOfWorkFactory[ContractUnitOfWork]:
+        return duckdb_uow
+
+
+class TestDuckDBUnitOfWork(UnitOfWorkContract):
+    @pytest.fixture
+    def new_uow(
+        self, duckdb_uow: UnitOfWorkFactory[ContractUnitOfWork]
+    ) -> UnitOfWorkFactory[ContractUnitOfWork]:
+        return duckdb_uow
