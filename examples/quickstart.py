@@ -1,18 +1,27 @@
 """Andamios quickstart: the north-star example, end to end.
 
-A pure domain (a dataclass aggregate that records an event), a unit-of-work shape, application
-code that never imports a database, and a composition root choosing the adapter. Run it with
-``uv run python examples/quickstart.py``.
+A pure domain (a dataclass aggregate that records an event), a unit-of-work shape, the mapping
+(the only part that sees SQLAlchemy), application code that never imports a database, and a
+composition root choosing the adapter. Run it with ``uv run python examples/quickstart.py``:
+it stores the products in a DuckDB file in a temporary directory. ``--memory`` runs the same
+application code on the in-memory adapter.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
+import tempfile
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from uuid import UUID
 
+import sqlalchemy as sa
+
+from andamios.adapters.duckdb import Database
 from andamios.adapters.memory import InMemoryUnitOfWork
+from andamios.adapters.sqlalchemy import Mapping, SqlAlchemyUnitOfWork
 from andamios.domain import AggregateRoot, DomainEvent, F
 from andamios.ports import Repository, UnitOfWork, UnitOfWorkFactory
 
@@ -41,6 +50,21 @@ class Product(AggregateRoot[UUID]):  # id (UUIDv7), version and events come from
 
 class Shop(UnitOfWork):
     products: Repository[Product, UUID]
+
+
+# -- adapters: the mapping, the only part that sees SQLAlchemy -----------------------------------
+
+mapping = Mapping()
+products = sa.Table(
+    "products",
+    mapping.metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("sku", sa.String, nullable=False, unique=True),
+    sa.Column("name", sa.String, nullable=False),
+    sa.Column("price", sa.Numeric(12, 2), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+mapping.map(Product, products)  # the version column gives optimistic locking
 
 
 # -- application: never imports a database -----------------------------------------------------
@@ -79,5 +103,19 @@ async def main(new_uow: UnitOfWorkFactory[Shop]) -> None:
 
 # -- composition root: the only place that picks an adapter ------------------------------------
 
+
+async def on_duckdb() -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "shop.duckdb"
+        async with Database(f"duckdb+async:///{path}") as db:
+            await db.create_all(mapping.metadata)  # dev and tests; production: migrations
+            await main(SqlAlchemyUnitOfWork.factory(Shop, database=db, mapping=mapping))
+        print(f"stored in {path.name} on DuckDB")
+
+
 if __name__ == "__main__":
-    asyncio.run(main(InMemoryUnitOfWork.factory(Shop)))
+    if "--memory" in sys.argv:
+        asyncio.run(main(InMemoryUnitOfWork.factory(Shop)))
+        print("stored in memory")
+    else:
+        asyncio.run(on_duckdb())

@@ -1,15 +1,23 @@
-"""Create, read, update and delete aggregates through a unit of work.
+"""Create, read, update and delete aggregates through a unit of work, on DuckDB.
 
-Run it with ``uv run python examples/basic/03_crud.py``.
+Run it with ``uv run python examples/basic/03_crud.py`` (a DuckDB file in a temporary directory);
+``--memory`` runs the same code on the in-memory adapter.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from uuid import UUID
 
+import sqlalchemy as sa
+
+from andamios.adapters.duckdb import Database
 from andamios.adapters.memory import InMemoryUnitOfWork
+from andamios.adapters.sqlalchemy import Mapping, SqlAlchemyUnitOfWork
 from andamios.domain import AggregateRoot
 from andamios.ports import Repository, UnitOfWork, UnitOfWorkFactory
 from andamios.ports.errors import NotFound
@@ -24,6 +32,21 @@ class Customer(AggregateRoot[UUID]):
 
 class Crm(UnitOfWork):
     customers: Repository[Customer, UUID]
+
+
+mapping = Mapping()
+mapping.map(
+    Customer,
+    sa.Table(
+        "customers",
+        mapping.metadata,
+        sa.Column("id", sa.Uuid, primary_key=True),
+        sa.Column("email", sa.String, nullable=False, unique=True),
+        sa.Column("name", sa.String, nullable=False),
+        sa.Column("vip", sa.Boolean, nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+    ),
+)
 
 
 async def main(new_uow: UnitOfWorkFactory[Crm]) -> None:
@@ -63,5 +86,15 @@ async def main(new_uow: UnitOfWorkFactory[Crm]) -> None:
         print(f"{await uow.customers.count()} customers left")
 
 
+async def on_duckdb() -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        async with Database(f"duckdb+async:///{Path(directory) / 'crm.duckdb'}") as db:
+            await db.create_all(mapping.metadata)
+            await main(SqlAlchemyUnitOfWork.factory(Crm, database=db, mapping=mapping))
+
+
 if __name__ == "__main__":
-    asyncio.run(main(InMemoryUnitOfWork.factory(Crm)))
+    if "--memory" in sys.argv:
+        asyncio.run(main(InMemoryUnitOfWork.factory(Crm)))
+    else:
+        asyncio.run(on_duckdb())

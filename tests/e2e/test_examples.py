@@ -34,6 +34,7 @@ EXPECTED: dict[str, list[str]] = {
         "POT-01 Teapot      32.00 v1",
         "TEA-02 Black tea   12.00 v2",
         "TEA-01 Green tea    9.00 v2",
+        "stored in",
     ],
     "basic/02_models.py": [
         "total: 41.00 EUR",
@@ -89,9 +90,15 @@ EXPECTED: dict[str, list[str]] = {
 }
 
 
-@pytest.mark.parametrize("example", sorted(EXPECTED))
-def test_example_prints_what_it_promises(example: str) -> None:
-    output = run_example(example)
+# Examples that also run on the in-memory adapter with --memory, printing the same lines.
+BOTH_ADAPTERS = {"quickstart.py", "basic/03_crud.py"}
+RUNS = sorted(EXPECTED) + [f"{name} --memory" for name in sorted(BOTH_ADAPTERS)]
+
+
+@pytest.mark.parametrize("run", RUNS)
+def test_example_prints_what_it_promises(run: str) -> None:
+    example, *args = run.split()
+    output = run_example(example, *args)
     lines = output.splitlines()
     position = 0
     for expected in EXPECTED[example]:
