@@ -1,0 +1,1 @@
+"""The shop's adapters: the table mapping (SQLAlchemy) and an outbox for notifications."""

@@ -1,0 +1,217 @@
+"""The composition root: a dependency-injector container that chooses, starts and closes an adapter.
+
+::
+
+    from andamios.containers import PersistenceContainer
+
+    container = PersistenceContainer(unit_of_work=Shop, mapping=mapping, handlers=[register])
+    container.config.from_dict({"database": {"url": "duckdb+async:///shop.duckdb"}})
+    # tests: container.config.adapter.from_value("memory") -- same code, no database
+
+    await container.init_resources()       # checks the settings, opens the database
+    async with container.uow() as uow: ...  # a fresh unit of work per call
+    await container.bus().handle(command)   # the message bus, with your handlers
+    await container.shutdown_resources()   # closes the database
+
+The container reads :class:`~andamios.settings.AndamiosSettings` from the environment
+(``ANDAMIOS_ADAPTER``, ``ANDAMIOS_DATABASE__URL``, ...) into ``config`` when it is made; later
+``config.from_*`` calls override it. ``init_resources()`` validates the whole configuration
+(a wrong or missing setting is a :class:`~andamios.ports.errors.ConfigurationError` naming it)
+and, for ``duckdb`` only, opens the database. The in-memory adapter keeps one store per
+container, so every unit of work of a container sees what the others committed.
+
+This is the only module of Andamios that imports adapters. The DuckDB and SQLAlchemy ones are
+imported when the ``duckdb`` adapter starts, so a process on the memory adapter never loads a
+database driver. See ``docs/adr/0007-composition-root.md`` and ``docs/guides/containers.md``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from dependency_injector import containers, providers
+
+from andamios.adapters.memory import InMemoryStore, InMemoryUnitOfWork
+from andamios.application import MessageBus, RetryPolicy
+from andamios.ports import UnitOfWork, UnitOfWorkFactory, compose, repository_slots
+from andamios.ports.errors import ConfigurationError, DatabaseError
+from andamios.settings import ADAPTERS, AndamiosSettings, check_settings, env_name
+
+if TYPE_CHECKING:
+    from dependency_injector.providers import BaseResource
+
+    from andamios.adapters.duckdb import Database, DuckDBSettings
+    from andamios.adapters.sqlalchemy import Mapping as TableMapping
+    from andamios.adapters.sqlalchemy import SqlAlchemyFactory
+
+__all__ = ["PersistenceContainer"]
+
+
+def _adapter(name: object) -> str:
+    """The configured adapter's name, checked (``Selector`` would only say "no provider")."""
+    if name not in ADAPTERS:
+        choices = " or ".join(repr(each) for each in ADAPTERS)
+        msg = f"adapter ({env_name('adapter')}) must be {choices}, got {name!r}"
+        raise ConfigurationError(msg)
+    return str(name)
+
+
+def _duckdb_settings(settings: AndamiosSettings) -> DuckDBSettings:
+    """The adapter's settings, each error prefixed with the setting it comes from."""
+    from andamios.adapters.duckdb import DuckDBSettings  # noqa: PLC0415 - only for duckdb
+
+    database = settings.database
+    try:
+        DuckDBSettings(url=str(database.url))
+    except ConfigurationError as error:
+        msg = f"database.url ({env_name('database.url')}): {error}"
+        raise ConfigurationError(msg) from error
+    try:
+        return DuckDBSettings(**database.model_dump(exclude={"create_tables"}))
+    except ConfigurationError as error:
+        msg = f"database ({env_name('database')}__*): {error}"
+        raise ConfigurationError(msg) from error
+
+
+async def _open_database(
+    config: Mapping[str, Any], unit_of_work: type[UnitOfWork], mapping: TableMapping | None
+) -> AsyncIterator[Database | None]:
+    """The ``database`` resource: check every setting, then open DuckDB (``duckdb`` only)."""
+    settings = check_settings(config)
+    compose(InMemoryUnitOfWork, unit_of_work)  # what is not a unit-of-work shape fails here
+    if settings.adapter == "memory":
+        yield None
+        return
+    from andamios.adapters.duckdb import Database  # noqa: PLC0415 - keeps memory runs light
+    from andamios.adapters.sqlalchemy import SqlAlchemyUnitOfWork  # noqa: PLC0415
+
+    if mapping is None:
+        msg = (
+            "the duckdb adapter needs the mapping of your aggregates: "
+            "PersistenceContainer(unit_of_work=..., mapping=mapping)"
+        )
+        raise ConfigurationError(msg)
+    database = Database.from_settings(_duckdb_settings(settings))
+    # An aggregate of the shape that the mapping lacks fails now, not at the first unit of work.
+    SqlAlchemyUnitOfWork.factory(unit_of_work, database=database, mapping=mapping)
+    _check_not_a_copy(unit_of_work, mapping)
+    await database.start()
+    try:
+        if settings.database.create_tables:
+            await database.create_all(mapping.metadata)
+        yield database
+    finally:
+        await database.close()
+
+
+def _check_not_a_copy(unit_of_work: type[UnitOfWork], mapping: TableMapping) -> None:
+    """Refuse a deep copy of the mapping the aggregates were mapped with.
+
+    dependency-injector deep-copies plain values given to ``providers.Container(...)``; a copied
+    mapping compiles queries against copied tables, which fails only at the first query.
+    """
+    import sqlalchemy as sa  # noqa: PLC0415 - only for duckdb
+
+    for slot in repository_slots(unit_of_work):
+        mapper = sa.inspect(slot.aggregate_type, raiseerr=False)
+        if getattr(mapper, "local_table", None) is not mapping.table_for(slot.aggregate_type):
+            msg = (
+                f"the mapping given is a copy of the one {slot.aggregate_type.__name__} is "
+                "mapped with (dependency-injector deep-copies plain values passed to "
+                "providers.Container: pass mapping=providers.Object(mapping))"
+            )
+            raise ConfigurationError(msg)
+
+
+def _started(resource: BaseResource[Any]) -> Database:
+    """The open database of the ``database`` resource, or a clear error if it is not open."""
+    value: Any = resource() if resource.initialized else None
+    if isinstance(value, asyncio.Future):
+        # An async resource hands out the future of its start; it is done once started.
+        value = value.result() if value.done() else None
+    if value is None:
+        msg = (
+            "the database is not started: 'await container.init_resources()' first "
+            "(andamios.run(main, container=container) does it for you)"
+        )
+        raise DatabaseError(msg)
+    database: Database = value
+    return database
+
+
+def _sql_factory(
+    unit_of_work: type[UnitOfWork], database: Database, mapping: TableMapping
+) -> SqlAlchemyFactory[UnitOfWork]:
+    from andamios.adapters.sqlalchemy import SqlAlchemyUnitOfWork  # noqa: PLC0415
+
+    return SqlAlchemyUnitOfWork.factory(unit_of_work, database=database, mapping=mapping)
+
+
+def _message_bus(
+    new_uow: UnitOfWorkFactory[UnitOfWork],
+    handlers: Iterable[Callable[[MessageBus[Any]], object]],
+    retry: RetryPolicy | None,
+) -> MessageBus[Any]:
+    bus = MessageBus(new_uow, retry=retry)
+    for register in handlers:
+        register(bus)
+    return bus
+
+
+class PersistenceContainer(containers.DeclarativeContainer):
+    """Units of work of your shape on the configured adapter, the database, and the message bus.
+
+    Make one per process with your unit-of-work shape and mapping (keyword arguments fill the
+    providers of the same name)::
+
+        container = PersistenceContainer(unit_of_work=Shop, mapping=mapping, handlers=[register])
+
+    Providers:
+
+    - ``config``: the settings (see :mod:`andamios.settings`); ``config.adapter`` is ``duckdb``
+      or ``memory``, ``config.database.url`` and friends open DuckDB.
+    - ``database``: a resource started by ``await container.init_resources()`` and closed by
+      ``await container.shutdown_resources()``; ``None`` on the memory adapter (no database).
+    - ``started_database``: the open :class:`~andamios.adapters.duckdb.Database`, or a
+      :class:`~andamios.ports.errors.DatabaseError` if it is not started.
+    - ``uow_factory``: the adapter's unit-of-work factory, chosen by ``config.adapter``.
+    - ``uow``: a fresh unit of work of your shape per call (``async with container.uow() as
+      uow:``); inject ``Provide[Container.uow.provider]`` where a factory is wanted.
+    - ``store``: the one :class:`~andamios.adapters.memory.InMemoryStore` of this container.
+    - ``bus``: one :class:`~andamios.application.MessageBus` over ``uow``, with every
+      registration function of ``handlers`` applied to it (``register(bus)``), and ``retry``.
+
+    Subclass it to add your own providers (``class Container(PersistenceContainer): ...``), and
+    override any provider in tests (``container.uow.override(...)``).
+    """
+
+    unit_of_work = providers.Dependency(instance_of=type)
+    mapping: providers.Object[TableMapping | None] = providers.Object(None)
+    handlers: providers.Object[Iterable[Callable[[MessageBus[Any]], object]]] = providers.Object(())
+    retry: providers.Object[RetryPolicy | None] = providers.Object(None)
+
+    config = providers.Configuration(pydantic_settings=[AndamiosSettings])
+    adapter = providers.Callable(_adapter, config.adapter)
+
+    database = providers.Resource(_open_database, config, unit_of_work, mapping)
+    started_database = providers.Callable(_started, database.provider)
+
+    store = providers.Singleton(InMemoryStore)
+    memory_uow_factory = providers.Singleton(InMemoryUnitOfWork.factory, unit_of_work, store=store)
+    duckdb_uow_factory = providers.Factory(_sql_factory, unit_of_work, started_database, mapping)
+    uow_factory = providers.Selector(adapter, memory=memory_uow_factory, duckdb=duckdb_uow_factory)
+    uow = uow_factory.provided.call()
+
+    bus = providers.Singleton(_message_bus, uow.provider, handlers, retry)
+
+    if TYPE_CHECKING:
+        # The database resource is async, so these always return an awaitable.
+        def init_resources(  # noqa: D102
+            self, resource_type: type[BaseResource[Any]] = ...
+        ) -> Awaitable[None]: ...
+
+        def shutdown_resources(  # noqa: D102
+            self, resource_type: type[BaseResource[Any]] = ...
+        ) -> Awaitable[None]: ...

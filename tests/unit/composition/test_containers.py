@@ -1,0 +1,348 @@
+"""PersistenceContainer: adapter selection, the database resource, misconfiguration, the bus."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Any
+
+import pytest
+from dependency_injector import containers, providers
+from dependency_injector.wiring import Provide, inject
+from tests.unit.composition._app import (
+    AddNote,
+    CountNotes,
+    Ledger,
+    Note,
+    Notebook,
+    Sketchbook,
+    mapping,
+    register_notes,
+    sketch_mapping,
+)
+
+from andamios.adapters.duckdb import Database
+from andamios.adapters.memory import InMemoryFactory, InMemoryStore, InMemoryUnitOfWork
+from andamios.adapters.sqlalchemy import SqlAlchemyFactory, SqlAlchemyUnitOfWork
+from andamios.application import MessageBus, RetryPolicy
+from andamios.containers import PersistenceContainer
+from andamios.ports import UnitOfWorkFactory
+from andamios.ports.errors import ConfigurationError, DatabaseError, MappingError
+
+
+async def add_and_count(new_uow: UnitOfWorkFactory[Notebook], text: str) -> int:
+    async with new_uow() as uow:
+        await uow.notes.add(Note(text=text))
+        await uow.commit()
+    async with new_uow() as uow:
+        return await uow.notes.count()
+
+
+# -- both adapters, same code -------------------------------------------------------------------
+
+
+async def test_each_call_gives_a_fresh_unit_of_work_over_the_same_data(
+    started: PersistenceContainer,
+) -> None:
+    first, second = started.uow(), started.uow()
+    assert first is not second
+    assert isinstance(first, Notebook)
+    assert await add_and_count(started.uow, "one") == 1
+    assert await add_and_count(started.uow, "two") == 2
+
+
+async def test_the_bus_runs_registered_handlers_on_the_configured_adapter(
+    started: PersistenceContainer,
+) -> None:
+    bus = started.bus()
+    assert bus is started.bus()  # one bus per container
+    with pytest.raises(LookupError):  # no handlers given
+        await bus.ask(CountNotes())
+
+
+async def test_adapter_chosen_by_configuration(started: PersistenceContainer) -> None:
+    uow = started.uow()
+    expected = InMemoryUnitOfWork if started.config.adapter() == "memory" else SqlAlchemyUnitOfWork
+    assert isinstance(uow, expected)
+
+
+# -- memory --------------------------------------------------------------------------------------
+
+
+async def test_memory_opens_no_database_and_keeps_one_store_per_container(
+    container: PersistenceContainer,
+) -> None:
+    container.config.adapter.from_value("memory")
+    await container.init_resources()
+    assert await container.database() is None
+    factory = container.uow_factory()
+    assert isinstance(factory, InMemoryFactory)
+    assert factory is container.uow_factory()
+    assert factory.store is container.store()
+    assert isinstance(container.store(), InMemoryStore)
+    assert await add_and_count(container.uow, "kept") == 1
+    other = PersistenceContainer(unit_of_work=Notebook)
+    other.config.adapter.from_value("memory")
+    assert await add_and_count(other.uow, "elsewhere") == 1  # its own store
+    await container.shutdown_resources()
+
+
+async def test_memory_needs_no_started_resources(container: PersistenceContainer) -> None:
+    container.config.adapter.from_value("memory")
+    assert await add_and_count(container.uow, "no init") == 1
+
+
+async def test_started_database_is_an_error_on_memory(container: PersistenceContainer) -> None:
+    container.config.adapter.from_value("memory")
+    await container.init_resources()
+    with pytest.raises(DatabaseError, match="not started"):
+        container.started_database()
+    await container.shutdown_resources()
+
+
+# -- duckdb --------------------------------------------------------------------------------------
+
+
+async def test_duckdb_is_the_default_and_opens_the_database_at_startup(
+    container: PersistenceContainer, duckdb_url: str
+) -> None:
+    assert container.config.adapter() == "duckdb"
+    container.config.database.url.from_value(duckdb_url)
+    await container.init_resources()
+    database = container.started_database()
+    assert isinstance(database, Database)
+    assert container.started_database().is_started
+    assert await container.database() is database
+    assert isinstance(container.uow_factory(), SqlAlchemyFactory)
+    await database.create_all(mapping.metadata)  # create_tables is off by default
+    assert await add_and_count(container.uow, "on disk") == 1
+    await container.shutdown_resources()
+    assert not database.is_started
+    with pytest.raises(DatabaseError, match=r"init_resources\(\)"):
+        container.uow()
+
+
+async def test_duckdb_data_survives_a_restart(
+    container: PersistenceContainer, duckdb_url: str
+) -> None:
+    container.config.from_dict({"database": {"url": duckdb_url, "create_tables": True}})
+    await container.init_resources()
+    await add_and_count(container.uow, "persisted")
+    await container.shutdown_resources()
+    await container.init_resources()  # create_tables again: the table is kept
+    async with container.uow() as uow:
+        assert [n.text for n in await uow.notes.find()] == ["persisted"]
+    await container.shutdown_resources()
+
+
+async def test_duckdb_settings_reach_the_database(
+    container: PersistenceContainer, duckdb_url: str
+) -> None:
+    container.config.from_dict(
+        {"database": {"url": duckdb_url, "threads": 1, "pool_size": 2, "memory_limit": "256MB"}}
+    )
+    await container.init_resources()
+    settings = container.started_database().settings
+    assert (settings.threads, settings.pool_size, settings.memory_limit) == (1, 2, "256MB")
+    await container.shutdown_resources()
+
+
+async def test_uow_before_startup_names_the_fix(
+    container: PersistenceContainer, duckdb_url: str
+) -> None:
+    container.config.database.url.from_value(duckdb_url)
+    with pytest.raises(DatabaseError, match=r"await container\.init_resources\(\)"):
+        container.uow()
+
+
+async def test_started_database_while_starting_is_not_started(
+    container: PersistenceContainer, duckdb_url: str
+) -> None:
+    container.config.database.url.from_value(duckdb_url)
+    starting = container.init_resources()
+    with pytest.raises(DatabaseError, match="not started"):
+        container.started_database()
+    await starting
+    assert container.started_database().is_started
+    await container.shutdown_resources()
+
+
+# -- misconfiguration fails at startup, naming the setting ---------------------------------------
+
+
+async def test_missing_url_for_duckdb(container: PersistenceContainer) -> None:
+    with pytest.raises(ConfigurationError, match=r"database\.url \(ANDAMIOS_DATABASE__URL\)"):
+        await container.init_resources()
+    assert not container.database.initialized
+
+
+async def test_unknown_adapter_at_startup_and_at_use(container: PersistenceContainer) -> None:
+    container.config.adapter.from_value("postgres")
+    with pytest.raises(ConfigurationError, match=r"adapter \(ANDAMIOS_ADAPTER\).*'postgres'"):
+        await container.init_resources()
+    with pytest.raises(ConfigurationError, match=r"must be 'memory' or 'duckdb', got 'postgres'"):
+        container.uow()
+
+
+async def test_not_a_duckdb_url(container: PersistenceContainer) -> None:
+    container.config.database.url.from_value("postgresql://db/shop")
+    with pytest.raises(ConfigurationError, match=r"^database\.url \(ANDAMIOS_DATABASE__URL\): "):
+        await container.init_resources()
+
+
+async def test_inconsistent_database_settings(container: PersistenceContainer) -> None:
+    container.config.database.from_dict({"url": "duckdb+async:///:memory:", "read_only": True})
+    with pytest.raises(
+        ConfigurationError, match=r"^database \(ANDAMIOS_DATABASE__\*\): .*read-only"
+    ):
+        await container.init_resources()
+
+
+async def test_wrong_value_type(container: PersistenceContainer) -> None:
+    container.config.database.pool_size.from_value(0)
+    container.config.database.url.from_value("duckdb+async://")
+    with pytest.raises(ConfigurationError, match=r"database\.pool_size \(ANDAMIOS_DATABASE__POOL"):
+        await container.init_resources()
+
+
+async def test_duckdb_needs_the_mapping(duckdb_url: str) -> None:
+    container = PersistenceContainer(unit_of_work=Notebook)
+    container.config.database.url.from_value(duckdb_url)
+    with pytest.raises(ConfigurationError, match=r"mapping=mapping"):
+        await container.init_resources()
+
+
+async def test_unmapped_aggregate_fails_at_startup(duckdb_url: str) -> None:
+    container = PersistenceContainer(unit_of_work=Ledger, mapping=mapping)
+    container.config.database.url.from_value(duckdb_url)
+    with pytest.raises(MappingError, match="Tally"):
+        await container.init_resources()
+
+
+class Outer(containers.DeclarativeContainer):
+    """Nests the persistence container the way the sample shop does, but wrongly."""
+
+    persistence = providers.Container(
+        PersistenceContainer, unit_of_work=Sketchbook, mapping=sketch_mapping
+    )
+
+
+async def test_a_copied_mapping_fails_at_startup(duckdb_url: str) -> None:
+    outer: Any = Outer()  # deep-copies the plain mapping value
+    outer.persistence.config.database.url.from_value(duckdb_url)
+    with pytest.raises(ConfigurationError, match=r"providers\.Object\(mapping\)"):
+        await outer.init_resources()
+
+
+async def test_not_a_unit_of_work_shape() -> None:
+    container = PersistenceContainer(unit_of_work=Note)
+    container.config.adapter.from_value("memory")
+    with pytest.raises(MappingError, match="must subclass UnitOfWork"):
+        await container.init_resources()
+
+
+async def test_unopenable_database_fails_at_startup(
+    container: PersistenceContainer, tmp_path: Any
+) -> None:
+    container.config.database.url.from_value(f"duckdb+async:///{tmp_path / 'no' / 'x.duckdb'}")
+    with pytest.raises(DatabaseError, match="does not exist"):
+        await container.init_resources()
+
+
+# -- configuration sources -----------------------------------------------------------------------
+
+
+def test_environment_is_read_when_the_container_is_made(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ANDAMIOS_ADAPTER", "memory")
+    monkeypatch.setenv("ANDAMIOS_DATABASE__POOL_SIZE", "3")
+    container = PersistenceContainer(unit_of_work=Notebook)
+    assert container.config.adapter() == "memory"
+    assert container.config.database.pool_size() == 3
+    monkeypatch.setenv("ANDAMIOS_ADAPTER", "duckdb")
+    assert container.config.adapter() == "memory"  # read once, when made
+    container.config.adapter.from_value("duckdb")  # code overrides the environment
+    assert container.config.adapter() == "duckdb"
+
+
+def test_a_wrong_environment_fails_when_the_container_is_made(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ANDAMIOS_ADAPTER", "sqlite")
+    with pytest.raises(ConfigurationError, match=r"adapter \(ANDAMIOS_ADAPTER\)"):
+        PersistenceContainer(unit_of_work=Notebook)
+
+
+def test_application_settings_share_the_config(container: PersistenceContainer) -> None:
+    container.config.from_dict({"notes": {"max_length": 80}})
+    assert container.config.notes.max_length() == 80
+    assert container.config.adapter() == "duckdb"
+
+
+async def test_config_override_for_a_test(container: PersistenceContainer, duckdb_url: str) -> None:
+    container.config.database.url.from_value(duckdb_url)
+    with container.config.adapter.override("memory"):
+        assert isinstance(container.uow(), InMemoryUnitOfWork)
+    with pytest.raises(DatabaseError):
+        container.uow()  # back to duckdb, not started
+
+
+# -- overriding and wiring -----------------------------------------------------------------------
+
+
+async def test_override_the_unit_of_work_factory(container: PersistenceContainer) -> None:
+    factory = InMemoryUnitOfWork.factory(Notebook)
+    with container.uow_factory.override(providers.Object(factory)):
+        assert await add_and_count(container.uow, "overridden") == 1
+    assert factory.store.count(Note) == 1
+
+
+@inject
+async def count_with(
+    new_uow: UnitOfWorkFactory[Notebook] = Provide[PersistenceContainer.uow.provider],
+    bus: MessageBus[Notebook] = Provide[PersistenceContainer.bus],
+) -> tuple[int, int]:
+    note_id = await bus.handle(AddNote(text="wired"))
+    async with new_uow() as uow:
+        assert (await uow.notes.get(note_id)).text == "wired"
+        return await uow.notes.count(), await bus.ask(CountNotes())
+
+
+async def test_wiring_injects_the_containers_providers() -> None:
+    seen: list[str] = []
+    container = PersistenceContainer(
+        unit_of_work=Notebook, handlers=[lambda bus: register_notes(bus, seen=seen)]
+    )
+    container.config.adapter.from_value("memory")
+    container.wire(modules=[sys.modules[__name__]])
+    try:
+        assert await count_with() == (1, 1)
+    finally:
+        container.unwire()
+    assert seen == ["wired"]
+
+
+async def test_bus_takes_the_retry_policy(container: PersistenceContainer) -> None:
+    policy = RetryPolicy(attempts=7)
+    configured = PersistenceContainer(unit_of_work=Notebook, retry=policy)
+    assert configured.bus().retry is policy
+    assert container.bus().retry == RetryPolicy()
+
+
+async def test_missing_unit_of_work_is_named() -> None:
+    container = PersistenceContainer()
+    container.config.adapter.from_value("memory")
+    with pytest.raises(Exception, match=r"PersistenceContainer\.unit_of_work"):
+        container.uow()
+
+
+async def test_the_bus_dispatches_to_handlers_on_both_adapters(
+    started: PersistenceContainer,
+) -> None:
+    seen: list[str] = []
+    started.handlers.override([lambda bus: register_notes(bus, seen=seen)])
+    bus = started.bus()
+    await asyncio.gather(*(bus.handle(AddNote(text=f"n{i}")) for i in range(3)))
+    assert await bus.ask(CountNotes()) == 3
+    assert sorted(seen) == ["n0", "n1", "n2"]
