@@ -1,0 +1,5 @@
+"""``python -m andamios.cli``: the ``andamios`` command."""
+
+from andamios.cli import main
+
+main()

@@ -1,0 +1,118 @@
+"""The ``andamios`` command: its root, ``info``, and the sub-commands."""
+
+from __future__ import annotations
+
+import platform
+import sys
+from importlib.metadata import version
+from typing import Annotated
+
+import typer
+
+import andamios
+from andamios.cli._bench import bench
+from andamios.cli._context import Options, settings
+from andamios.cli._db import db
+from andamios.cli._demo import demo
+from andamios.cli._output import handled
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    name="andamios",
+    help=(
+        "Andamios: async persistence for domain-driven Python on DuckDB.\n\n"
+        "Settings come from flags, then ANDAMIOS_* variables, then [tool.andamios] in "
+        "pyproject.toml. Exit codes: 0 ok, 1 failed (check found differences, a migration "
+        "failed and was rolled back), 2 usage or settings error."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+app.add_typer(db)
+app.command()(demo)
+# Options the command does not know (--json PATH) are the suite's.
+app.command(context_settings={"ignore_unknown_options": True})(bench)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"andamios {andamios.__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    *,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            help="The database, e.g. duckdb+async:///app.duckdb [env: ANDAMIOS_DATABASE__URL].",
+            show_default=False,
+        ),
+    ] = None,
+    mapping: Annotated[
+        str | None,
+        typer.Option(
+            "--mapping",
+            help="The Mapping, as package.module:attribute [env: ANDAMIOS_MAPPING].",
+            show_default=False,
+        ),
+    ] = None,
+    migrations: Annotated[
+        str | None,
+        typer.Option(
+            "--migrations",
+            help="The migrations folder (default: migrations) [env: ANDAMIOS_MIGRATIONS].",
+            show_default=False,
+        ),
+    ] = None,
+    traceback: Annotated[
+        bool, typer.Option("--traceback", help="Show the traceback of unexpected errors.")
+    ] = False,
+    show_version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Andamios' command line."""
+    ctx.obj = Options(database_url, mapping, migrations, traceback)
+
+
+@app.command()
+def info(ctx: typer.Context) -> None:
+    """Show the versions of Andamios and its stack, and the resolved settings."""
+    import alembic  # noqa: PLC0415 - the command line starts without them
+    import duckdb  # noqa: PLC0415
+    import sqlalchemy  # noqa: PLC0415
+
+    typer.secho(f"Andamios {andamios.__version__}", bold=True)
+    versions = {
+        "Python": f"{platform.python_version()} ({platform.python_implementation()}, "
+        f"{sys.platform})",
+        "DuckDB": duckdb.__version__,
+        "SQLAlchemy": sqlalchemy.__version__,
+        "Alembic": alembic.__version__,
+        "duckdb-engine": version("duckdb-engine"),
+    }
+    for name, number in versions.items():
+        typer.echo(f"  {name:<14}{number}")
+    with handled():
+        resolved = settings(ctx)
+    typer.secho("Settings (flags > ANDAMIOS_* > [tool.andamios])", bold=True)
+    typer.echo(f"  {'project':<14}{resolved.root}")
+    typer.echo(f"  {'pyproject':<14}{resolved.pyproject or '(none found)'}")
+    folder = resolved.migrations
+    state = "" if (folder / "env.py").is_file() else " (not created: andamios db init)"
+    rows = {
+        "database_url": ("database", resolved.database_url or "(not set)"),
+        "mapping": ("mapping", resolved.mapping or "(not set)"),
+        "migrations": ("migrations", f"{folder}{state}"),
+    }
+    for key, (label, value) in rows.items():
+        source = resolved.sources.get(key)
+        origin = f"  [from {source}]" if source else ""
+        typer.echo(f"  {label:<14}{value}{origin}")
