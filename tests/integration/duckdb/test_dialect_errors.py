@@ -123,6 +123,21 @@ async def test_duplicate_within_one_transaction(engine: AsyncEngine) -> None:
     )
 
 
+async def test_unique_index_over_repeated_values_is_a_duplicate(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        await conn.exec_driver_sql("CREATE TABLE repeated (code VARCHAR)")
+        await conn.exec_driver_sql("INSERT INTO repeated VALUES ('a'), ('a')")
+    # Inside a transaction DuckDB reports it at the index or at the commit.
+    with pytest.raises(DBAPIError) as caught:  # noqa: PT012
+        async with engine.begin() as conn:
+            await conn.exec_driver_sql("CREATE UNIQUE INDEX code_once ON repeated (code)")
+    _assert_translates(
+        caught.value,
+        DuplicateError,
+        "Constraint Error: Data contains duplicates on indexed column(s)",
+    )
+
+
 async def test_same_key_inserted_by_two_transactions_fails_at_the_second_commit(
     engine: AsyncEngine,
 ) -> None:

@@ -37,6 +37,8 @@ _LOCK_HOLDER = re.compile(r"held in (?P<program>.*?) \(PID (?P<pid>\d+)\)")
 # key "1"'), and so does a COMMIT that loses a race for the same key ('Failed to commit: PRIMARY
 # KEY or UNIQUE constraint violation: duplicate key "10"').
 _DUPLICATE = "duplicate key"
+# A unique index created over rows that already repeat a value.
+_DUPLICATE_DATA = "contains duplicates on indexed column"
 
 # 'TransactionContext Error: Conflict on update!', '... Conflict on tuple deletion!', and the
 # catalog's write-write conflicts ('Catalog write-write conflict on ...').
@@ -90,7 +92,8 @@ def _translate_duckdb(  # noqa: PLR0911 - one return per row of the translation 
     lowered = text.lower()
     message = _first_line(text)
     if isinstance(error, duckdb.ConstraintException):
-        return DuplicateError(message) if _DUPLICATE in lowered else IntegrityError(message)
+        duplicate = _DUPLICATE in lowered or _DUPLICATE_DATA in lowered
+        return DuplicateError(message) if duplicate else IntegrityError(message)
     if isinstance(error, duckdb.TransactionException):
         if _DUPLICATE in lowered:
             return DuplicateError(message)
