@@ -16,13 +16,17 @@ __all__ = ["Result", "Timer", "measure", "measure_async", "print_table", "write_
 
 @dataclass
 class Result:
-    """One operation: medians in microseconds for Andamios and each peer, and its target."""
+    """One operation: medians for Andamios and each peer, and its target.
+
+    Values are microseconds (``unit="us"``) or bytes (``unit="bytes"``, memory).
+    """
 
     operation: str
     andamios_us: float
     peers_us: dict[str, float] = field(default_factory=dict)
     target: str = ""
     passed: bool | None = None
+    unit: str = "us"
 
     def ratio(self, peer: str) -> float | None:
         """Andamios' median over a peer's (>1 means slower)."""
@@ -72,10 +76,14 @@ class Timer:
         self.seconds = time.perf_counter() - self.start
 
 
-def _fmt(us: float | None) -> str:
-    if us is None:
+def _fmt(value: float | None, unit: str = "us") -> str:
+    if value is None:
         return "-"
-    return f"{us / 1000:.2f} ms" if us >= 1000 else f"{us:.0f} µs"
+    if unit == "bytes":
+        return f"{value / 1024 / 1024:.0f} MiB"
+    if value >= 1_000_000:
+        return f"{value / 1_000_000:.2f} s"
+    return f"{value / 1000:.2f} ms" if value >= 1000 else f"{value:.0f} µs"
 
 
 def print_table(title: str, results: list[Result], peers: list[str]) -> None:
@@ -88,8 +96,8 @@ def print_table(title: str, results: list[Result], peers: list[str]) -> None:
         rows.append(
             [
                 r.operation,
-                _fmt(r.andamios_us),
-                *(_fmt(r.peers_us.get(p)) for p in peers),
+                _fmt(r.andamios_us, r.unit),
+                *(_fmt(r.peers_us.get(p), r.unit) for p in peers),
                 *("-" if x is None else f"{x:.2f}x" for x in ratios),
                 r.target,
                 verdict,

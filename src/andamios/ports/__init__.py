@@ -6,6 +6,14 @@ Application code depends on these and never on an adapter.
 from __future__ import annotations
 
 from andamios.ports import errors
+from andamios.ports._constraints import (
+    Aware,
+    Constraint,
+    Digits,
+    MaxLength,
+    check_value,
+    declared_constraints,
+)
 from andamios.ports._instances import (
     new_blank,
     register_blank_factory,
@@ -23,7 +31,11 @@ from andamios.ports._unit_of_work import (
 )
 
 __all__ = [
+    "Aware",
+    "Constraint",
     "Cursor",
+    "Digits",
+    "MaxLength",
     "Page",
     "Repository",
     "RepositorySlot",
@@ -31,7 +43,9 @@ __all__ = [
     "UnitOfWork",
     "UnitOfWorkFactory",
     "UnitOfWorkState",
+    "check_value",
     "compose",
+    "declared_constraints",
     "errors",
     "keyset_after",
     "new_blank",

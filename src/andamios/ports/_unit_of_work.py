@@ -152,7 +152,9 @@ class UnitOfWork:
         """Save every change and end the transaction; the next statement begins a new one.
 
         Raises :class:`ConcurrencyError` when another unit of work changed the same aggregate
-        first, :class:`DuplicateError` for an id already stored, and :class:`UnitOfWorkError`
+        first (for many aggregates at once: naming how many), :class:`DuplicateError` for an id
+        already stored, :class:`DataError` for a value that does not fit, and
+        :class:`UnitOfWorkError`
         when an earlier statement of this transaction failed (the transaction was rolled back).
         A failed commit saves nothing.
         """

@@ -9,6 +9,7 @@ Adapters translate every driver error into this tree, so application code never 
           ├── IntegrityError            a constraint of the store was violated
           │    └── DuplicateError       the id (or a unique key) already exists
           ├── ConcurrencyError          a stale version, or another writer changed the same row
+          ├── DataError                 a value does not fit its column (too long, out of range)
           ├── InvalidSpecification      a malformed spec/ordering, or an unknown field (ValueError)
           ├── UnitOfWorkError           a unit of work used out of order (RuntimeError)
           ├── MappingError              an aggregate or unit-of-work shape that cannot be mapped
@@ -31,6 +32,7 @@ __all__ = [
     "ConcurrencyError",
     "ConfigurationError",
     "CorruptDatabase",
+    "DataError",
     "DatabaseError",
     "DatabaseLocked",
     "DatabaseUnavailable",
@@ -107,3 +109,21 @@ class CorruptDatabase(DatabaseUnavailable):
 
 class OperationalError(DatabaseError):
     """Any other failure reported by the driver while running a statement."""
+
+
+class DataError(PersistenceError, ValueError):
+    """A value does not fit the column (or the declared constraint) that stores it.
+
+    A string longer than its ``MaxLength``/``VARCHAR(n)``, a ``Decimal`` outside its ``Digits``/
+    ``NUMERIC(p, s)``, a naive ``datetime`` where an ``Aware`` one is required. Raised before
+    anything is written, naming the aggregate (``aggregate_type``, ``aggregate_id``) and the
+    ``field``; the whole commit fails.
+    """
+
+    def __init__(
+        self, message: str, *, aggregate_type: type, aggregate_id: object, field: str
+    ) -> None:
+        self.aggregate_type = aggregate_type
+        self.aggregate_id = aggregate_id
+        self.field = field
+        super().__init__(message)

@@ -1,7 +1,8 @@
 """Test support shipped with Andamios: the port contract suites and their small domain.
 
 Run the suites against any adapter, including your own, by subclassing
-:class:`RepositoryContract` and :class:`UnitOfWorkContract` and providing a ``new_uow`` fixture.
+:class:`RepositoryContract`, :class:`UnitOfWorkContract` and :class:`BulkContract`, and
+providing a ``new_uow`` fixture.
 """
 
 from __future__ import annotations
@@ -11,15 +12,32 @@ import pytest
 # Plain asserts in the shipped suites must explain themselves like asserts in test files.
 pytest.register_assert_rewrite("andamios.testing._contracts")
 
-from andamios.testing._contracts import RepositoryContract, UnitOfWorkContract, make_gadgets  # noqa: E402
-from andamios.testing._model import ContractUnitOfWork, Counter, Gadget, GadgetRenamed  # noqa: E402
+from andamios.testing._contracts import (  # noqa: E402
+    BulkContract,
+    RepositoryContract,
+    UnitOfWorkContract,
+    make_gadgets,
+)
+from andamios.testing._model import (  # noqa: E402
+    Carrier,
+    ContractUnitOfWork,
+    Counter,
+    Dimensions,
+    Gadget,
+    GadgetRenamed,
+    Shipment,
+)
 
 __all__ = [
+    "BulkContract",
+    "Carrier",
     "ContractUnitOfWork",
     "Counter",
+    "Dimensions",
     "Gadget",
     "GadgetRenamed",
     "RepositoryContract",
+    "Shipment",
     "UnitOfWorkContract",
     "make_gadgets",
 ]

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+from typing import Annotated
 from uuid import UUID
 
-from andamios.domain import AggregateRoot, DomainEvent
-from andamios.ports import Repository, UnitOfWork
+from andamios.domain import AggregateRoot, DomainEvent, ValueObject
+from andamios.ports import Aware, Digits, MaxLength, Repository, UnitOfWork
 
-__all__ = ["ContractUnitOfWork", "Counter", "Gadget", "GadgetRenamed"]
+__all__ = [
+    "Carrier",
+    "ContractUnitOfWork",
+    "Counter",
+    "Dimensions",
+    "Gadget",
+    "GadgetRenamed",
+    "Shipment",
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,6 +55,37 @@ class Counter(AggregateRoot[str]):
     """An aggregate with a string id, for read-modify-write races."""
 
     value: int = 0
+
+
+class Carrier(enum.Enum):
+    """How a shipment travels (stored as an enum)."""
+
+    POST = "post"
+    COURIER = "courier"
+
+
+@dataclass(frozen=True)
+class Dimensions(ValueObject):
+    """A value object stored whole (as JSON by the SQL mapping)."""
+
+    width_cm: int
+    height_cm: int
+
+
+@dataclass(eq=False, kw_only=True)
+class Shipment(AggregateRoot[UUID]):
+    """An aggregate whose fields declare storage constraints, for the bulk path's contract.
+
+    Not declared on :class:`ContractUnitOfWork`: reach it with ``uow.repository(Shipment)``.
+    """
+
+    code: Annotated[str, MaxLength(12)]
+    amount: Annotated[Decimal, Digits(8, 2)]
+    shipped_at: Annotated[datetime, Aware()] | None = None
+    carrier: Carrier = Carrier.POST
+    due: date | None = None
+    fragile: bool = False
+    size: Dimensions | None = None
 
 
 class ContractUnitOfWork(UnitOfWork):

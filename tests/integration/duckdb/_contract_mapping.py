@@ -10,14 +10,22 @@ import contextlib
 import functools
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
 from andamios.adapters.duckdb import Database
 from andamios.adapters.sqlalchemy import Mapping
-from andamios.testing import Counter, Gadget
+from andamios.testing import Carrier, Counter, Dimensions, Gadget, Shipment
 
-__all__ = ["DATABASE_KINDS", "contract_mapping", "contract_tables", "open_database"]
+__all__ = [
+    "DATABASE_KINDS",
+    "DimensionsJSON",
+    "contract_mapping",
+    "contract_tables",
+    "map_shipment",
+    "open_database",
+]
 
 DATABASE_KINDS = ("file", "memory")
 
@@ -48,6 +56,42 @@ def contract_tables(mapping: Mapping) -> tuple[sa.Table, sa.Table]:
     return gadgets, counters
 
 
+class DimensionsJSON(sa.TypeDecorator[Dimensions]):
+    """The :class:`Dimensions` value object stored as a JSON object."""
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: Dimensions | None, dialect: sa.Dialect) -> Any:
+        if value is None:
+            return None
+        return {"width_cm": value.width_cm, "height_cm": value.height_cm}
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> Dimensions | None:
+        if value is None:
+            return None
+        return Dimensions(**value)
+
+
+def map_shipment(mapping: Mapping) -> sa.Table:
+    """Map :class:`Shipment` onto a ``shipments`` table agreeing with its constraints."""
+    table = sa.Table(
+        "shipments",
+        mapping.metadata,
+        sa.Column("id", sa.Uuid, primary_key=True),
+        sa.Column("code", sa.String(12), nullable=False),
+        sa.Column("amount", sa.Numeric(8, 2), nullable=False),
+        sa.Column("shipped_at", sa.DateTime(timezone=True)),
+        sa.Column("carrier", sa.Enum(Carrier, native_enum=False), nullable=False),
+        sa.Column("due", sa.Date),
+        sa.Column("fragile", sa.Boolean, nullable=False),
+        sa.Column("size", DimensionsJSON),
+        sa.Column("version", sa.Integer, nullable=False),
+    )
+    mapping.map(Shipment, table)
+    return table
+
+
 @contextlib.contextmanager
 def contract_mapping() -> Iterator[Mapping]:
     """A mapping of :class:`Gadget` and :class:`Counter`, cleared on exit."""
@@ -55,6 +99,7 @@ def contract_mapping() -> Iterator[Mapping]:
     gadgets, counters = contract_tables(mapping)
     mapping.map(Gadget, gadgets)
     mapping.map(Counter, counters)
+    map_shipment(mapping)
     try:
         yield mapping
     finally:

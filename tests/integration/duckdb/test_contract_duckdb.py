@@ -14,7 +14,12 @@ from tests.integration.duckdb._contract_mapping import (
 
 from andamios.adapters.sqlalchemy import SqlAlchemyUnitOfWork
 from andamios.ports import UnitOfWorkFactory
-from andamios.testing import ContractUnitOfWork, RepositoryContract, UnitOfWorkContract
+from andamios.testing import (
+    BulkContract,
+    ContractUnitOfWork,
+    RepositoryContract,
+    UnitOfWorkContract,
+)
 
 
 @pytest.fixture(params=DATABASE_KINDS)
@@ -37,6 +42,14 @@ class TestDuckDBRepository(RepositoryContract):
 
 
 class TestDuckDBUnitOfWork(UnitOfWorkContract):
+    @pytest.fixture
+    def new_uow(
+        self, duckdb_uow: UnitOfWorkFactory[ContractUnitOfWork]
+    ) -> UnitOfWorkFactory[ContractUnitOfWork]:
+        return duckdb_uow
+
+
+class TestDuckDBBulk(BulkContract):
     @pytest.fixture
     def new_uow(
         self, duckdb_uow: UnitOfWorkFactory[ContractUnitOfWork]

@@ -128,7 +128,7 @@ async def test_unique_index_over_repeated_values_is_a_duplicate(engine: AsyncEng
         await conn.exec_driver_sql("CREATE TABLE repeated (code VARCHAR)")
         await conn.exec_driver_sql("INSERT INTO repeated VALUES ('a'), ('a')")
     # Inside a transaction DuckDB reports it at the index or at the commit.
-    with pytest.raises(DBAPIError) as caught:  # noqa: PT012
+    with pytest.raises(DBAPIError) as caught:
         async with engine.begin() as conn:
             await conn.exec_driver_sql("CREATE UNIQUE INDEX code_once ON repeated (code)")
     _assert_translates(

@@ -6,7 +6,12 @@ import pytest
 
 from andamios.adapters.memory import InMemoryUnitOfWork
 from andamios.ports import UnitOfWorkFactory
-from andamios.testing import ContractUnitOfWork, RepositoryContract, UnitOfWorkContract
+from andamios.testing import (
+    BulkContract,
+    ContractUnitOfWork,
+    RepositoryContract,
+    UnitOfWorkContract,
+)
 
 
 class TestMemoryRepository(RepositoryContract):
@@ -16,6 +21,12 @@ class TestMemoryRepository(RepositoryContract):
 
 
 class TestMemoryUnitOfWork(UnitOfWorkContract):
+    @pytest.fixture
+    def new_uow(self) -> UnitOfWorkFactory[ContractUnitOfWork]:
+        return InMemoryUnitOfWork.factory(ContractUnitOfWork)
+
+
+class TestMemoryBulk(BulkContract):
     @pytest.fixture
     def new_uow(self) -> UnitOfWorkFactory[ContractUnitOfWork]:
         return InMemoryUnitOfWork.factory(ContractUnitOfWork)

@@ -16,6 +16,7 @@ from andamios.adapters.memory._store import (
     structural,
 )
 from andamios.domain import AggregateRoot, Order, Spec
+from andamios.ports._constraints import check_value, declared_constraints
 from andamios.ports._instances import new_blank
 from andamios.ports._introspection import resolve_path
 from andamios.ports.errors import ConcurrencyError, DuplicateError
@@ -54,6 +55,24 @@ def _read(candidate: _Candidate, path: str) -> object:
     else:
         value = candidate.row.state[head]
     return resolve_path(value, rest) if rest else value
+
+
+def _check_constraints(aggregate: AggregateRoot[Any], state: dict[str, object]) -> None:
+    """Raise DataError if a field breaks a constraint its domain declares (``Annotated``)."""
+    for field, constraints in declared_constraints(type(aggregate)).items():
+        check_value(aggregate, field, constraints, state[field])
+
+
+def _raise_stale(stale: list[str], changed: int) -> None:
+    """One ConcurrencyError for the whole commit, naming how many aggregates were stale."""
+    if len(stale) == 1:
+        raise ConcurrencyError(stale[0])
+    if stale:
+        msg = (
+            f"{len(stale)} of {changed} aggregates were changed or removed by another unit of "
+            f"work; the first: {stale[0]}"
+        )
+        raise ConcurrencyError(msg)
 
 
 class Workspace:
@@ -165,25 +184,32 @@ class Workspace:
     # -- commit ---------------------------------------------------------------------------------
 
     def commit(self) -> None:
-        """Check every version, then publish every change at once, or nothing."""
+        """Check every value, version and new id, then publish every change at once, or nothing."""
         with self._store.lock:
             current = self._store.tables
-            deletes = [key for key in self._removed if self._check_version(current, key)]
+            stale: list[str] = []
+            deletes: list[Key] = []
+            for key in self._removed:
+                self._sort(current, key, key, stale, deletes)
             updates: list[tuple[Key, _Loaded, dict[str, object]]] = []
             for key, loaded in self._loaded.items():
                 if key in self._removed:
                     continue
                 state = capture_state(loaded.aggregate)
                 if structural(state) != structural(loaded.state):
-                    self._check_version(current, key)
-                    updates.append((key, loaded, state))
+                    _check_constraints(loaded.aggregate, state)
+                    self._sort(current, key, (key, loaded, state), stale, updates)
             inserts: list[tuple[Key, AggregateRoot[Any], dict[str, object]]] = []
             for key, aggregate in self._added.items():
+                state = capture_state(aggregate)
+                _check_constraints(aggregate, state)
+                inserts.append((key, aggregate, state))
+            _raise_stale(stale, len(deletes) + len(updates) + len(stale))
+            for key, _aggregate, _state in inserts:
                 kind, id = key
                 if id in current.get(kind, {}) and key not in self._removed:
                     msg = f"{kind.__name__} with id {id!r} already exists"
                     raise DuplicateError(msg)
-                inserts.append((key, aggregate, capture_state(aggregate)))
             tables = self._apply(current, deletes, updates, inserts)
             self._store.publish(tables)
         for key in deletes:
@@ -199,20 +225,22 @@ class Workspace:
         self._added.clear()
         self._removed.clear()
 
-    def _check_version(self, current: Tables, key: Key) -> bool:
+    def _sort[T](
+        self, current: Tables, key: Key, item: T, stale: list[str], fresh: list[T]
+    ) -> None:
+        """Put ``item`` in ``fresh`` if its loaded version is still stored, else say why not."""
         kind, id = key
         loaded = self._loaded[key]
         row = current.get(kind, {}).get(id)
         if row is None:
-            msg = f"{kind.__name__} {id!r} was removed by another unit of work"
-            raise ConcurrencyError(msg)
-        if row.version != loaded.version:
-            msg = (
+            stale.append(f"{kind.__name__} {id!r} was removed by another unit of work")
+        elif row.version != loaded.version:
+            stale.append(
                 f"{kind.__name__} {id!r} was changed by another unit of work "
                 f"(loaded version {loaded.version}, stored version {row.version})"
             )
-            raise ConcurrencyError(msg)
-        return True
+        else:
+            fresh.append(item)
 
     @staticmethod
     def _apply(

@@ -16,10 +16,14 @@ The only module of an application that imports SQLAlchemy is its mapping::
     mapping.map(Product, products)
 
     new_uow = SqlAlchemyUnitOfWork.factory(Shop, database=db, mapping=mapping)
+
+On DuckDB, ``add_many`` and every flush that writes at least :data:`BULK_THRESHOLD` aggregates of
+one type take the Arrow bulk path (``docs/adr/0006-bulk-path.md``).
 """
 
 from __future__ import annotations
 
+from andamios.adapters.sqlalchemy._bulk import BULK_THRESHOLD
 from andamios.adapters.sqlalchemy._compiler import compile_order, compile_spec
 from andamios.adapters.sqlalchemy._mapping import AggregateMapping, Mapping
 from andamios.adapters.sqlalchemy._repository import SqlAlchemyRepository
@@ -30,6 +34,7 @@ from andamios.adapters.sqlalchemy._unit_of_work import (
 )
 
 __all__ = [
+    "BULK_THRESHOLD",
     "AggregateMapping",
     "Mapping",
     "SqlAlchemyFactory",

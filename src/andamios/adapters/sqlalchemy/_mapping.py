@@ -13,7 +13,15 @@ from sqlalchemy.orm.base import opt_manager_of_class
 from sqlalchemy.orm.instrumentation import ClassManager
 
 from andamios.domain import AggregateRoot, InvalidSpecification
-from andamios.ports import register_blank_factory, unregister_blank_factory
+from andamios.ports import (
+    Aware,
+    Constraint,
+    Digits,
+    MaxLength,
+    declared_constraints,
+    register_blank_factory,
+    unregister_blank_factory,
+)
 from andamios.ports._introspection import aggregate_fields, check_aggregate_type
 from andamios.ports.errors import MappingError
 
@@ -34,6 +42,9 @@ class AggregateMapping:
     table: sa.Table
     version_column: sa.Column[Any]
     mapper: Mapper[Any]
+    #: Per field, what a stored value must fit: declared by the domain (``Annotated``) and read
+    #: from the column types (``String(n)``, ``Numeric(p, s)``, ``DateTime(timezone=True)``).
+    constraints: dict[str, tuple[Constraint, ...]] = field(default_factory=dict)
     _paths: dict[str, sa.ColumnElement[Any]] | None = field(default=None, init=False, repr=False)
 
     def column(self, path: str) -> sa.ColumnElement[Any]:
@@ -201,11 +212,16 @@ class Mapping:
             self._unmap(cls)
             msg = f"cannot map {cls.__name__} onto table {table.name!r}: {error}"
             raise MappingError(msg) from error
+        try:
+            constraints = _constraints(cls, mapper)
+        except MappingError:
+            self._unmap(cls)
+            raise
         _return_versions(mapper)
         # Other adapters in this process (the in-memory one) build blank instances of the class;
         # they must carry SQLAlchemy's instrumentation state, or setting a field fails.
         register_blank_factory(cls, mapper.class_manager.new_instance)
-        self._aggregates[cls] = AggregateMapping(cls, table, version, mapper)
+        self._aggregates[cls] = AggregateMapping(cls, table, version, mapper, constraints)
 
     def _unmap(self, cls: type) -> None:
         # A failed map_imperatively() leaves the class half instrumented, and a mapper that failed
@@ -291,3 +307,41 @@ def _return_versions(mapper: Mapper[Any]) -> None:
     """Make SQLAlchemy emit ``UPDATE ... RETURNING version`` for this mapper's versioned rows."""
     mapper.__dict__[_SERVER_SIDE_VERSION] = True
     mapper._memoized_keys = mapper._memoized_keys - {_SERVER_SIDE_VERSION}
+
+
+def _column_constraints(column: sa.ColumnElement[Any]) -> tuple[Constraint, ...]:
+    """What a column's type says a value must fit (types it cannot tell say nothing)."""
+    kind = column.type
+    if isinstance(kind, sa.String) and not isinstance(kind, sa.Enum) and kind.length is not None:
+        return (MaxLength(kind.length),)
+    if isinstance(kind, sa.Numeric) and not isinstance(kind, sa.Float) and kind.precision:
+        return (Digits(kind.precision, kind.scale or 0),)
+    if isinstance(kind, sa.DateTime) and kind.timezone:
+        return (Aware(),)
+    return ()
+
+
+def _constraints(cls: type, mapper: Mapper[Any]) -> dict[str, tuple[Constraint, ...]]:
+    """The domain's declared constraints, checked against the columns, plus the columns' own."""
+    columns = {prop.key: prop.columns[0] for prop in mapper.column_attrs if len(prop.columns) == 1}
+    found: dict[str, tuple[Constraint, ...]] = {}
+    for name in aggregate_fields(cls):
+        column = columns.get(name)
+        if column is not None:
+            found[name] = _column_constraints(column)
+    for name, declared in declared_constraints(cls).items():
+        column = columns.get(name)
+        if column is None:
+            # Stored through a composite: the domain's word holds alone.
+            found[name] = declared
+            continue
+        for constraint in declared:
+            if constraint not in found[name]:
+                msg = (
+                    f"{cls.__name__}.{name} declares {constraint!r}, but its column "
+                    f"{column} is {column.type!r}: make them agree "
+                    "(MaxLength(n) is sa.String(n), Digits(p, s) is sa.Numeric(p, s), Aware() "
+                    "is sa.DateTime(timezone=True))"
+                )
+                raise MappingError(msg)
+    return {name: each for name, each in found.items() if each}

@@ -9,8 +9,10 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import make_transient
+from sqlalchemy.orm import Session, make_transient
+from sqlalchemy.orm.attributes import instance_state
 
+from andamios.adapters.sqlalchemy._bulk import BulkWriter
 from andamios.adapters.sqlalchemy._compiler import compile_order, compile_spec
 from andamios.adapters.sqlalchemy._mapping import AggregateMapping
 from andamios.adapters.sqlalchemy._session import AggregateSession
@@ -24,13 +26,17 @@ __all__ = ["SessionContext", "SqlAlchemyRepository"]
 class SessionContext:
     """What the repositories of one unit of work share: its session and error translation."""
 
-    __slots__ = ("_translate", "session")
+    __slots__ = ("_translate", "session", "writer")
 
     def __init__(
-        self, session: AsyncSession, translate: Callable[[BaseException], PersistenceError]
+        self,
+        session: AsyncSession,
+        translate: Callable[[BaseException], PersistenceError],
+        writer: BulkWriter,
     ) -> None:
         self.session = session
         self._translate = translate
+        self.writer = writer
 
     @property
     def sync_session(self) -> AggregateSession:
@@ -100,6 +106,34 @@ class SqlAlchemyRepository[A: AggregateRoot[Any], ID](Repository[A, ID]):
             raise DuplicateError(msg)
         session.add(aggregate)
         session.pending[self._key(aggregate.id)] = aggregate
+
+    async def _add_many(self, aggregates: list[A]) -> None:
+        writer = self._context.writer
+        if not writer.takes(self._mapping, len(aggregates)) or not all(
+            state.key is None and state.session_id is None
+            for state in map(instance_state, aggregates)
+        ):
+            # Few, or some already known to a session: the ORM's rules apply one by one.
+            await super()._add_many(aggregates)
+            return
+        with self._context.translated():
+            await self._context.session.run_sync(self._insert_many, aggregates)
+
+    def _insert_many(self, session: Session, aggregates: list[A]) -> None:
+        # In SQLAlchemy's greenlet: what is pending is written first, so statements keep the
+        # order in which the application asked for them.
+        aggregate_session = cast("AggregateSession", session)
+        session.flush()
+        identity_class = self._mapping.mapper._identity_class
+        keys = session.identity_map.keys()
+        known = {key[1][0] for key in keys if key[0] is identity_class}
+        if known:
+            for aggregate in aggregates:
+                if aggregate.id in known:
+                    kind = self._aggregate_type.__name__
+                    msg = f"{kind} with id {aggregate.id!r} already exists in this unit of work"
+                    raise DuplicateError(msg)
+        self._context.writer.insert(aggregate_session, aggregates)
 
     async def _get(self, id: ID) -> A | None:
         session = self._context.sync_session

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -10,6 +11,9 @@ from sqlalchemy.orm import Session, UOWTransaction
 from sqlalchemy.orm.attributes import set_committed_value
 
 from andamios.domain import AggregateRoot
+
+if TYPE_CHECKING:
+    from andamios.adapters.sqlalchemy._bulk import BulkWriter
 
 __all__ = ["AggregateSession"]
 
@@ -21,6 +25,9 @@ class AggregateSession(Session):
       committed transaction that changed it, however many times autoflush ran meanwhile: the first
       flush of a change in a transaction writes ``version = version + 1 ... RETURNING version``
       with ``WHERE version = <loaded>``; later flushes of the same transaction keep it.
+    - Before each flush the :class:`~._bulk.BulkWriter` (when the unit of work has one) checks
+      what the flush writes against the mapped constraints and writes large groups of one
+      aggregate type through the Arrow path.
     - A rollback (explicit, on leaving a unit of work, or after a failed flush) forgets every
       object instead of expiring it, so aggregates keep the state the application gave them, as
       in the in-memory adapter, and their versions go back to what was last committed.
@@ -33,6 +40,24 @@ class AggregateSession(Session):
         #: Aggregates added in this transaction, by (type, id): they are not in the identity map
         #: until flushed, and ``get`` must still find them.
         self.pending: dict[tuple[type, object], AggregateRoot[Any]] = {}
+        #: Checks constraints and writes in bulk before each flush; set by the unit of work.
+        self.writer: BulkWriter | None = None
+        #: Batches inserted in bulk in this transaction, with the versions they had before.
+        self.inserted: list[tuple[Sequence[AggregateRoot[Any]], list[int]]] = []
+        self._inserted_ids: set[int] | None = None
+
+    def record_inserted(self, batch: Sequence[AggregateRoot[Any]], versions: list[int]) -> None:
+        """Remember a batch the bulk path inserted (one list per batch: cheaper than a dict)."""
+        self.inserted.append((batch, versions))
+        self._inserted_ids = None
+
+    def was_inserted(self, aggregate: AggregateRoot[Any]) -> bool:
+        """Whether the bulk path inserted ``aggregate`` in this transaction."""
+        if not self.inserted:
+            return False
+        if self._inserted_ids is None:
+            self._inserted_ids = {id(a) for batch, _ in self.inserted for a in batch}
+        return id(aggregate) in self._inserted_ids
 
     def pending_aggregate(self, kind: type, id: object) -> AggregateRoot[Any] | None:
         """The aggregate of that type and id added in this transaction and not yet flushed."""
@@ -45,20 +70,39 @@ class AggregateSession(Session):
         """Give every aggregate this transaction versioned its last committed version back."""
         for aggregate, version in self.versions_before.values():
             set_committed_value(aggregate, "version", version)
+        # Last: an aggregate inserted in bulk, then removed and added again, had these.
+        for batch, versions in self.inserted:
+            for aggregate, version in zip(batch, versions, strict=True):
+                set_committed_value(aggregate, "version", version)
         self.versions_before.clear()
+        self.forget_inserted()
+
+    def forget_inserted(self) -> None:
+        """The transaction ended: its bulk-inserted batches are ordinary stored aggregates."""
+        self.inserted.clear()
+        self._inserted_ids = None
 
 
 @event.listens_for(AggregateSession, "before_flush")
 def _version_changes(
     session: AggregateSession, flush_context: UOWTransaction, instances: object
 ) -> None:
+    if session.writer is not None:
+        session.writer.before_flush(session)
     versions = session.versions_before
     for aggregate in session.new:
+        if not isinstance(aggregate, AggregateRoot):
+            continue  # an entity inside an aggregate: the root carries the version
         # Kept if already there: an aggregate removed and added again restores its old version.
         versions.setdefault(id(aggregate), (aggregate, aggregate.version))
         aggregate.version = 1
     for aggregate in session.dirty:
-        if id(aggregate) in versions or not session.is_modified(aggregate):
+        if (
+            not isinstance(aggregate, AggregateRoot)
+            or id(aggregate) in versions
+            or session.was_inserted(aggregate)
+            or not session.is_modified(aggregate)
+        ):
             continue
         versions[id(aggregate)] = (aggregate, aggregate.version)
         column = sa.inspect(aggregate).mapper.version_id_col
@@ -70,6 +114,7 @@ def _version_changes(
 @event.listens_for(AggregateSession, "after_commit")
 def _forget_transaction(session: AggregateSession) -> None:
     session.versions_before.clear()
+    session.forget_inserted()
     session.pending.clear()
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Protocol, cast
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from andamios.adapters.sqlalchemy._bulk import BULK_THRESHOLD, BulkWriter
 from andamios.adapters.sqlalchemy._mapping import Mapping
 from andamios.adapters.sqlalchemy._repository import SessionContext, SqlAlchemyRepository
 from andamios.adapters.sqlalchemy._session import AggregateSession
@@ -49,23 +51,43 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
 
     adapter_name = "sqlalchemy"
 
-    def __init__(self, *, database: SqlDatabase, mapping: Mapping) -> None:
+    def __init__(
+        self, *, database: SqlDatabase, mapping: Mapping, bulk_threshold: int | None = None
+    ) -> None:
         self._database = database
         self._mapping = mapping
+        engine = database.engine
         session = AsyncSession(
-            database.engine,
+            engine,
             sync_session_class=AggregateSession,
             expire_on_commit=False,
             autoflush=True,
         )
-        self._context = SessionContext(session, database.translate_error)
+        threshold = BULK_THRESHOLD if bulk_threshold is None else bulk_threshold
+        writer = BulkWriter(
+            mapping,
+            engine.dialect,
+            database.translate_error,
+            # Only DuckDB's driver connection runs Arrow statements; elsewhere the ORM writes.
+            threshold if _runs_arrow(engine) else _NEVER,
+        )
+        cast("AggregateSession", session.sync_session).writer = writer
+        self._context = SessionContext(session, database.translate_error, writer)
         super().__init__()
 
     @classmethod
     def factory[U: UnitOfWork](
-        cls, shape: type[U], *, database: SqlDatabase, mapping: Mapping
+        cls,
+        shape: type[U],
+        *,
+        database: SqlDatabase,
+        mapping: Mapping,
+        bulk_threshold: int | None = None,
     ) -> SqlAlchemyFactory[U]:
         """A callable making a fresh ``shape`` unit of work per call.
+
+        ``bulk_threshold``: from how many aggregates of one type written in one flush on the
+        Arrow bulk path is taken (default :data:`BULK_THRESHOLD`, measured in ADR 0006).
 
         Raises :class:`~andamios.ports.errors.MappingError` at once if an aggregate of the shape
         is not mapped by ``mapping``.
@@ -73,7 +95,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         uow_class = compose(cls, shape)
         for slot in repository_slots(shape):
             mapping.aggregate_mapping(slot.aggregate_type)
-        return SqlAlchemyFactory(uow_class, database, mapping)
+        return SqlAlchemyFactory(uow_class, database, mapping, bulk_threshold)
 
     @property
     def session(self) -> AsyncSession:
@@ -113,17 +135,34 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
             await self._context.session.close()
 
 
+_NEVER = sys.maxsize
+
+
+def _runs_arrow(engine: AsyncEngine) -> bool:
+    """Whether the engine's connections run Arrow statements (the ``duckdb+async`` driver)."""
+    return engine.dialect.name == "duckdb" and engine.dialect.is_async
+
+
 class SqlAlchemyFactory[U: UnitOfWork]:
     """Makes fresh SQLAlchemy units of work of one shape over one database and mapping."""
 
-    def __init__(self, uow_class: type[U], database: SqlDatabase, mapping: Mapping) -> None:
+    def __init__(
+        self,
+        uow_class: type[U],
+        database: SqlDatabase,
+        mapping: Mapping,
+        bulk_threshold: int | None = None,
+    ) -> None:
         self._uow_class = uow_class
         self.database = database
         self.mapping = mapping
+        self.bulk_threshold = bulk_threshold
 
     def __call__(self) -> U:
         """A new unit of work; enter it with ``async with``."""
-        return cast("Any", self._uow_class)(database=self.database, mapping=self.mapping)  # type: ignore[no-any-return]
+        return cast("Any", self._uow_class)(  # type: ignore[no-any-return]
+            database=self.database, mapping=self.mapping, bulk_threshold=self.bulk_threshold
+        )
 
     def __repr__(self) -> str:
         return f"<SqlAlchemyFactory of {self._uow_class.__name__}>"

@@ -1,0 +1,124 @@
+"""The data every benchmark runs on: one product aggregate, its mapping and its peers' views.
+
+Andamios sees :class:`Product` (a pure dataclass) through :func:`build_mapping`; the SQLAlchemy
+ORM peer sees the same table through the declarative :class:`OrmRow`; the raw duckdb peer writes
+SQL. :func:`load_rows` fills the table with raw duckdb, independently of what is measured.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from uuid import UUID
+
+import duckdb
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+from andamios.adapters.sqlalchemy import Mapping
+from andamios.domain import AggregateRoot, uuid7
+from andamios.ports import Repository, UnitOfWork
+
+__all__ = [
+    "CATEGORIES",
+    "CREATE_SQL",
+    "OrmBase",
+    "OrmRow",
+    "Product",
+    "Shop",
+    "build_mapping",
+    "load_rows",
+    "new_products",
+    "new_rows",
+]
+
+CATEGORIES = ["tea", "coffee", "cocoa", "herbs", "spices"]
+
+CREATE_SQL = (
+    "CREATE TABLE products (id UUID PRIMARY KEY, sku VARCHAR NOT NULL, "
+    "name VARCHAR NOT NULL, category VARCHAR NOT NULL, price DECIMAL(12,2) NOT NULL, "
+    "version INTEGER NOT NULL)"
+)
+
+
+@dataclass(eq=False, kw_only=True)
+class Product(AggregateRoot[UUID]):
+    sku: str
+    name: str
+    category: str
+    price: Decimal
+
+
+class Shop(UnitOfWork):
+    products: Repository[Product, UUID]
+
+
+def build_mapping() -> Mapping:
+    """Product mapped onto ``products`` (call ``mapping.clear()`` when done)."""
+    mapping = Mapping()
+    table = sa.Table(
+        "products",
+        mapping.metadata,
+        sa.Column("id", sa.Uuid, primary_key=True),
+        sa.Column("sku", sa.String, nullable=False),
+        sa.Column("name", sa.String, nullable=False),
+        sa.Column("category", sa.String, nullable=False),
+        sa.Column("price", sa.Numeric(12, 2), nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+    )
+    mapping.map(Product, table)
+    return mapping
+
+
+class OrmBase(orm.DeclarativeBase):
+    pass
+
+
+class OrmRow(OrmBase):
+    __tablename__ = "products"
+    id: orm.Mapped[UUID] = orm.mapped_column(primary_key=True)
+    sku: orm.Mapped[str]
+    name: orm.Mapped[str]
+    category: orm.Mapped[str]
+    price: orm.Mapped[Decimal] = orm.mapped_column(sa.Numeric(12, 2))
+    version: orm.Mapped[int] = orm.mapped_column()
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's own protocol
+
+
+def _values(n: int, offset: int) -> tuple[str, str, str, Decimal]:
+    i = n + offset
+    return f"SKU-{i:08}", f"Product {i}", CATEGORIES[i % 5], Decimal((i * 7919) % 100_000) / 100
+
+
+def new_products(count: int, offset: int = 0) -> list[Product]:
+    """``count`` new aggregates (built outside any timing: construction is the user's cost)."""
+    products = []
+    for n in range(count):
+        sku, name, category, price = _values(n, offset)
+        products.append(Product(sku=sku, name=name, category=category, price=price))
+    return products
+
+
+def new_rows(count: int, offset: int = 0) -> list[tuple[UUID, str, str, str, Decimal, int]]:
+    """The same data as plain tuples, as a raw duckdb program would hold it."""
+    return [(uuid7(), *_values(n, offset), 1) for n in range(count)]
+
+
+def load_rows(path: Path, rows: int) -> list[UUID]:
+    """Create the table and fill it with raw duckdb; return the ids."""
+    con = duckdb.connect(str(path))
+    con.execute(CREATE_SQL)
+    con.execute(
+        """
+        INSERT INTO products
+        SELECT uuidv7(), 'SKU-' || lpad(i::VARCHAR, 8, '0'), 'Product ' || i,
+               ['tea','coffee','cocoa','herbs','spices'][1 + (i % 5)],
+               ((i * 7919) % 100000) / 100.0, 1
+        FROM range(?) t(i)
+        """,
+        [rows],
+    )
+    ids = [row[0] for row in con.execute("SELECT id FROM products").fetchall()]
+    con.close()
+    return ids
