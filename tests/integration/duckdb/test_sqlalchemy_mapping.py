@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -314,3 +315,10 @@ def test_an_unknown_node_is_an_invalid_specification(parcel_mapping: Mapping) ->
 
     with pytest.raises(InvalidSpecification, match="unsupported specification node"):
         compile_spec(parcel_mapping.aggregate_mapping(Parcel), Anything())
+
+
+def test_a_mapping_is_never_copied() -> None:
+    mapping = Mapping()
+    assert copy.copy(mapping) is mapping
+    assert copy.deepcopy(mapping) is mapping
+    assert copy.deepcopy({"m": mapping})["m"] is mapping

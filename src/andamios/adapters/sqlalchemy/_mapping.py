@@ -137,6 +137,14 @@ class Mapping:
         names = ", ".join(sorted(cls.__name__ for cls in self._aggregates))
         return f"<Mapping of {names or 'nothing'}>"
 
+    # A mapping is process-wide configuration (classes are instrumented once): copying it would
+    # copy its tables too. dependency-injector deep-copies values handed to nested containers.
+    def __copy__(self) -> Mapping:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Mapping:
+        return self
+
     def map(
         self,
         aggregate_type: type[AggregateRoot[Any]],
