@@ -35,7 +35,7 @@ from dependency_injector import containers, providers
 
 from andamios.adapters.memory import InMemoryStore, InMemoryUnitOfWork
 from andamios.application import MessageBus, RetryPolicy
-from andamios.ports import UnitOfWork, UnitOfWorkFactory, compose, repository_slots
+from andamios.ports import UnitOfWork, UnitOfWorkFactory, compose
 from andamios.ports.errors import ConfigurationError, DatabaseError
 from andamios.settings import ADAPTERS, AndamiosSettings, check_settings, env_name
 
@@ -96,7 +96,6 @@ async def _open_database(
     database = Database.from_settings(_duckdb_settings(settings))
     # An aggregate of the shape that the mapping lacks fails now, not at the first unit of work.
     SqlAlchemyUnitOfWork.factory(unit_of_work, database=database, mapping=mapping)
-    _check_not_a_copy(unit_of_work, mapping)
     await database.start()
     try:
         if settings.database.create_tables:
@@ -104,25 +103,6 @@ async def _open_database(
         yield database
     finally:
         await database.close()
-
-
-def _check_not_a_copy(unit_of_work: type[UnitOfWork], mapping: TableMapping) -> None:
-    """Refuse a deep copy of the mapping the aggregates were mapped with.
-
-    dependency-injector deep-copies plain values given to ``providers.Container(...)``; a copied
-    mapping compiles queries against copied tables, which fails only at the first query.
-    """
-    import sqlalchemy as sa  # noqa: PLC0415 - only for duckdb
-
-    for slot in repository_slots(unit_of_work):
-        mapper = sa.inspect(slot.aggregate_type, raiseerr=False)
-        if getattr(mapper, "local_table", None) is not mapping.table_for(slot.aggregate_type):
-            msg = (
-                f"the mapping given is a copy of the one {slot.aggregate_type.__name__} is "
-                "mapped with (dependency-injector deep-copies plain values passed to "
-                "providers.Container: pass mapping=providers.Object(mapping))"
-            )
-            raise ConfigurationError(msg)
 
 
 def _started(resource: BaseResource[Any]) -> Database:

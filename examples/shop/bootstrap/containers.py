@@ -26,7 +26,7 @@ class ShopContainer(containers.DeclarativeContainer):
     persistence = providers.Container(
         PersistenceContainer,
         unit_of_work=ShopUnitOfWork,
-        mapping=providers.Object(mapping),  # a plain value would be deep-copied
+        mapping=mapping,
         handlers=providers.List(
             providers.Callable(partial, register_handlers, notifications=notifications)
         ),

@@ -220,18 +220,22 @@ async def test_unmapped_aggregate_fails_at_startup(duckdb_url: str) -> None:
 
 
 class Outer(containers.DeclarativeContainer):
-    """Nests the persistence container the way the sample shop does, but wrongly."""
+    """Nests the persistence container with the mapping as a plain value."""
 
     persistence = providers.Container(
         PersistenceContainer, unit_of_work=Sketchbook, mapping=sketch_mapping
     )
 
 
-async def test_a_copied_mapping_fails_at_startup(duckdb_url: str) -> None:
-    outer: Any = Outer()  # deep-copies the plain mapping value
-    outer.persistence.config.database.url.from_value(duckdb_url)
-    with pytest.raises(ConfigurationError, match=r"providers\.Object\(mapping\)"):
-        await outer.init_resources()
+async def test_a_nested_container_keeps_the_one_mapping(duckdb_url: str) -> None:
+    outer: Any = Outer()  # dependency-injector deep-copies plain values; a Mapping stays itself
+    outer.persistence.config.from_dict({"database": {"url": duckdb_url, "create_tables": True}})
+    await outer.init_resources()
+    try:
+        async with outer.persistence.uow() as uow:
+            assert await uow.sketches.count() == 0
+    finally:
+        await outer.shutdown_resources()
 
 
 async def test_not_a_unit_of_work_shape() -> None:
