@@ -1,16 +1,31 @@
-"""Modelling a domain: entities, aggregate roots, value objects, events and ids.
+"""Modelling a domain: entities, aggregate roots, value objects, enums, mixins, events and ids.
 
-Everything here is standard-library Python; no adapter is involved.
+Everything here is standard-library Python; no adapter is involved. The one import from
+``andamios.ports`` is the ``Timestamped`` mixin: two plain ``datetime | None`` fields that every
+adapter stamps when it stores the aggregate (the user never sets them).
 Run it with ``uv run python examples/basic/02_models.py``.
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NewType
 from uuid import UUID
 
 from andamios.domain import AggregateRoot, DomainEvent, Entity, ValueObject, uuid7, uuid7_time
+from andamios.ports import Timestamped
+
+#: A distinct id type for orders: a UUID to the database, its own type to the type checker.
+OrderId = NewType("OrderId", UUID)
+
+
+class Status(enum.Enum):
+    """Enums are stored by the SQL mapping with ``sa.Enum(Status, native_enum=False)``."""
+
+    DRAFT = "draft"
+    PLACED = "placed"
 
 
 @dataclass(frozen=True)
@@ -42,12 +57,17 @@ class OrderPlaced(DomainEvent):
 
 
 @dataclass(eq=False, kw_only=True)
-class Order(AggregateRoot[UUID]):
+class Order(AggregateRoot[OrderId], Timestamped):
     """The consistency boundary: every change to lines goes through the root."""
 
+    id: OrderId = field(default_factory=lambda: OrderId(uuid7()))
     customer: str
     lines: list[OrderLine] = field(default_factory=list)
-    placed: bool = False
+    status: Status = Status.DRAFT
+
+    @property
+    def placed(self) -> bool:
+        return self.status is Status.PLACED
 
     def add_line(self, sku: str, quantity: int, unit_price: Money) -> None:
         if self.placed:
@@ -62,7 +82,7 @@ class Order(AggregateRoot[UUID]):
         return total
 
     def place(self) -> None:
-        self.placed = True
+        self.status = Status.PLACED
         self.record(OrderPlaced(order_id=self.id, total=self.total))
 
 
@@ -78,6 +98,7 @@ def main() -> None:
     same_id = Order(id=order.id, customer="someone else")
     print(f"entities compare by identity: {order == same_id}")
     print(f"pending events: {[type(e).__name__ for e in order.pending_events]}")
+    print(f"status: {order.status.name}; stamps before it is stored: {order.created_at}")
     print(f"events are not part of the repr: {'events' not in repr(order)}")
     first, second = uuid7(), uuid7()
     print(f"uuid7 ids sort by creation time: {first < second}, version {first.version}")

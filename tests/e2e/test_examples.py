@@ -36,12 +36,21 @@ EXPECTED: dict[str, list[str]] = {
         "TEA-01 Green tea    9.00 v2",
         "stored in",
     ],
+    "advanced/02_custom_types.py": [
+        "price: 32.00 EUR, kind: POT",
+        "size from JSON: Dimensions(width_cm=18, height_cm=14, weight_g=Decimal('850.5'))",
+        "over 10: ['Teapot']",
+        "teas: ['Green tea']",
+        "without dimensions: 1",
+        "repriced to 29.90, version 2",
+    ],
     "basic/02_models.py": [
         "total: 41.00 EUR",
         "version before it is stored: 0",
         "value objects compare by value: True",
         "entities compare by identity: True",
         "pending events: ['OrderPlaced']",
+        "status: PLACED; stamps before it is stored: None",
         "uuid7 ids sort by creation time: True, version 7",
         "the aggregate protects its rules: a placed order cannot change",
     ],
@@ -110,6 +119,13 @@ EXPECTED: dict[str, list[str]] = {
         "ConfigurationError: database.url (ANDAMIOS_DATABASE__URL): 'sqlite:///catalogue.db' is "
         "not a DuckDB URL",
     ],
+    "intermediate/05_soft_delete.py": [
+        "created at 09:00, updated at 09:00",
+        "get after remove: NotFound",
+        "live customers: 1",
+        "with deleted: [('Ada', '10:00'), ('Bob', '-')]",
+        "restored: deleted_at -, updated at 11:00, created at 09:00, v3",
+    ],
     "intermediate/04_migrations.py": [
         "v1: the database is at ('v1',)",
         "check against v2: + column products.stock INTEGER NOT NULL; "
@@ -127,7 +143,12 @@ EXPECTED: dict[str, list[str]] = {
 
 
 # Examples that also run on the in-memory adapter with --memory, printing the same lines.
-BOTH_ADAPTERS = {"quickstart.py", "basic/03_crud.py"}
+BOTH_ADAPTERS = {
+    "quickstart.py",
+    "advanced/02_custom_types.py",
+    "basic/03_crud.py",
+    "intermediate/05_soft_delete.py",
+}
 # Examples that take arguments to run small in the suite.
 ARGUMENTS = {"intermediate/bulk_operations.py": " --rows 2000"}
 RUNS = [name + ARGUMENTS.get(name, "") for name in sorted(EXPECTED)] + [
@@ -145,6 +166,12 @@ def test_example_prints_what_it_promises(run: str) -> None:
         matches = [i for i, line in enumerate(lines) if i >= position and expected in line]
         assert matches, f"{expected!r} missing (in order) from:\n{output}"
         position = matches[0] + 1
+
+
+def test_the_soft_delete_example_keeps_emails_unique_among_live_rows_on_duckdb() -> None:
+    assert "a second live bob@example.com: DuplicateError" in run_example(
+        "intermediate/05_soft_delete.py"
+    )
 
 
 def test_every_example_is_tested() -> None:

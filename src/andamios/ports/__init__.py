@@ -6,6 +6,16 @@ Application code depends on these and never on an adapter.
 from __future__ import annotations
 
 from andamios.ports import errors
+from andamios.ports._audit import (
+    AuditFields,
+    CreatedAt,
+    DeletedAt,
+    SoftDeletable,
+    Timestamped,
+    UpdatedAt,
+    audit_fields,
+)
+from andamios.ports._clock import Clock, SystemClock
 from andamios.ports._constraints import (
     Aware,
     Constraint,
@@ -31,18 +41,27 @@ from andamios.ports._unit_of_work import (
 )
 
 __all__ = [
+    "AuditFields",
     "Aware",
+    "Clock",
     "Constraint",
+    "CreatedAt",
     "Cursor",
+    "DeletedAt",
     "Digits",
     "MaxLength",
     "Page",
     "Repository",
     "RepositorySlot",
+    "SoftDeletable",
+    "SystemClock",
+    "Timestamped",
     "Tracker",
     "UnitOfWork",
     "UnitOfWorkFactory",
     "UnitOfWorkState",
+    "UpdatedAt",
+    "audit_fields",
     "check_value",
     "compose",
     "declared_constraints",

@@ -133,11 +133,19 @@ _ACCEPTS: dict[type, tuple[type, ...]] = {
 }
 
 
+def unwrap_new_type(annotation: object) -> object:
+    """The class a ``typing.NewType`` (``CustomerId = NewType("CustomerId", UUID)``) stands for."""
+    while isinstance(annotation, typing.NewType):
+        annotation = annotation.__supertype__
+    return annotation
+
+
 def _check_value(owner: type, path: str, value: object, id_type: object) -> None:
     """A value that cannot be compared with the field is a clear error in every adapter."""
     if value is None:
         return
     annotation = id_type if path == "id" and id_type is not None else leaf_type(owner, path)
+    annotation = unwrap_new_type(annotation)
     if not isinstance(annotation, type):
         return
     if issubclass(annotation, enum.Enum):

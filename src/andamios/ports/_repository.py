@@ -9,15 +9,18 @@ from uuid import UUID
 
 from andamios.domain import (
     AggregateRoot,
+    F,
     InvalidSpecification,
     Order,
     OrderBy,
     Spec,
     normalize_order,
 )
+from andamios.ports._audit import audit_fields
 from andamios.ports._introspection import (
     check_aggregate_type,
     resolve_path,
+    unwrap_new_type,
     validate_fields,
     validate_spec,
 )
@@ -60,6 +63,7 @@ class Repository[A: AggregateRoot[Any], ID](abc.ABC):
 
     def __init__(self, aggregate_type: type[A], *, tracker: Tracker, id_type: object = None):
         self._aggregate_type: type[A] = check_aggregate_type(aggregate_type)  # type: ignore[assignment]
+        id_type = unwrap_new_type(id_type)
         self._id_type = id_type if isinstance(id_type, type) else None
         self._tracker = tracker
 
@@ -90,6 +94,18 @@ class Repository[A: AggregateRoot[Any], ID](abc.ABC):
                 f"got {type(id).__name__} {id!r}"
             )
             raise TypeError(msg)
+
+    @property
+    def _deleted_field(self) -> str | None:
+        return audit_fields(self._aggregate_type).deleted
+
+    def _live(self, spec: Spec | None, *, include_deleted: bool) -> Spec | None:
+        """``spec`` restricted to aggregates that are not soft-deleted (unless asked for)."""
+        deleted = self._deleted_field
+        if deleted is None or include_deleted:
+            return spec
+        live = F(deleted).is_none()
+        return live if spec is None else spec & live
 
     def _check_spec(self, spec: object) -> Spec | None:
         if spec is None:
@@ -150,23 +166,31 @@ class Repository[A: AggregateRoot[Any], ID](abc.ABC):
         for aggregate in batch:
             self._tracker.see(aggregate)
 
-    async def get(self, id: ID) -> A:
-        """Return the aggregate with this id; raise :class:`NotFound` if there is none."""
-        aggregate = await self.get_or_none(id)
+    async def get(self, id: ID, *, include_deleted: bool = False) -> A:
+        """Return the aggregate with this id; raise :class:`NotFound` if there is none.
+
+        A soft-deleted aggregate (``DeletedAt``) counts as none unless ``include_deleted``.
+        """
+        aggregate = await self.get_or_none(id, include_deleted=include_deleted)
         if aggregate is None:
             raise NotFound(self._aggregate_type, id)
         return aggregate
 
-    async def get_or_none(self, id: ID) -> A | None:
+    async def get_or_none(self, id: ID, *, include_deleted: bool = False) -> A | None:
         """Return the aggregate with this id, or ``None``.
 
         Within one unit of work the same id always gives the same object (identity map).
+        A soft-deleted aggregate (``DeletedAt``) counts as none unless ``include_deleted``.
         """
         self._check_id(id)
         with self._tracker.operation():
             aggregate = await self._get(id)
-        if aggregate is not None:
-            self._tracker.see(aggregate)
+        if aggregate is None:
+            return None
+        deleted = self._deleted_field
+        if deleted is not None and not include_deleted and getattr(aggregate, deleted) is not None:
+            return None
+        self._tracker.see(aggregate)
         return aggregate
 
     async def find(
@@ -176,12 +200,14 @@ class Repository[A: AggregateRoot[Any], ID](abc.ABC):
         order_by: OrderBy = None,
         limit: int | None = None,
         offset: int = 0,
+        include_deleted: bool = False,
     ) -> list[A]:
         """Return the aggregates matching ``spec`` (all when ``None``), ordered and sliced.
 
         Unknown fields raise :class:`InvalidSpecification` before the database is asked.
+        Soft-deleted aggregates are left out unless ``include_deleted``.
         """
-        checked = self._check_spec(spec)
+        checked = self._live(self._check_spec(spec), include_deleted=include_deleted)
         order = self._check_order(order_by)
         _check_count("limit", limit, allow_none=True)
         _check_count("offset", offset, allow_none=False)
@@ -191,20 +217,22 @@ class Repository[A: AggregateRoot[Any], ID](abc.ABC):
             self._tracker.see(aggregate)
         return found
 
-    async def first(self, spec: Spec | None = None, *, order_by: OrderBy = None) -> A | None:
+    async def first(
+        self, spec: Spec | None = None, *, order_by: OrderBy = None, include_deleted: bool = False
+    ) -> A | None:
         """Return the first aggregate matching ``spec`` in ``order_by`` order, or ``None``."""
-        found = await self.find(spec, order_by=order_by, limit=1)
+        found = await self.find(spec, order_by=order_by, limit=1, include_deleted=include_deleted)
         return found[0] if found else None
 
-    async def count(self, spec: Spec | None = None) -> int:
+    async def count(self, spec: Spec | None = None, *, include_deleted: bool = False) -> int:
         """Count the aggregates matching ``spec`` (all when ``None``)."""
-        checked = self._check_spec(spec)
+        checked = self._live(self._check_spec(spec), include_deleted=include_deleted)
         with self._tracker.operation():
             return await self._count(checked)
 
-    async def exists(self, spec: Spec | None = None) -> bool:
+    async def exists(self, spec: Spec | None = None, *, include_deleted: bool = False) -> bool:
         """Whether any aggregate matches ``spec`` (any at all when ``None``)."""
-        checked = self._check_spec(spec)
+        checked = self._live(self._check_spec(spec), include_deleted=include_deleted)
         with self._tracker.operation():
             return await self._exists(checked)
 
@@ -213,14 +241,42 @@ class Repository[A: AggregateRoot[Any], ID](abc.ABC):
 
         Removing one it has not loaded raises :class:`UnitOfWorkError` (load it first, so its
         version can be checked); removing one added in this unit of work cancels the add.
+
+        An aggregate with a ``DeletedAt`` field (``SoftDeletable``) is not deleted: its field
+        gets the time the transaction began and the change is saved like any other.
         """
         self._check_aggregate(aggregate)
+        deleted = self._deleted_field
         with self._tracker.operation():
-            known = await self._remove(aggregate)
+            if deleted is None:
+                known = await self._remove(aggregate)
+            else:
+                known = await self._mark_deleted(aggregate, deleted, deleted=True)
         if not known:
             msg = (
                 f"{self._aggregate_type.__name__} {aggregate.id!r} was not loaded by this unit of "
                 "work; get() it first so its version can be checked"
+            )
+            raise UnitOfWorkError(msg)
+        self._tracker.see(aggregate)
+
+    async def restore(self, aggregate: A) -> None:
+        """Bring back a soft-deleted aggregate (loaded with ``include_deleted=True``).
+
+        Raises :class:`UnitOfWorkError` if this unit of work did not load it, and ``TypeError``
+        if the aggregate type has no ``DeletedAt`` field.
+        """
+        self._check_aggregate(aggregate)
+        deleted = self._deleted_field
+        if deleted is None:
+            msg = f"{self._aggregate_type.__name__} is not soft-deletable (no DeletedAt field)"
+            raise TypeError(msg)
+        with self._tracker.operation():
+            known = await self._mark_deleted(aggregate, deleted, deleted=False)
+        if not known:
+            msg = (
+                f"{self._aggregate_type.__name__} {aggregate.id!r} was not loaded by this unit of "
+                "work; get() it with include_deleted=True first"
             )
             raise UnitOfWorkError(msg)
         self._tracker.see(aggregate)
@@ -232,13 +288,14 @@ class Repository[A: AggregateRoot[Any], ID](abc.ABC):
         order_by: OrderBy = None,
         size: int = _DEFAULT_PAGE,
         after: Cursor | None = None,
+        include_deleted: bool = False,
     ) -> Page[A]:
         """Return one page of at most ``size`` aggregates, after ``after`` (keyset pagination).
 
         Pass ``page.next`` as ``after`` to continue; the cursor is only valid with the same
         ``order_by``. Unlike ``offset``, rows added meanwhile never shift a page.
         """
-        checked = self._check_spec(spec)
+        checked = self._live(self._check_spec(spec), include_deleted=include_deleted)
         order = self._check_order(order_by)
         _check_count("size", size, allow_none=False)
         if size == 0:
@@ -269,6 +326,7 @@ class Repository[A: AggregateRoot[Any], ID](abc.ABC):
         *,
         order_by: OrderBy = None,
         batch_size: int = _DEFAULT_BATCH,
+        include_deleted: bool = False,
     ) -> AsyncIterator[A]:
         """Iterate over every matching aggregate, fetching ``batch_size`` at a time.
 
@@ -276,7 +334,13 @@ class Repository[A: AggregateRoot[Any], ID](abc.ABC):
         """
         cursor: Cursor | None = None
         while True:
-            page = await self.page(spec, order_by=order_by, size=batch_size, after=cursor)
+            page = await self.page(
+                spec,
+                order_by=order_by,
+                size=batch_size,
+                after=cursor,
+                include_deleted=include_deleted,
+            )
             for aggregate in page.items:
                 yield aggregate
             if page.next is None:
@@ -293,6 +357,14 @@ class Repository[A: AggregateRoot[Any], ID](abc.ABC):
         """Stage many new aggregates; override for a bulk path."""
         for aggregate in aggregates:
             await self._add(aggregate)
+
+    @abc.abstractmethod
+    async def _mark_deleted(self, aggregate: A, field: str, *, deleted: bool) -> bool:
+        """Soft delete (stamp ``field`` with the transaction's time) or restore (clear it).
+
+        False if this unit of work does not hold ``aggregate``. One it added is stored deleted
+        (the add is not cancelled).
+        """
 
     @abc.abstractmethod
     async def _get(self, id: ID) -> A | None:

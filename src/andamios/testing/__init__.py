@@ -2,7 +2,7 @@
 
 Run the suites against any adapter, including your own, by subclassing
 :class:`RepositoryContract`, :class:`UnitOfWorkContract` and :class:`BulkContract`, and
-providing a ``new_uow`` fixture.
+providing a ``new_uow`` fixture (for :class:`AuditContract`, one using the ``clock`` fixture).
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ import pytest
 # Plain asserts in the shipped suites must explain themselves like asserts in test files.
 pytest.register_assert_rewrite("andamios.testing._contracts")
 
+from andamios.testing._clock import FakeClock  # noqa: E402
 from andamios.testing._contracts import (  # noqa: E402
+    AuditContract,
     BulkContract,
     RepositoryContract,
     UnitOfWorkContract,
@@ -26,18 +28,22 @@ from andamios.testing._model import (  # noqa: E402
     Gadget,
     GadgetRenamed,
     Shipment,
+    Ticket,
 )
 
 __all__ = [
+    "AuditContract",
     "BulkContract",
     "Carrier",
     "ContractUnitOfWork",
     "Counter",
     "Dimensions",
+    "FakeClock",
     "Gadget",
     "GadgetRenamed",
     "RepositoryContract",
     "Shipment",
+    "Ticket",
     "UnitOfWorkContract",
     "make_gadgets",
 ]

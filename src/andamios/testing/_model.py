@@ -10,7 +10,15 @@ from typing import Annotated
 from uuid import UUID
 
 from andamios.domain import AggregateRoot, DomainEvent, ValueObject
-from andamios.ports import Aware, Digits, MaxLength, Repository, UnitOfWork
+from andamios.ports import (
+    Aware,
+    Digits,
+    MaxLength,
+    Repository,
+    SoftDeletable,
+    Timestamped,
+    UnitOfWork,
+)
 
 __all__ = [
     "Carrier",
@@ -20,6 +28,7 @@ __all__ = [
     "Gadget",
     "GadgetRenamed",
     "Shipment",
+    "Ticket",
 ]
 
 
@@ -86,6 +95,17 @@ class Shipment(AggregateRoot[UUID]):
     due: date | None = None
     fragile: bool = False
     size: Dimensions | None = None
+
+
+@dataclass(eq=False, kw_only=True)
+class Ticket(AggregateRoot[UUID], Timestamped, SoftDeletable):
+    """An aggregate with audit timestamps and soft delete, for the audit contract.
+
+    Not declared on :class:`ContractUnitOfWork`: reach it with ``uow.repository(Ticket)``.
+    """
+
+    title: str
+    done: bool = False
 
 
 class ContractUnitOfWork(UnitOfWork):

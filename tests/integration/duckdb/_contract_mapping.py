@@ -10,20 +10,19 @@ import contextlib
 import functools
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
 
 from andamios.adapters.duckdb import Database
-from andamios.adapters.sqlalchemy import Mapping
-from andamios.testing import Carrier, Counter, Dimensions, Gadget, Shipment
+from andamios.adapters.sqlalchemy import JsonValue, Mapping
+from andamios.testing import Carrier, Counter, Dimensions, Gadget, Shipment, Ticket
 
 __all__ = [
     "DATABASE_KINDS",
-    "DimensionsJSON",
     "contract_mapping",
     "contract_tables",
     "map_shipment",
+    "map_ticket",
     "open_database",
 ]
 
@@ -56,23 +55,6 @@ def contract_tables(mapping: Mapping) -> tuple[sa.Table, sa.Table]:
     return gadgets, counters
 
 
-class DimensionsJSON(sa.TypeDecorator[Dimensions]):
-    """The :class:`Dimensions` value object stored as a JSON object."""
-
-    impl = sa.JSON
-    cache_ok = True
-
-    def process_bind_param(self, value: Dimensions | None, dialect: sa.Dialect) -> Any:
-        if value is None:
-            return None
-        return {"width_cm": value.width_cm, "height_cm": value.height_cm}
-
-    def process_result_value(self, value: Any, dialect: sa.Dialect) -> Dimensions | None:
-        if value is None:
-            return None
-        return Dimensions(**value)
-
-
 def map_shipment(mapping: Mapping) -> sa.Table:
     """Map :class:`Shipment` onto a ``shipments`` table agreeing with its constraints."""
     table = sa.Table(
@@ -85,10 +67,27 @@ def map_shipment(mapping: Mapping) -> sa.Table:
         sa.Column("carrier", sa.Enum(Carrier, native_enum=False), nullable=False),
         sa.Column("due", sa.Date),
         sa.Column("fragile", sa.Boolean, nullable=False),
-        sa.Column("size", DimensionsJSON),
+        sa.Column("size", JsonValue(Dimensions)),
         sa.Column("version", sa.Integer, nullable=False),
     )
     mapping.map(Shipment, table)
+    return table
+
+
+def map_ticket(mapping: Mapping) -> sa.Table:
+    """Map :class:`Ticket` onto a ``tickets`` table with timezone-aware audit columns."""
+    table = sa.Table(
+        "tickets",
+        mapping.metadata,
+        sa.Column("id", sa.Uuid, primary_key=True),
+        sa.Column("title", sa.String, nullable=False),
+        sa.Column("done", sa.Boolean, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("deleted_at", sa.DateTime(timezone=True)),
+        sa.Column("version", sa.Integer, nullable=False),
+    )
+    mapping.map(Ticket, table)
     return table
 
 
@@ -100,6 +99,7 @@ def contract_mapping() -> Iterator[Mapping]:
     mapping.map(Gadget, gadgets)
     mapping.map(Counter, counters)
     map_shipment(mapping)
+    map_ticket(mapping)
     try:
         yield mapping
     finally:

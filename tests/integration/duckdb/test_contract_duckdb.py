@@ -15,8 +15,10 @@ from tests.integration.duckdb._contract_mapping import (
 from andamios.adapters.sqlalchemy import SqlAlchemyUnitOfWork
 from andamios.ports import UnitOfWorkFactory
 from andamios.testing import (
+    AuditContract,
     BulkContract,
     ContractUnitOfWork,
+    FakeClock,
     RepositoryContract,
     UnitOfWorkContract,
 )
@@ -55,3 +57,15 @@ class TestDuckDBBulk(BulkContract):
         self, duckdb_uow: UnitOfWorkFactory[ContractUnitOfWork]
     ) -> UnitOfWorkFactory[ContractUnitOfWork]:
         return duckdb_uow
+
+
+class TestDuckDBAudit(AuditContract):
+    @pytest.fixture(params=DATABASE_KINDS)
+    async def new_uow(
+        self, request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
+    ) -> AsyncIterator[UnitOfWorkFactory[ContractUnitOfWork]]:
+        with contract_mapping() as mapping:
+            async with open_database(request.param, tmp_path, mapping) as database:
+                yield SqlAlchemyUnitOfWork.factory(
+                    ContractUnitOfWork, database=database, mapping=mapping, clock=clock
+                )

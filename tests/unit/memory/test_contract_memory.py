@@ -7,8 +7,10 @@ import pytest
 from andamios.adapters.memory import InMemoryUnitOfWork
 from andamios.ports import UnitOfWorkFactory
 from andamios.testing import (
+    AuditContract,
     BulkContract,
     ContractUnitOfWork,
+    FakeClock,
     RepositoryContract,
     UnitOfWorkContract,
 )
@@ -30,3 +32,9 @@ class TestMemoryBulk(BulkContract):
     @pytest.fixture
     def new_uow(self) -> UnitOfWorkFactory[ContractUnitOfWork]:
         return InMemoryUnitOfWork.factory(ContractUnitOfWork)
+
+
+class TestMemoryAudit(AuditContract):
+    @pytest.fixture
+    def new_uow(self, clock: FakeClock) -> UnitOfWorkFactory[ContractUnitOfWork]:
+        return InMemoryUnitOfWork.factory(ContractUnitOfWork, clock=clock)

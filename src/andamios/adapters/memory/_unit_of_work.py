@@ -8,7 +8,7 @@ from typing import Any, cast
 from andamios.adapters.memory._store import InMemoryStore
 from andamios.adapters.memory._workspace import Workspace
 from andamios.domain import AggregateRoot, Order, Spec
-from andamios.ports import Repository, Tracker, UnitOfWork, compose
+from andamios.ports import Clock, Repository, Tracker, UnitOfWork, compose
 
 __all__ = ["InMemoryFactory", "InMemoryRepository", "InMemoryUnitOfWork"]
 
@@ -55,6 +55,10 @@ class InMemoryRepository[A: AggregateRoot[Any], ID](Repository[A, ID]):
         await _yield_to_other_tasks()
         return self._workspace.remove(aggregate, self._aggregate_type)
 
+    async def _mark_deleted(self, aggregate: A, field: str, *, deleted: bool) -> bool:
+        await _yield_to_other_tasks()
+        return self._workspace.mark_deleted(aggregate, self._aggregate_type, field, deleted=deleted)
+
 
 class InMemoryUnitOfWork(UnitOfWork):
     """A unit of work over an :class:`InMemoryStore`, with the same semantics as DuckDB's.
@@ -69,9 +73,9 @@ class InMemoryUnitOfWork(UnitOfWork):
 
     adapter_name = "memory"
 
-    def __init__(self, store: InMemoryStore | None = None) -> None:
+    def __init__(self, store: InMemoryStore | None = None, clock: Clock | None = None) -> None:
         self._store = store if store is not None else InMemoryStore()
-        self._workspace = Workspace(self._store)
+        self._workspace = Workspace(self._store, clock)
         super().__init__()
 
     @property
@@ -81,10 +85,14 @@ class InMemoryUnitOfWork(UnitOfWork):
 
     @classmethod
     def factory[U: UnitOfWork](
-        cls, shape: type[U], *, store: InMemoryStore | None = None
+        cls, shape: type[U], *, store: InMemoryStore | None = None, clock: Clock | None = None
     ) -> InMemoryFactory[U]:
-        """A callable making a fresh ``shape`` unit of work over one shared store per call."""
-        return InMemoryFactory(compose(cls, shape), store if store is not None else InMemoryStore())
+        """A callable making a fresh ``shape`` unit of work over one shared store per call.
+
+        ``clock`` tells the time of audit timestamps (default: :class:`SystemClock`).
+        """
+        shared = store if store is not None else InMemoryStore()
+        return InMemoryFactory(compose(cls, shape), shared, clock)
 
     def _create_repository(
         self, aggregate_type: type[AggregateRoot[Any]], id_type: object
@@ -107,13 +115,16 @@ class InMemoryUnitOfWork(UnitOfWork):
 class InMemoryFactory[U: UnitOfWork]:
     """Makes fresh in-memory units of work of one shape over one shared store."""
 
-    def __init__(self, uow_class: type[U], store: InMemoryStore) -> None:
+    def __init__(
+        self, uow_class: type[U], store: InMemoryStore, clock: Clock | None = None
+    ) -> None:
         self._uow_class = uow_class
         self.store = store
+        self.clock = clock
 
     def __call__(self) -> U:
         """A new unit of work; enter it with ``async with``."""
-        return cast("Any", self._uow_class)(store=self.store)  # type: ignore[no-any-return]
+        return cast("Any", self._uow_class)(store=self.store, clock=self.clock)  # type: ignore[no-any-return]
 
     def __repr__(self) -> str:
         return f"<InMemoryFactory of {self._uow_class.__name__}>"

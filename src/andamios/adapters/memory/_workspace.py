@@ -16,6 +16,8 @@ from andamios.adapters.memory._store import (
     structural,
 )
 from andamios.domain import AggregateRoot, Order, Spec
+from andamios.ports._audit import audit_fields
+from andamios.ports._clock import Clock, SystemClock
 from andamios.ports._constraints import check_value, declared_constraints
 from andamios.ports._instances import new_blank
 from andamios.ports._introspection import resolve_path
@@ -78,8 +80,11 @@ def _raise_stale(stale: list[str], changed: int) -> None:
 class Workspace:
     """What one unit of work sees and has changed since its transaction began."""
 
-    def __init__(self, store: InMemoryStore) -> None:
+    def __init__(self, store: InMemoryStore, clock: Clock | None = None) -> None:
         self._store = store
+        self._clock: Clock = clock if clock is not None else SystemClock()
+        #: When the current transaction began: the time every audit stamp of it gets.
+        self._moment = self._clock.now()
         self._snapshot: Tables = store.tables
         self._loaded: dict[Key, _Loaded] = {}
         self._added: dict[Key, AggregateRoot[Any]] = {}
@@ -88,6 +93,7 @@ class Workspace:
     def begin(self) -> None:
         """Start a transaction: forget staged changes, read the latest committed state."""
         self._snapshot = self._store.tables
+        self._moment = self._clock.now()
         self._loaded.clear()
         self._added.clear()
         self._removed.clear()
@@ -181,6 +187,28 @@ class Workspace:
         self._removed.add(key)
         return True
 
+    def mark_deleted(
+        self,
+        aggregate: AggregateRoot[Any],
+        kind: type[AggregateRoot[Any]],
+        field: str,
+        *,
+        deleted: bool,
+    ) -> bool:
+        """Soft delete (stamp ``field``) or restore (clear it); False if not held here."""
+        key = (kind, aggregate.id)
+        loaded = self._loaded.get(key)
+        held = self._added.get(key) is aggregate or (
+            loaded is not None and loaded.aggregate is aggregate
+        )
+        if not held:
+            return False
+        if not deleted:
+            setattr(aggregate, field, None)
+        elif getattr(aggregate, field) is None:
+            setattr(aggregate, field, self._moment)
+        return True
+
     # -- commit ---------------------------------------------------------------------------------
 
     def commit(self) -> None:
@@ -210,6 +238,7 @@ class Workspace:
                 if id in current.get(kind, {}) and key not in self._removed:
                     msg = f"{kind.__name__} with id {id!r} already exists"
                     raise DuplicateError(msg)
+            stamps = self._stamp(updates, inserts)
             tables = self._apply(current, deletes, updates, inserts)
             self._store.publish(tables)
         for key in deletes:
@@ -221,9 +250,30 @@ class Workspace:
         for key, aggregate, state in inserts:
             object.__setattr__(aggregate, "version", 1)
             self._loaded[key] = _Loaded(aggregate, 1, state)
+        for aggregate, name, moment in stamps:
+            object.__setattr__(aggregate, name, moment)
         self._snapshot = tables
+        self._moment = self._clock.now()
         self._added.clear()
         self._removed.clear()
+
+    def _stamp(
+        self,
+        updates: list[tuple[Key, _Loaded, dict[str, object]]],
+        inserts: list[tuple[Key, AggregateRoot[Any], dict[str, object]]],
+    ) -> list[tuple[AggregateRoot[Any], str, object]]:
+        """Write the audit timestamps into the states to store; what to set on the aggregates."""
+        stamps: list[tuple[AggregateRoot[Any], str, object]] = []
+        changed = [(loaded.aggregate, state, False) for _, loaded, state in updates]
+        changed += [(aggregate, state, True) for _, aggregate, state in inserts]
+        for aggregate, state, new in changed:
+            audit = audit_fields(type(aggregate))
+            candidates = (audit.created, audit.updated) if new else (audit.updated,)
+            names = [name for name in candidates if name is not None]
+            for name in names:
+                state[name] = self._moment
+                stamps.append((aggregate, name, self._moment))
+        return stamps
 
     def _sort[T](
         self, current: Tables, key: Key, item: T, stale: list[str], fresh: list[T]

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,17 +15,19 @@ from sqlalchemy.orm import ColumnProperty, Composite, Mapper, RelationshipProper
 from sqlalchemy.orm.base import opt_manager_of_class
 from sqlalchemy.orm.instrumentation import ClassManager
 
+from andamios.adapters.sqlalchemy._types import JsonValue
 from andamios.domain import AggregateRoot, InvalidSpecification
 from andamios.ports import (
     Aware,
     Constraint,
     Digits,
     MaxLength,
+    audit_fields,
     declared_constraints,
     register_blank_factory,
     unregister_blank_factory,
 )
-from andamios.ports._introspection import aggregate_fields, check_aggregate_type
+from andamios.ports._introspection import aggregate_fields, check_aggregate_type, leaf_type
 from andamios.ports.errors import MappingError
 
 __all__ = ["AggregateMapping", "Mapping"]
@@ -53,12 +58,18 @@ class AggregateMapping:
             self._paths = _column_paths(self.mapper)
         found = self._paths.get(path)
         if found is None:
+            found = _json_path(self.mapper, path)
+            if found is not None:
+                self._paths[path] = found
+        if found is None:
             name = self.aggregate_type.__name__
             head, _, rest = path.partition(".")
             if rest:
                 msg = (
                     f"{name}.{path} has no column in table {self.table.name!r}: map the value "
-                    f"object {name}.{head} with a composite() property to query inside it"
+                    f"object {name}.{head} with a composite() property, or store it with "
+                    "JsonValue (whose str, int, float, Decimal, bool and date fields specs "
+                    "reach), to query inside it"
                 )
             else:
                 msg = (
@@ -83,6 +94,36 @@ def _column_paths(mapper: Mapper[Any]) -> dict[str, sa.ColumnElement[Any]]:
     return paths
 
 
+# What a JSON leaf is read back as, to compare and order like the field's Python type.
+_JSON_LEAVES: dict[object, Callable[[], sa.types.TypeEngine[Any]]] = {
+    str: sa.String,
+    int: sa.BigInteger,
+    float: sa.Double,
+    Decimal: lambda: sa.Numeric(38, 10),
+    bool: sa.Boolean,
+    date: sa.Date,
+}
+
+
+def _json_path(mapper: Mapper[Any], path: str) -> sa.ColumnElement[Any] | None:
+    """A field inside a dataclass stored by :class:`JsonValue`, read with DuckDB's JSON functions.
+
+    ``F("size.width_cm")`` becomes ``CAST(json_extract_string(size, '$.width_cm') AS BIGINT)``:
+    a missing value object (SQL ``NULL``) gives ``NULL``, as the in-memory adapter's path does.
+    """
+    head, _, rest = path.partition(".")
+    column = mapper.columns.get(head)
+    if not rest or column is None or not isinstance(column.type, JsonValue):
+        return None
+    value_type = column.type.value_type
+    if not (isinstance(value_type, type) and dataclasses.is_dataclass(value_type)):
+        return None
+    make = _JSON_LEAVES.get(leaf_type(value_type, rest))
+    if make is None:
+        return None
+    return sa.cast(sa.func.json_extract_string(column, f"$.{rest}"), make())
+
+
 def _referenced_columns(value: object) -> set[sa.ColumnElement[Any]]:
     """The table columns a ``properties`` value maps (so they are not also mapped by name)."""
     if isinstance(value, ColumnProperty):
@@ -92,6 +133,22 @@ def _referenced_columns(value: object) -> set[sa.ColumnElement[Any]]:
     if isinstance(value, sa.ColumnElement):
         return {value}
     return set()
+
+
+def _check_composites(cls: type, props: dict[str, Any]) -> None:
+    """Every field of a dataclass value object mapped with ``composite()`` needs one column."""
+    for key, value in props.items():
+        if not isinstance(value, Composite) or not dataclasses.is_dataclass(value.composite_class):
+            continue
+        names = [f.name for f in dataclasses.fields(value.composite_class)]
+        if len(names) != len(value.attrs):
+            kind = value.composite_class.__name__
+            msg = (
+                f"{cls.__name__}.{key} is a {kind} with fields {', '.join(names)}, but its "
+                f"composite() maps {len(value.attrs)} column(s): give every field of {kind} "
+                "one column, in field order"
+            )
+            raise MappingError(msg)
 
 
 # Loader strategies that would emit SQL when an attribute is read: impossible without IO in an
@@ -196,6 +253,7 @@ class Mapping:
         _refuse_lazy_loads(cls, props)
         version = self._version_column(cls, table, version_column, props)
         self._check_fields(cls, table, props)
+        _check_composites(cls, props)
         self._check_primary_key(cls, table, props)
         fields = set(aggregate_fields(cls))
         referenced: set[sa.ColumnElement[Any]] = set()
@@ -222,6 +280,7 @@ class Mapping:
             raise MappingError(msg) from error
         try:
             constraints = _constraints(cls, mapper)
+            _check_audit(cls, mapper)
         except MappingError:
             self._unmap(cls)
             raise
@@ -327,6 +386,34 @@ def _column_constraints(column: sa.ColumnElement[Any]) -> tuple[Constraint, ...]
     if isinstance(kind, sa.DateTime) and kind.timezone:
         return (Aware(),)
     return ()
+
+
+def _check_audit(cls: type, mapper: Mapper[Any]) -> None:
+    """Audit timestamps need ``sa.DateTime(timezone=True)`` columns (UTC, timezone-aware)."""
+    audit = audit_fields(cls)
+    for name in (audit.created, audit.updated):
+        if name is None:
+            continue
+        kind = mapper.columns[name].type if name in mapper.columns else None
+        if not (isinstance(kind, sa.DateTime) and kind.timezone):
+            msg = (
+                f"{cls.__name__}.{name} is an audit timestamp: map it to one "
+                f"sa.DateTime(timezone=True) column, not {kind!r}"
+            )
+            raise MappingError(msg)
+    if audit.deleted is not None:
+        column = mapper.columns.get(audit.deleted)
+        if not (
+            column is not None
+            and isinstance(column.type, sa.DateTime)
+            and column.type.timezone
+            and column.nullable
+        ):
+            msg = (
+                f"{cls.__name__}.{audit.deleted} marks soft deletes: map it to one nullable "
+                f"sa.DateTime(timezone=True) column, not {column!r}"
+            )
+            raise MappingError(msg)
 
 
 def _constraints(cls: type, mapper: Mapper[Any]) -> dict[str, tuple[Constraint, ...]]:

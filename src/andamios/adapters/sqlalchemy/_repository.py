@@ -133,6 +133,7 @@ class SqlAlchemyRepository[A: AggregateRoot[Any], ID](Repository[A, ID]):
                     kind = self._aggregate_type.__name__
                     msg = f"{kind} with id {aggregate.id!r} already exists in this unit of work"
                     raise DuplicateError(msg)
+        aggregate_session.stamp(aggregates, new=True)
         self._context.writer.insert(aggregate_session, aggregates)
 
     async def _get(self, id: ID) -> A | None:
@@ -192,4 +193,14 @@ class SqlAlchemyRepository[A: AggregateRoot[Any], ID](Repository[A, ID]):
         if state.deleted or aggregate in session.deleted:
             return False
         session.delete(aggregate)
+        return True
+
+    async def _mark_deleted(self, aggregate: A, field: str, *, deleted: bool) -> bool:
+        session = self._context.sync_session
+        if sa.inspect(aggregate).session is not session:
+            return False
+        if not deleted:
+            setattr(aggregate, field, None)
+        elif getattr(aggregate, field) is None:
+            setattr(aggregate, field, session.moment)
         return True

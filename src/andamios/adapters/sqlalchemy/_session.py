@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session, UOWTransaction
 from sqlalchemy.orm.attributes import set_committed_value
 
 from andamios.domain import AggregateRoot
+from andamios.ports._audit import audit_fields
+from andamios.ports._clock import Clock, SystemClock
 
 if TYPE_CHECKING:
     from andamios.adapters.sqlalchemy._bulk import BulkWriter
@@ -45,6 +47,12 @@ class AggregateSession(Session):
         #: Batches inserted in bulk in this transaction, with the versions they had before.
         self.inserted: list[tuple[Sequence[AggregateRoot[Any]], list[int]]] = []
         self._inserted_ids: set[int] | None = None
+        #: Tells the time of audit timestamps; set by the unit of work.
+        self.clock: Clock = SystemClock()
+        #: When the current transaction began (by ``clock``): the time every stamp of it gets.
+        self.moment = self.clock.now()
+        #: Aggregates this transaction stamped, and their timestamps before, to restore on rollback.
+        self.stamps_before: dict[int, tuple[AggregateRoot[Any], dict[str, object]]] = {}
 
     def record_inserted(self, batch: Sequence[AggregateRoot[Any]], versions: list[int]) -> None:
         """Remember a batch the bulk path inserted (one list per batch: cheaper than a dict)."""
@@ -58,6 +66,27 @@ class AggregateSession(Session):
         if self._inserted_ids is None:
             self._inserted_ids = {id(a) for batch, _ in self.inserted for a in batch}
         return id(aggregate) in self._inserted_ids
+
+    def begin_moment(self) -> None:
+        """A transaction begins: read the time its audit timestamps get."""
+        self.moment = self.clock.now()
+
+    def stamp(self, aggregates: Iterable[AggregateRoot[Any]], *, new: bool) -> None:
+        """Set the audit timestamps of aggregates first inserted (``new``) or changed.
+
+        The values are those of the in-memory adapter: the moment the transaction began, in both
+        fields on insert and in the ``UpdatedAt`` field on a change; a rollback restores them.
+        """
+        for aggregate in aggregates:
+            audit = audit_fields(type(aggregate))
+            names = [n for n in ((audit.created, audit.updated) if new else (audit.updated,)) if n]
+            if names:
+                before = {name: getattr(aggregate, name) for name in names}
+                # The first values are the ones a rollback restores (an aggregate removed and
+                # added again in one transaction is stamped twice, with the same moment).
+                self.stamps_before.setdefault(id(aggregate), (aggregate, before))
+                for name in names:
+                    setattr(aggregate, name, self.moment)
 
     def pending_aggregate(self, kind: type, id: object) -> AggregateRoot[Any] | None:
         """The aggregate of that type and id added in this transaction and not yet flushed."""
@@ -75,6 +104,10 @@ class AggregateSession(Session):
             for aggregate, version in zip(batch, versions, strict=True):
                 set_committed_value(aggregate, "version", version)
         self.versions_before.clear()
+        for aggregate, values in self.stamps_before.values():
+            for name, value in values.items():
+                set_committed_value(aggregate, name, value)
+        self.stamps_before.clear()
         self.forget_inserted()
 
     def forget_inserted(self) -> None:
@@ -87,6 +120,7 @@ class AggregateSession(Session):
 def _version_changes(
     session: AggregateSession, flush_context: UOWTransaction, instances: object
 ) -> None:
+    _stamp(session)
     if session.writer is not None:
         session.writer.before_flush(session)
     versions = session.versions_before
@@ -111,9 +145,26 @@ def _version_changes(
         aggregate.version = column + 1
 
 
+def _stamp(session: AggregateSession) -> None:
+    """Stamp what this flush inserts, or changes first in this transaction."""
+    new = [a for a in session.new if isinstance(a, AggregateRoot)]
+    session.stamp(new, new=True)
+    changed = [
+        aggregate
+        for aggregate in session.dirty
+        if isinstance(aggregate, AggregateRoot)
+        and audit_fields(type(aggregate)).updated is not None
+        and id(aggregate) not in session.versions_before
+        and not session.was_inserted(aggregate)
+        and session.is_modified(aggregate)
+    ]
+    session.stamp(changed, new=False)
+
+
 @event.listens_for(AggregateSession, "after_commit")
 def _forget_transaction(session: AggregateSession) -> None:
     session.versions_before.clear()
+    session.stamps_before.clear()
     session.forget_inserted()
     session.pending.clear()
 

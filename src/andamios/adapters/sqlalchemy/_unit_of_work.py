@@ -12,7 +12,7 @@ from andamios.adapters.sqlalchemy._mapping import Mapping
 from andamios.adapters.sqlalchemy._repository import SessionContext, SqlAlchemyRepository
 from andamios.adapters.sqlalchemy._session import AggregateSession
 from andamios.domain import AggregateRoot
-from andamios.ports import Repository, UnitOfWork, compose, repository_slots
+from andamios.ports import Clock, Repository, UnitOfWork, compose, repository_slots
 from andamios.ports.errors import PersistenceError
 
 __all__ = ["SqlAlchemyFactory", "SqlAlchemyUnitOfWork", "SqlDatabase"]
@@ -52,7 +52,12 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
     adapter_name = "sqlalchemy"
 
     def __init__(
-        self, *, database: SqlDatabase, mapping: Mapping, bulk_threshold: int | None = None
+        self,
+        *,
+        database: SqlDatabase,
+        mapping: Mapping,
+        bulk_threshold: int | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self._database = database
         self._mapping = mapping
@@ -71,7 +76,10 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
             # Only DuckDB's driver connection runs Arrow statements; elsewhere the ORM writes.
             threshold if _runs_arrow(engine) else _NEVER,
         )
-        cast("AggregateSession", session.sync_session).writer = writer
+        sync_session = cast("AggregateSession", session.sync_session)
+        sync_session.writer = writer
+        if clock is not None:
+            sync_session.clock = clock
         self._context = SessionContext(session, database.translate_error, writer)
         super().__init__()
 
@@ -83,8 +91,11 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         database: SqlDatabase,
         mapping: Mapping,
         bulk_threshold: int | None = None,
+        clock: Clock | None = None,
     ) -> SqlAlchemyFactory[U]:
         """A callable making a fresh ``shape`` unit of work per call.
+
+        ``clock`` tells the time of audit timestamps (default: :class:`SystemClock`).
 
         ``bulk_threshold``: from how many aggregates of one type written in one flush on the
         Arrow bulk path is taken (default :data:`BULK_THRESHOLD`, measured in ADR 0006).
@@ -95,7 +106,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         uow_class = compose(cls, shape)
         for slot in repository_slots(shape):
             mapping.aggregate_mapping(slot.aggregate_type)
-        return SqlAlchemyFactory(uow_class, database, mapping, bulk_threshold)
+        return SqlAlchemyFactory(uow_class, database, mapping, bulk_threshold, clock)
 
     @property
     def session(self) -> AsyncSession:
@@ -114,6 +125,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         )
 
     async def _begin(self) -> None:
+        self._context.sync_session.begin_moment()
         with self._context.translated():
             await self._context.session.begin()
 
@@ -125,8 +137,10 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
             # Nothing was saved: the aggregates keep their last committed versions.
             self._context.sync_session.restore_versions()
             raise
+        self._context.sync_session.begin_moment()
 
     async def _rollback(self) -> None:
+        self._context.sync_session.begin_moment()
         with self._context.translated():
             await self._context.session.rollback()
 
@@ -152,16 +166,21 @@ class SqlAlchemyFactory[U: UnitOfWork]:
         database: SqlDatabase,
         mapping: Mapping,
         bulk_threshold: int | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self._uow_class = uow_class
         self.database = database
         self.mapping = mapping
         self.bulk_threshold = bulk_threshold
+        self.clock = clock
 
     def __call__(self) -> U:
         """A new unit of work; enter it with ``async with``."""
         return cast("Any", self._uow_class)(  # type: ignore[no-any-return]
-            database=self.database, mapping=self.mapping, bulk_threshold=self.bulk_threshold
+            database=self.database,
+            mapping=self.mapping,
+            bulk_threshold=self.bulk_threshold,
+            clock=self.clock,
         )
 
     def __repr__(self) -> str:

@@ -1,0 +1,133 @@
+"""Soft delete and audit timestamps, the same on DuckDB and in memory.
+
+- ``SoftDeletable`` (a ``deleted_at`` field marked ``DeletedAt()``): ``remove`` stamps the field
+  instead of deleting the row; ``get``, ``find``, ``count``, ``exists`` and ``stream`` leave such
+  aggregates out unless asked with ``include_deleted=True``; ``restore`` brings one back.
+- ``Timestamped`` (``created_at``/``updated_at``): stamped by the adapter from the unit of work's
+  clock (the ``Clock`` port), never by the application. A hand-set clock makes the times exact
+  here (tests can use ``andamios.testing.HandClock``).
+- An email that must be unique among live customers only: DuckDB has no partial index
+  (``... WHERE deleted_at IS NULL``), but a unique index on a generated column does the same.
+
+Run it with ``uv run python examples/intermediate/05_soft_delete.py``; ``--memory`` runs the
+same code on the in-memory adapter (which checks no unique index: that part is DuckDB's).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import sqlalchemy as sa
+
+from andamios.adapters.duckdb import Database
+from andamios.adapters.memory import InMemoryUnitOfWork
+from andamios.adapters.sqlalchemy import Mapping, SqlAlchemyUnitOfWork
+from andamios.domain import AggregateRoot, F
+from andamios.ports import Repository, SoftDeletable, Timestamped, UnitOfWork, UnitOfWorkFactory
+from andamios.ports.errors import DuplicateError, NotFound
+
+
+class HandClock:
+    """A ``Clock``: anything with ``now()`` returning an aware UTC datetime."""
+
+    def __init__(self, start: datetime) -> None:
+        self.moment = start
+
+    def now(self) -> datetime:
+        return self.moment
+
+    def advance(self, delta: timedelta) -> None:
+        self.moment += delta
+
+
+@dataclass(eq=False, kw_only=True)
+class Customer(AggregateRoot[UUID], Timestamped, SoftDeletable):
+    email: str
+    name: str
+
+
+class Crm(UnitOfWork):
+    customers: Repository[Customer, UUID]
+
+
+mapping = Mapping()
+customers = sa.Table(
+    "customers",
+    mapping.metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("email", sa.String, nullable=False),
+    sa.Column("name", sa.String, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("deleted_at", sa.DateTime(timezone=True)),  # nullable: NULL means live
+    # Unique among live rows: NULL for deleted ones, and NULLs never collide. DuckDB refuses
+    # a UNIQUE constraint on a generated column and a partial index, but takes a unique index.
+    sa.Column("live_email", sa.String, sa.Computed("CASE WHEN deleted_at IS NULL THEN email END")),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Index("uq_customers_live_email", "live_email", unique=True),
+)
+mapping.map(Customer, customers)
+
+
+def hhmm(moment: datetime | None) -> str:
+    return "-" if moment is None else moment.astimezone(UTC).strftime("%H:%M")
+
+
+async def main(new_uow: UnitOfWorkFactory[Crm], clock: HandClock, *, unique: bool) -> None:
+    ada = Customer(email="ada@example.com", name="Ada")
+    async with new_uow() as uow:
+        await uow.customers.add(ada)
+        await uow.customers.add(Customer(email="bob@example.com", name="Bob"))
+        await uow.commit()
+    print(f"created at {hhmm(ada.created_at)}, updated at {hhmm(ada.updated_at)}")
+
+    clock.advance(timedelta(hours=1))
+    async with new_uow() as uow:
+        await uow.customers.remove(await uow.customers.get(ada.id))
+        await uow.commit()
+
+    async with new_uow() as uow:
+        try:
+            await uow.customers.get(ada.id)
+        except NotFound:
+            print("get after remove: NotFound")
+        print(f"live customers: {await uow.customers.count()}")
+        everyone = await uow.customers.find(include_deleted=True, order_by=F("name"))
+        print(f"with deleted: {[(c.name, hhmm(c.deleted_at)) for c in everyone]}")
+
+    if unique:
+        async with new_uow() as uow:
+            await uow.customers.add(Customer(email="bob@example.com", name="Bob again"))
+            try:
+                await uow.commit()
+            except DuplicateError:
+                print("a second live bob@example.com: DuplicateError")
+
+    clock.advance(timedelta(hours=1))
+    async with new_uow() as uow:
+        deleted = await uow.customers.get(ada.id, include_deleted=True)
+        await uow.customers.restore(deleted)
+        await uow.commit()
+    print(
+        f"restored: deleted_at {hhmm(deleted.deleted_at)}, updated at "
+        f"{hhmm(deleted.updated_at)}, created at {hhmm(deleted.created_at)}, v{deleted.version}"
+    )
+
+
+async def run(memory: bool) -> None:
+    clock = HandClock(datetime(2026, 5, 4, 9, 0, tzinfo=UTC))
+    if memory:
+        await main(InMemoryUnitOfWork.factory(Crm, clock=clock), clock, unique=False)
+        return
+    async with Database("duckdb+async:///:memory:") as database:
+        await database.create_all(mapping.metadata)
+        new_uow = SqlAlchemyUnitOfWork.factory(Crm, database=database, mapping=mapping, clock=clock)
+        await main(new_uow, clock, unique=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(run("--memory" in sys.argv))

@@ -1,0 +1,134 @@
+"""Audit timestamps a domain declares on its fields, stamped by every adapter alike.
+
+::
+
+    @dataclass(eq=False, kw_only=True)
+    class Customer(AggregateRoot[UUID], Timestamped):   # created_at, updated_at
+        name: str
+
+or on fields of your own naming::
+
+    opened: Annotated[datetime | None, CreatedAt()] = None
+    touched: Annotated[datetime | None, UpdatedAt()] = None
+
+When a unit of work first stores an aggregate, both fields get the unit of work's clock time
+(:class:`~andamios.ports.Clock`, UTC, timezone-aware); each committed change of the aggregate sets
+the ``UpdatedAt`` field again. Values the application assigns are overwritten: the adapter, not the
+user, owns them. A commit that fails leaves them as they were. The SQL mapping requires a
+``sa.DateTime(timezone=True)`` column for each (``MappingError`` at ``map`` otherwise).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+from andamios.ports.errors import MappingError
+
+__all__ = [
+    "AuditFields",
+    "CreatedAt",
+    "DeletedAt",
+    "SoftDeletable",
+    "Timestamped",
+    "UpdatedAt",
+    "audit_fields",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedAt:
+    """Marks the field stamped once, when the aggregate is first stored."""
+
+
+@dataclass(frozen=True, slots=True)
+class UpdatedAt:
+    """Marks the field stamped when the aggregate is first stored and at each committed change."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeletedAt:
+    """Marks the field that makes ``remove`` a soft delete: it stamps the field instead.
+
+    Queries (``get``, ``find``, ``count``, ``exists``, ``page``, ``stream``) leave out aggregates
+    whose field is set unless asked with ``include_deleted=True``; ``restore`` clears it.
+    """
+
+
+@dataclass(eq=False, kw_only=True)
+class Timestamped:
+    """A mixin giving an aggregate ``created_at`` and ``updated_at``, stamped by the adapters.
+
+    List it after the aggregate base: ``class Order(AggregateRoot[UUID], Timestamped)``.
+    """
+
+    created_at: Annotated[datetime | None, CreatedAt()] = None
+    updated_at: Annotated[datetime | None, UpdatedAt()] = None
+
+
+@dataclass(eq=False, kw_only=True)
+class SoftDeletable:
+    """A mixin making ``remove`` stamp ``deleted_at`` instead of deleting the aggregate.
+
+    List it after the aggregate base: ``class Customer(AggregateRoot[UUID], SoftDeletable)``.
+    """
+
+    deleted_at: Annotated[datetime | None, DeletedAt()] = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFields:
+    """The fields of one aggregate class an adapter stamps (``None``: no such field)."""
+
+    created: str | None = None
+    updated: str | None = None
+    deleted: str | None = None
+
+    def __bool__(self) -> bool:
+        """Whether there is a timestamp to stamp (``CreatedAt`` or ``UpdatedAt``)."""
+        return self.created is not None or self.updated is not None
+
+
+_found: dict[type, AuditFields] = {}
+
+
+def audit_fields(owner: type) -> AuditFields:
+    """The ``CreatedAt``, ``UpdatedAt`` and ``DeletedAt`` fields of a dataclass.
+
+    A marker on two fields is a MappingError.
+    """
+    found = _found.get(owner)
+    if found is None:
+        found = _found[owner] = _read(owner)
+    return found
+
+
+def _markers(annotation: Any) -> list[object]:
+    members = [annotation, *typing.get_args(annotation)]
+    return [
+        marker
+        for member in members
+        if typing.get_origin(member) is typing.Annotated
+        for marker in member.__metadata__
+        if isinstance(marker, (CreatedAt, UpdatedAt, DeletedAt))
+    ]
+
+
+def _read(owner: type) -> AuditFields:
+    hints = typing.get_type_hints(owner, include_extras=True)
+    names: dict[type, list[str]] = {CreatedAt: [], UpdatedAt: [], DeletedAt: []}
+    for field in dataclasses.fields(owner):
+        for marker in _markers(hints.get(field.name)):
+            names[type(marker)].append(field.name)
+    for kind, fields in names.items():
+        if len(fields) > 1:
+            msg = (
+                f"{owner.__name__} marks {', '.join(fields)} with {kind.__name__}(): "
+                "one field may be stamped so"
+            )
+            raise MappingError(msg)
+    first = {kind: fields[0] if fields else None for kind, fields in names.items()}
+    return AuditFields(first[CreatedAt], first[UpdatedAt], first[DeletedAt])
