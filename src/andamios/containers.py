@@ -35,7 +35,7 @@ from dependency_injector import containers, providers
 
 from andamios.adapters.memory import InMemoryStore, InMemoryUnitOfWork
 from andamios.application import MessageBus, RetryPolicy
-from andamios.ports import UnitOfWork, UnitOfWorkFactory, compose
+from andamios.ports import Clock, UnitOfWork, UnitOfWorkFactory, compose
 from andamios.ports.errors import ConfigurationError, DatabaseError
 from andamios.settings import ADAPTERS, AndamiosSettings, check_settings, env_name
 
@@ -122,11 +122,13 @@ def _started(resource: BaseResource[Any]) -> Database:
 
 
 def _sql_factory(
-    unit_of_work: type[UnitOfWork], database: Database, mapping: TableMapping
+    unit_of_work: type[UnitOfWork], database: Database, mapping: TableMapping, clock: Clock | None
 ) -> SqlAlchemyFactory[UnitOfWork]:
     from andamios.adapters.sqlalchemy import SqlAlchemyUnitOfWork  # noqa: PLC0415
 
-    return SqlAlchemyUnitOfWork.factory(unit_of_work, database=database, mapping=mapping)
+    return SqlAlchemyUnitOfWork.factory(
+        unit_of_work, database=database, mapping=mapping, clock=clock
+    )
 
 
 def _message_bus(
@@ -162,6 +164,8 @@ class PersistenceContainer(containers.DeclarativeContainer):
     - ``store``: the one :class:`~andamios.adapters.memory.InMemoryStore` of this container.
     - ``bus``: one :class:`~andamios.application.MessageBus` over ``uow``, with every
       registration function of ``handlers`` applied to it (``register(bus)``), and ``retry``.
+    - ``clock``: the :class:`~andamios.ports.Clock` of audit timestamps (``None``: the system's
+      UTC clock); tests pass ``clock=FakeClock()``.
 
     Subclass it to add your own providers (``class Container(PersistenceContainer): ...``), and
     override any provider in tests (``container.uow.override(...)``).
@@ -171,6 +175,7 @@ class PersistenceContainer(containers.DeclarativeContainer):
     mapping: providers.Object[TableMapping | None] = providers.Object(None)
     handlers: providers.Object[Iterable[Callable[[MessageBus[Any]], object]]] = providers.Object(())
     retry: providers.Object[RetryPolicy | None] = providers.Object(None)
+    clock: providers.Object[Clock | None] = providers.Object(None)
 
     config = providers.Configuration(pydantic_settings=[AndamiosSettings])
     adapter = providers.Callable(_adapter, config.adapter)
@@ -179,8 +184,12 @@ class PersistenceContainer(containers.DeclarativeContainer):
     started_database = providers.Callable(_started, database.provider)
 
     store = providers.Singleton(InMemoryStore)
-    memory_uow_factory = providers.Singleton(InMemoryUnitOfWork.factory, unit_of_work, store=store)
-    duckdb_uow_factory = providers.Factory(_sql_factory, unit_of_work, started_database, mapping)
+    memory_uow_factory = providers.Singleton(
+        InMemoryUnitOfWork.factory, unit_of_work, store=store, clock=clock
+    )
+    duckdb_uow_factory = providers.Factory(
+        _sql_factory, unit_of_work, started_database, mapping, clock
+    )
     uow_factory = providers.Selector(adapter, memory=memory_uow_factory, duckdb=duckdb_uow_factory)
     uow = uow_factory.provided.call()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -28,6 +29,7 @@ from andamios.application import MessageBus, RetryPolicy
 from andamios.containers import PersistenceContainer
 from andamios.ports import UnitOfWorkFactory
 from andamios.ports.errors import ConfigurationError, DatabaseError, MappingError
+from andamios.testing import FakeClock, Ticket
 
 
 async def add_and_count(new_uow: UnitOfWorkFactory[Notebook], text: str) -> int:
@@ -350,3 +352,31 @@ async def test_the_bus_dispatches_to_handlers_on_both_adapters(
     await asyncio.gather(*(bus.handle(AddNote(text=f"n{i}")) for i in range(3)))
     assert await bus.ask(CountNotes()) == 3
     assert sorted(seen) == ["n0", "n1", "n2"]
+
+
+async def test_the_clock_reaches_both_adapters(duckdb_url: str) -> None:
+    clock = FakeClock()
+    for adapter in ("memory", "duckdb"):
+        container = PersistenceContainer(unit_of_work=Notebook, mapping=mapping, clock=clock)
+        container.config.from_dict(
+            {"adapter": adapter, "database": {"url": duckdb_url, "create_tables": True}}
+        )
+        await container.init_resources()
+        try:
+            factory: Any = container.uow_factory()
+            assert factory.clock is clock
+        finally:
+            await container.shutdown_resources()
+
+
+async def test_audit_timestamps_come_from_the_containers_clock() -> None:
+    clock = FakeClock(datetime(2030, 5, 1, 12, 0, tzinfo=UTC))
+    container = PersistenceContainer(unit_of_work=Notebook, clock=clock)
+    container.config.adapter.from_value("memory")
+    await container.init_resources()
+    async with container.uow() as uow:
+        ticket = Ticket(title="stamped")
+        await uow.repository(Ticket).add(ticket)
+        await uow.commit()
+    assert ticket.created_at == datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
+    await container.shutdown_resources()
