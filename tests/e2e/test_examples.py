@@ -119,6 +119,14 @@ EXPECTED: dict[str, list[str]] = {
         "ConfigurationError: database.url (ANDAMIOS_DATABASE__URL): 'sqlite:///catalogue.db' is "
         "not a DuckDB URL",
     ],
+    "intermediate/03_relationships.py": [
+        "stored: [1:TEA-01x2, 2:POT-01x1] to 1 Loop Rd, v1",
+        "loaded with its children: [1:TEA-01x2, 2:POT-01x1] to 1 Loop Rd, v1",
+        "a child changed: [1:TEA-01x3, 2:POT-01x1] to 1 Loop Rd, v2",
+        "lines replaced: [2:POT-01x1, 3:CUP-01x4] to 2 Fold St, v3",
+        "a concurrent change to a child: ConcurrencyError",
+        "orders after remove: 0",
+    ],
     "intermediate/05_soft_delete.py": [
         "created at 09:00, updated at 09:00",
         "get after remove: NotFound",
@@ -147,6 +155,7 @@ BOTH_ADAPTERS = {
     "quickstart.py",
     "advanced/02_custom_types.py",
     "basic/03_crud.py",
+    "intermediate/03_relationships.py",
     "intermediate/05_soft_delete.py",
 }
 # Examples that take arguments to run small in the suite.
@@ -172,6 +181,10 @@ def test_the_soft_delete_example_keeps_emails_unique_among_live_rows_on_duckdb()
     assert "a second live bob@example.com: DuplicateError" in run_example(
         "intermediate/05_soft_delete.py"
     )
+
+
+def test_the_relationships_example_leaves_no_orphan_rows_on_duckdb() -> None:
+    assert "order lines left in the table: 0" in run_example("intermediate/03_relationships.py")
 
 
 def test_every_example_is_tested() -> None:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
 
-from andamios.domain import AggregateRoot, DomainEvent, ValueObject
+from andamios.domain import AggregateRoot, DomainEvent, Entity, ValueObject
 from andamios.ports import (
     Aware,
     Digits,
@@ -21,12 +21,16 @@ from andamios.ports import (
 )
 
 __all__ = [
+    "Basket",
+    "BasketLine",
+    "BasketNote",
     "Carrier",
     "ContractUnitOfWork",
     "Counter",
     "Dimensions",
     "Gadget",
     "GadgetRenamed",
+    "ItemAdded",
     "Shipment",
     "Ticket",
 ]
@@ -106,6 +110,50 @@ class Ticket(AggregateRoot[UUID], Timestamped, SoftDeletable):
 
     title: str
     done: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemAdded(DomainEvent):
+    """A line was added to a basket."""
+
+    basket_id: UUID
+    sku: str
+
+
+@dataclass(eq=False, kw_only=True)
+class BasketLine(Entity[UUID]):
+    """A child entity of :class:`Basket` (one of many, kept in ``position`` order)."""
+
+    position: int
+    sku: str
+    quantity: int = 1
+
+
+@dataclass(eq=False, kw_only=True)
+class BasketNote(Entity[UUID]):
+    """The one optional child entity of :class:`Basket`."""
+
+    text: str
+
+
+@dataclass(eq=False, kw_only=True)
+class Basket(AggregateRoot[UUID]):
+    """An aggregate with child entities, for the children contract.
+
+    Not declared on :class:`ContractUnitOfWork`: reach it with ``uow.repository(Basket)``.
+    """
+
+    owner: str
+    lines: list[BasketLine] = field(default_factory=list)
+    note: BasketNote | None = None
+
+    def add_item(self, sku: str, quantity: int = 1) -> BasketLine:
+        """Append a line after the last one and record it."""
+        position = max((line.position for line in self.lines), default=0) + 1
+        line = BasketLine(position=position, sku=sku, quantity=quantity)
+        self.lines.append(line)
+        self.record(ItemAdded(basket_id=self.id, sku=sku))
+        return line
 
 
 class ContractUnitOfWork(UnitOfWork):

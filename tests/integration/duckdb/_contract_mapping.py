@@ -14,13 +14,24 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from andamios.adapters.duckdb import Database
-from andamios.adapters.sqlalchemy import JsonValue, Mapping
-from andamios.testing import Carrier, Counter, Dimensions, Gadget, Shipment, Ticket
+from andamios.adapters.sqlalchemy import Child, JsonValue, Mapping
+from andamios.testing import (
+    Basket,
+    BasketLine,
+    BasketNote,
+    Carrier,
+    Counter,
+    Dimensions,
+    Gadget,
+    Shipment,
+    Ticket,
+)
 
 __all__ = [
     "DATABASE_KINDS",
     "contract_mapping",
     "contract_tables",
+    "map_basket",
     "map_shipment",
     "map_ticket",
     "open_database",
@@ -91,15 +102,52 @@ def map_ticket(mapping: Mapping) -> sa.Table:
     return table
 
 
+def map_basket(mapping: Mapping) -> tuple[sa.Table, sa.Table, sa.Table]:
+    """Map :class:`Basket` with its lines (in position order) and its optional note."""
+    baskets = sa.Table(
+        "baskets",
+        mapping.metadata,
+        sa.Column("id", sa.Uuid, primary_key=True),
+        sa.Column("owner", sa.String, nullable=False, unique=True),
+        sa.Column("version", sa.Integer, nullable=False),
+    )
+    lines = sa.Table(
+        "basket_lines",
+        mapping.metadata,
+        sa.Column("id", sa.Uuid, primary_key=True),
+        sa.Column("basket_id", sa.Uuid, sa.ForeignKey("baskets.id"), nullable=False),
+        sa.Column("position", sa.Integer, nullable=False),
+        sa.Column("sku", sa.String, nullable=False),
+        sa.Column("quantity", sa.Integer, nullable=False),
+    )
+    notes = sa.Table(
+        "basket_notes",
+        mapping.metadata,
+        sa.Column("id", sa.Uuid, primary_key=True),
+        sa.Column("basket_id", sa.Uuid, sa.ForeignKey("baskets.id"), nullable=False),
+        sa.Column("text", sa.String, nullable=False),
+    )
+    mapping.map(
+        Basket,
+        baskets,
+        children={
+            "lines": Child(BasketLine, lines, order_by="position"),
+            "note": Child(BasketNote, notes),
+        },
+    )
+    return baskets, lines, notes
+
+
 @contextlib.contextmanager
 def contract_mapping() -> Iterator[Mapping]:
-    """A mapping of :class:`Gadget` and :class:`Counter`, cleared on exit."""
+    """A mapping of the contract domain, cleared on exit."""
     mapping = Mapping()
     gadgets, counters = contract_tables(mapping)
     mapping.map(Gadget, gadgets)
     mapping.map(Counter, counters)
     map_shipment(mapping)
     map_ticket(mapping)
+    map_basket(mapping)
     try:
         yield mapping
     finally:

@@ -17,6 +17,7 @@ from andamios.ports import UnitOfWorkFactory
 from andamios.testing import (
     AuditContract,
     BulkContract,
+    ChildrenContract,
     ContractUnitOfWork,
     FakeClock,
     RepositoryContract,
@@ -69,3 +70,11 @@ class TestDuckDBAudit(AuditContract):
                 yield SqlAlchemyUnitOfWork.factory(
                     ContractUnitOfWork, database=database, mapping=mapping, clock=clock
                 )
+
+
+class TestDuckDBChildren(ChildrenContract):
+    @pytest.fixture
+    def new_uow(
+        self, duckdb_uow: UnitOfWorkFactory[ContractUnitOfWork]
+    ) -> UnitOfWorkFactory[ContractUnitOfWork]:
+        return duckdb_uow

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from tests.integration.migrations._project import Project
 
@@ -310,3 +312,56 @@ def test_application_types_render_so_the_migration_runs(project: Project) -> Non
     # ... unless that type is the application's too.
     assert f"sa.Column('cents', {project.package}.orm.Cents(), nullable=True)" in script
     assert migrations.check().ok
+
+
+CHILDREN = """\
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from andamios.adapters.sqlalchemy import Child
+from andamios.domain import AggregateRoot, Entity
+
+
+@dataclass(eq=False, kw_only=True)
+class Line(Entity[UUID]):
+    sku: str
+
+
+@dataclass(eq=False, kw_only=True)
+class Cart(AggregateRoot[UUID]):
+    lines: list[Line] = field(default_factory=list)
+
+
+carts = sa.Table(
+    "carts",
+    mapping.metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+cart_lines = sa.Table(
+    "cart_lines",
+    mapping.metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("cart_id", sa.Uuid, sa.ForeignKey("carts.id"), nullable=False),
+    sa.Column("sku", sa.String, nullable=False),
+)
+mapping.map(Cart, carts, children={"lines": Child(Line, cart_lines)})
+"""
+
+
+def test_a_child_tables_foreign_key_is_neither_written_nor_missed(project: Project) -> None:
+    # ADR 0009: the foreign key of a child table defines the join but is not emitted on DuckDB,
+    # where it would break the root's versioned UPDATE ... RETURNING.
+    migrations = _start(project, CHILDREN)
+    try:
+        assert "ForeignKey" not in _script(project, "one")
+        constraints = project.query(
+            "SELECT constraint_type FROM duckdb_constraints() WHERE table_name = 'cart_lines'"
+        )
+        assert "FOREIGN KEY" not in {kind for (kind,) in constraints}
+        result = migrations.check()
+        assert result.ok, result.differences
+    finally:
+        module = sys.modules.get(f"{project.package}.orm")
+        if module is not None:
+            module.mapping.clear()

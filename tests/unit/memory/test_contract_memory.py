@@ -9,6 +9,7 @@ from andamios.ports import UnitOfWorkFactory
 from andamios.testing import (
     AuditContract,
     BulkContract,
+    ChildrenContract,
     ContractUnitOfWork,
     FakeClock,
     RepositoryContract,
@@ -38,3 +39,9 @@ class TestMemoryAudit(AuditContract):
     @pytest.fixture
     def new_uow(self, clock: FakeClock) -> UnitOfWorkFactory[ContractUnitOfWork]:
         return InMemoryUnitOfWork.factory(ContractUnitOfWork, clock=clock)
+
+
+class TestMemoryChildren(ChildrenContract):
+    @pytest.fixture
+    def new_uow(self) -> UnitOfWorkFactory[ContractUnitOfWork]:
+        return InMemoryUnitOfWork.factory(ContractUnitOfWork)

@@ -11,9 +11,10 @@ from types import MappingProxyType
 from typing import Any
 
 from andamios.domain import AggregateRoot
+from andamios.ports._instances import new_blank
 from andamios.ports._introspection import aggregate_fields
 
-__all__ = ["InMemoryStore", "StoredRow", "capture_state", "structural"]
+__all__ = ["InMemoryStore", "StoredRow", "capture_state", "copy_value", "structural"]
 
 type Tables = Mapping[type[AggregateRoot[Any]], Mapping[object, StoredRow]]
 
@@ -26,10 +27,28 @@ class StoredRow:
     state: Mapping[str, object]
 
 
+def copy_value(value: object) -> object:
+    """A deep copy of a field's value that copies dataclasses (child entities) field by field.
+
+    A child entity of a class another adapter instruments (SQLAlchemy) carries that adapter's
+    bookkeeping (``_sa_instance_state``), which ``copy.deepcopy`` would copy along with it: the
+    copy is built blank (:func:`~andamios.ports._instances.new_blank`) and gets the fields only.
+    Lists (also instrumented ones) are copied as plain lists.
+    """
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        twin = new_blank(type(value))
+        for each in dataclasses.fields(value):
+            object.__setattr__(twin, each.name, copy_value(getattr(value, each.name)))
+        return twin
+    if isinstance(value, list):
+        return [copy_value(item) for item in value]
+    return copy.deepcopy(value)
+
+
 def capture_state(aggregate: AggregateRoot[Any]) -> dict[str, object]:
     """A deep copy of an aggregate's dataclass fields except ``version`` (no aliasing)."""
     return {
-        name: copy.deepcopy(getattr(aggregate, name))
+        name: copy_value(getattr(aggregate, name))
         for name in aggregate_fields(type(aggregate))
         if name != "version"
     }

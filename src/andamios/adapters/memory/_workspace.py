@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -13,6 +12,7 @@ from andamios.adapters.memory._store import (
     StoredRow,
     Tables,
     capture_state,
+    copy_value,
     structural,
 )
 from andamios.domain import AggregateRoot, Order, Spec
@@ -102,9 +102,8 @@ class Workspace:
 
     def _materialize(self, kind: type[AggregateRoot[Any]], id: object, row: StoredRow) -> Any:
         aggregate = new_blank(kind)
-        state = copy.deepcopy(dict(row.state))
-        for name, value in state.items():
-            object.__setattr__(aggregate, name, value)
+        for name, value in row.state.items():
+            object.__setattr__(aggregate, name, copy_value(value))
         object.__setattr__(aggregate, "version", row.version)
         # Stored states are private and never mutated, so the loaded state may share them.
         self._loaded[(kind, id)] = _Loaded(aggregate, row.version, dict(row.state))

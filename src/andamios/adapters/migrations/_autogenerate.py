@@ -110,7 +110,23 @@ def _render_unsupported(autogen_context: AutogenContext, op: UnsupportedChangeOp
     ]
 
 
-def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | bool:
+#: The ``info`` key marking the foreign key of a child table (``Mapping.map(children=)``) that
+#: is not emitted on DuckDB (ADR 0009): migrations neither write it nor miss it.
+NO_DDL = "andamios.no_ddl"
+
+
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    """Leave the child tables' DDL-less foreign keys out of the comparison (``include_object``)."""
+    return not (type_ == "foreign_key_constraint" and _ddl_less(obj))
+
+
+def _ddl_less(obj: object) -> bool:
+    return isinstance(obj, sa.ForeignKeyConstraint) and bool(obj.info.get(NO_DDL))
+
+
+def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | bool | None:
     """Render types a migration could not import otherwise (``render_item`` of the context).
 
     - DuckDB types SQLAlchemy has no type for, as ``DuckDBType('STRUCT(...)')``;
@@ -118,6 +134,8 @@ def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | 
       stores the same): a migration must not depend on application code that will change;
     - any other type of the application's, with an import of its module.
     """
+    if type_ == "foreign_key" and _ddl_less(obj):
+        return None  # left out of create_table (Alembic skips a constraint rendered as None)
     if type_ != "type" or type(obj).__module__.startswith("sqlalchemy."):
         return False
     if isinstance(obj, DuckDBType):

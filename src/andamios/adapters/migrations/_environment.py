@@ -13,7 +13,11 @@ from alembic.config import Config
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from andamios.adapters.duckdb import Database
-from andamios.adapters.migrations._autogenerate import process_revision_directives, render_item
+from andamios.adapters.migrations._autogenerate import (
+    include_object,
+    process_revision_directives,
+    render_item,
+)
 from andamios.adapters.migrations._reflection import use_catalog_reflection
 from andamios.adapters.migrations._settings import ProjectSettings, load_settings
 
@@ -66,6 +70,7 @@ class MigrationEnvironment:
             "target_metadata": self.metadata,
             "compare_type": True,
             "render_item": render_item,
+            "include_object": include_object,
             "process_revision_directives": process_revision_directives,
         }
         options.update(overrides)

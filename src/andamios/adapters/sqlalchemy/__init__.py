@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from andamios.adapters.sqlalchemy._bulk import BULK_THRESHOLD
 from andamios.adapters.sqlalchemy._compiler import compile_order, compile_spec
-from andamios.adapters.sqlalchemy._mapping import AggregateMapping, Mapping
+from andamios.adapters.sqlalchemy._mapping import AggregateMapping, Child, Mapping
 from andamios.adapters.sqlalchemy._repository import SqlAlchemyRepository
 from andamios.adapters.sqlalchemy._types import JsonValue
 from andamios.adapters.sqlalchemy._unit_of_work import (
@@ -37,6 +37,7 @@ from andamios.adapters.sqlalchemy._unit_of_work import (
 __all__ = [
     "BULK_THRESHOLD",
     "AggregateMapping",
+    "Child",
     "JsonValue",
     "Mapping",
     "SqlAlchemyFactory",

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+import typing
+from collections.abc import Callable, Sequence
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from datetime import date
@@ -11,12 +12,19 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import ColumnProperty, Composite, Mapper, RelationshipProperty, registry
+from sqlalchemy.orm import (
+    ColumnProperty,
+    Composite,
+    Mapper,
+    RelationshipProperty,
+    registry,
+    relationship,
+)
 from sqlalchemy.orm.base import opt_manager_of_class
 from sqlalchemy.orm.instrumentation import ClassManager
 
 from andamios.adapters.sqlalchemy._types import JsonValue
-from andamios.domain import AggregateRoot, InvalidSpecification
+from andamios.domain import AggregateRoot, Entity, InvalidSpecification
 from andamios.ports import (
     Aware,
     Constraint,
@@ -30,7 +38,7 @@ from andamios.ports import (
 from andamios.ports._introspection import aggregate_fields, check_aggregate_type, leaf_type
 from andamios.ports.errors import MappingError
 
-__all__ = ["AggregateMapping", "Mapping"]
+__all__ = ["AggregateMapping", "Child", "Mapping"]
 
 # SQLAlchemy adds RETURNING to a versioned UPDATE only when it believes the database computes
 # the version. Andamios does compute it in SQL (``version = version + 1``) and needs the RETURNING:
@@ -167,6 +175,32 @@ def _refuse_lazy_loads(cls: type, props: dict[str, Any]) -> None:
             raise MappingError(msg)
 
 
+@dataclass(frozen=True, slots=True)
+class Child:
+    """How child entities of an aggregate are stored: ``Mapping.map(..., children={...})``.
+
+    ``entity_type`` is an :class:`~andamios.domain.Entity` dataclass (not an aggregate) mapped
+    onto its own ``table``, whose primary key is the column storing its ``id`` and which declares
+    a ``sa.ForeignKey`` to the root's table (the join; the domain never sees that column).
+    ``order_by`` names the child fields a list of children is kept in. A field typed
+    ``list[Child]`` holds many children; any other type (``Child | None``) holds one.
+    """
+
+    entity_type: type[Entity[Any]]
+    table: sa.Table
+    order_by: str | Sequence[str] = ()
+
+
+#: Marks (in ``info``) the foreign key of a child table that DuckDB DDL leaves out.
+NO_DDL = "andamios.no_ddl"
+
+
+def _no_ddl_on_duckdb(ddl: object, target: object, bind: object, **kw: Any) -> bool:
+    """Whether a child's foreign key is emitted: never on DuckDB (ADR 0009, child entities)."""
+    dialect = kw.get("dialect")
+    return getattr(dialect, "name", None) != "duckdb"
+
+
 class Mapping:
     """The tables of an application and how its aggregates map onto them.
 
@@ -189,6 +223,7 @@ class Mapping:
         self.metadata = metadata if metadata is not None else sa.MetaData()
         self.registry = registry(metadata=self.metadata)
         self._aggregates: dict[type[AggregateRoot[Any]], AggregateMapping] = {}
+        self._children: set[type] = set()
 
     def __repr__(self) -> str:
         names = ", ".join(sorted(cls.__name__ for cls in self._aggregates))
@@ -209,13 +244,16 @@ class Mapping:
         *,
         version_column: str = "version",
         properties: MappingABC[str, Any] | None = None,
+        children: MappingABC[str, Child] | None = None,
     ) -> None:
         """Map an aggregate dataclass onto ``table`` (a table of this mapping's metadata).
 
         Every dataclass field needs a column of the same name, or an entry in ``properties``
         (passed to SQLAlchemy's ``map_imperatively``: e.g. ``composite()`` for a value object,
         or a column of another name). ``version_column`` names the column holding ``version``.
-        Mapping the same class to the same table again does nothing.
+        Mapping the same class to the same table again does nothing. ``children`` maps fields
+        holding child entities (:class:`Child`): loaded with the aggregate (one query per child
+        table), saved and removed with it, a child's change a change of the aggregate's version.
 
         Raises :class:`MappingError` when the class is not an aggregate dataclass, when a field
         or the version column has no column, or when the class is already mapped elsewhere.
@@ -251,8 +289,10 @@ class Mapping:
             raise MappingError(msg)
         props = dict(properties or {})
         _refuse_lazy_loads(cls, props)
+        kids = dict(children or {})
+        checked = [(key, _check_child(cls, table, key, kid, props)) for key, kid in kids.items()]
         version = self._version_column(cls, table, version_column, props)
-        self._check_fields(cls, table, props)
+        self._check_fields(cls, table, {**props, **kids})
         _check_composites(cls, props)
         self._check_primary_key(cls, table, props)
         fields = set(aggregate_fields(cls))
@@ -264,6 +304,7 @@ class Mapping:
             for c in table.columns
             if c.key not in fields and c.key not in props and c not in referenced
         ]
+        props.update(self._map_children(cls, checked))
         try:
             mapper = self.registry.map_imperatively(
                 cls,
@@ -275,14 +316,14 @@ class Mapping:
             )
             self.registry.configure()
         except Exception as error:
-            self._unmap(cls)
+            self._unmap(cls, children)
             msg = f"cannot map {cls.__name__} onto table {table.name!r}: {error}"
             raise MappingError(msg) from error
         try:
             constraints = _constraints(cls, mapper)
             _check_audit(cls, mapper)
         except MappingError:
-            self._unmap(cls)
+            self._unmap(cls, children)
             raise
         _return_versions(mapper)
         # Other adapters in this process (the in-memory one) build blank instances of the class;
@@ -290,7 +331,48 @@ class Mapping:
         register_blank_factory(cls, mapper.class_manager.new_instance)
         self._aggregates[cls] = AggregateMapping(cls, table, version, mapper, constraints)
 
-    def _unmap(self, cls: type) -> None:
+    def _map_children(
+        self, cls: type, checked: list[tuple[str, tuple[Child, list[sa.ForeignKey]]]]
+    ) -> dict[str, RelationshipProperty[Any]]:
+        """Map each child entity class onto its table; the relationships the root gets."""
+        relationships: dict[str, RelationshipProperty[Any]] = {}
+        mapped: list[type] = []
+        try:
+            for key, (child, foreign_keys) in checked:
+                kind = child.entity_type
+                # The foreign key column is the relationship's business, hidden from the domain.
+                hidden = {f"_andamios_{fk.parent.key}": fk.parent for fk in foreign_keys}
+                mapper = self.registry.map_imperatively(kind, child.table, properties=hidden)
+                mapped.append(kind)
+                for fk in foreign_keys:
+                    constraint = fk.constraint
+                    if constraint is not None:  # pragma: no branch - set once in a table
+                        constraint.ddl_if(callable_=_no_ddl_on_duckdb)  # type: ignore[arg-type]
+                        # Read by the migrations' autogenerate, which leaves it out likewise.
+                        constraint.info[NO_DDL] = True
+                many = _holds_many(cls, key)
+                names = [child.order_by] if isinstance(child.order_by, str) else child.order_by
+                relationships[key] = relationship(
+                    kind,
+                    lazy="selectin",
+                    cascade="all, delete-orphan",
+                    uselist=many,
+                    order_by=[child.table.c[name] for name in names] if many else False,
+                )
+                register_blank_factory(kind, mapper.class_manager.new_instance)
+                self._children.add(kind)
+        except Exception as error:
+            for kind in mapped:
+                self._unmap(kind)
+            msg = f"cannot map the children of {cls.__name__}: {error}"
+            raise MappingError(msg) from error
+        return relationships
+
+    def _unmap(self, cls: type, children: MappingABC[str, Child] | None = None) -> None:
+        for child in (children or {}).values():
+            self._children.discard(child.entity_type)
+            unregister_blank_factory(child.entity_type)
+            self._unmap(child.entity_type)
         # A failed map_imperatively() leaves the class half instrumented, and a mapper that failed
         # to configure breaks configure() of every other mapper. SQLAlchemy only disposes whole
         # registries publicly; this is what registry.dispose() does for each of its classes.
@@ -344,9 +426,10 @@ class Mapping:
 
     def clear(self) -> None:
         """Unmap every class (for tests that map the same classes again); tables are kept."""
-        for cls in self._aggregates:
+        for cls in (*self._aggregates, *self._children):
             unregister_blank_factory(cls)
         self.registry.dispose()
+        self._children.clear()
         self.registry = registry(metadata=self.metadata)
         self._aggregates.clear()
 
@@ -368,6 +451,53 @@ class Mapping:
             )
             raise MappingError(msg)
         return found
+
+
+def _holds_many(cls: type, key: str) -> bool:
+    """Whether the field ``key`` holds a list of children (else one child, or None)."""
+    hint: object = typing.get_type_hints(cls)[key]
+    return hint is list or typing.get_origin(hint) is list
+
+
+def _check_child(
+    cls: type, table: sa.Table, key: str, child: Child, props: dict[str, Any]
+) -> tuple[Child, list[sa.ForeignKey]]:
+    """A workable child mapping: an Entity dataclass, its columns, a foreign key to the root."""
+    kind = child.entity_type
+    where = f"{cls.__name__}.{key}"
+    if key in props or key not in aggregate_fields(cls):
+        msg = f"{where} is not a field of {cls.__name__} left to children= (nor in properties)"
+        raise MappingError(msg)
+    if not (
+        isinstance(kind, type)
+        and dataclasses.is_dataclass(kind)
+        and issubclass(kind, Entity)
+        and not issubclass(kind, AggregateRoot)
+    ):
+        msg = f"{where}: children are Entity dataclasses (not aggregates), not {kind!r}"
+        raise MappingError(msg)
+    if sa.inspect(kind, raiseerr=False) is not None:
+        msg = f"{where}: {kind.__name__} is already mapped (a child belongs to one aggregate)"
+        raise MappingError(msg)
+    if not isinstance(child.table, sa.Table) or child.table.metadata is not table.metadata:
+        msg = f"{where}: map {kind.__name__} onto a sa.Table created with this mapping's metadata"
+        raise MappingError(msg)
+    missing = [f.name for f in dataclasses.fields(kind) if f.name not in child.table.columns]
+    if missing:
+        msg = f"table {child.table.name!r} has no column for {kind.__name__}.{', '.join(missing)}"
+        raise MappingError(msg)
+    if list(child.table.primary_key.columns) != [child.table.columns["id"]]:
+        msg = f"the primary key of table {child.table.name!r} must be its id column alone"
+        raise MappingError(msg)
+    foreign_keys = [fk for fk in child.table.foreign_keys if fk.references(table)]
+    if not foreign_keys:
+        msg = (
+            f"{where}: table {child.table.name!r} has no foreign key to {table.name!r}: declare "
+            f"one (sa.Column('{table.name}_id', ..., sa.ForeignKey('{table.name}.id'), "
+            "nullable=False)); it defines the join"
+        )
+        raise MappingError(msg)
+    return child, foreign_keys
 
 
 def _return_versions(mapper: Mapper[Any]) -> None:

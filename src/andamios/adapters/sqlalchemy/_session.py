@@ -130,14 +130,7 @@ def _version_changes(
         # Kept if already there: an aggregate removed and added again restores its old version.
         versions.setdefault(id(aggregate), (aggregate, aggregate.version))
         aggregate.version = 1
-    for aggregate in session.dirty:
-        if (
-            not isinstance(aggregate, AggregateRoot)
-            or id(aggregate) in versions
-            or session.was_inserted(aggregate)
-            or not session.is_modified(aggregate)
-        ):
-            continue
+    for aggregate in _changed(session):
         versions[id(aggregate)] = (aggregate, aggregate.version)
         column = sa.inspect(aggregate).mapper.version_id_col
         # Computed by the database and read back with RETURNING; the ORM adds
@@ -149,16 +142,49 @@ def _stamp(session: AggregateSession) -> None:
     """Stamp what this flush inserts, or changes first in this transaction."""
     new = [a for a in session.new if isinstance(a, AggregateRoot)]
     session.stamp(new, new=True)
-    changed = [
-        aggregate
-        for aggregate in session.dirty
-        if isinstance(aggregate, AggregateRoot)
-        and audit_fields(type(aggregate)).updated is not None
-        and id(aggregate) not in session.versions_before
-        and not session.was_inserted(aggregate)
-        and session.is_modified(aggregate)
-    ]
+    changed = [a for a in _changed(session) if audit_fields(type(a)).updated is not None]
     session.stamp(changed, new=False)
+
+
+def _changed(session: AggregateSession) -> list[AggregateRoot[Any]]:
+    """The stored aggregates this flush changes first in this transaction.
+
+    An aggregate changes when its own fields or its collections of children do, or when a field
+    of one of its child entities does: the root's version guards the whole aggregate.
+    """
+    found: dict[int, AggregateRoot[Any]] = {}
+    children: list[object] = []
+    for item in session.dirty:
+        if not session.is_modified(item):
+            continue
+        if isinstance(item, AggregateRoot):
+            found[id(item)] = item
+        else:
+            children.append(item)
+    if children:
+        owners = _owners(session)
+        for child in children:
+            owner = owners.get(id(child))
+            if owner is not None:  # an orphan about to be deleted has none: its root changed
+                found.setdefault(id(owner), owner)
+    return [
+        aggregate
+        for aggregate in found.values()
+        if id(aggregate) not in session.versions_before and not session.was_inserted(aggregate)
+    ]
+
+
+def _owners(session: AggregateSession) -> dict[int, AggregateRoot[Any]]:
+    """The aggregate root holding each loaded child entity, by the child's ``id()``."""
+    owners: dict[int, AggregateRoot[Any]] = {}
+    for item in session.identity_map.values():
+        if not isinstance(item, AggregateRoot):
+            continue
+        for relationship in sa.inspect(item).mapper.relationships:
+            held = item.__dict__.get(relationship.key)
+            for child in held if isinstance(held, list) else (held,):
+                owners[id(child)] = item
+    return owners
 
 
 @event.listens_for(AggregateSession, "after_commit")

@@ -1,0 +1,120 @@
+"""Parity for child entities: random edits of a basket's lines and note, in memory and DuckDB.
+
+Hypothesis generates units of work that append, remove and change lines and set, replace, edit
+or clear the one-to-one note; after each commit both adapters must load the same children, in
+the same order, at the same version.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tests.integration.duckdb._contract_mapping import map_basket, open_database
+
+from andamios.adapters.memory import InMemoryUnitOfWork
+from andamios.adapters.sqlalchemy import Mapping, SqlAlchemyUnitOfWork
+from andamios.domain import uuid7
+from andamios.ports import Repository, UnitOfWork, UnitOfWorkFactory
+from andamios.testing import Basket, BasketNote
+
+
+class Shop(UnitOfWork):
+    baskets: Repository[Basket, UUID]
+
+
+type Factory = UnitOfWorkFactory[Shop]
+type Edit = tuple[Any, ...]
+type Seen = tuple[list[tuple[int, str, int]], str | None, int]
+
+SKUS = st.sampled_from(["a", "b", "c"])
+EDITS: st.SearchStrategy[Edit] = st.one_of(
+    st.tuples(st.just("add"), SKUS, st.integers(1, 3)),
+    st.tuples(st.just("remove"), st.integers(0, 4)),
+    st.tuples(st.just("quantity"), st.integers(0, 4), st.integers(1, 3)),
+    st.tuples(st.just("note"), st.none() | st.sampled_from(["x", "y"])),
+    st.tuples(st.just("edit"), st.sampled_from(["x", "z"])),
+)
+UNITS = st.lists(st.lists(EDITS, max_size=5), min_size=1, max_size=4)
+
+
+@pytest.fixture(scope="module")
+def duckdb_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Factory]]:
+    """One DuckDB file for the whole module; each example empties the tables first."""
+    runner = asyncio.Runner()
+    directory: Path = tmp_path_factory.mktemp("parity_children")
+    mapping = Mapping()
+    map_basket(mapping)
+    database_cm = open_database("file", directory, mapping)
+    database = runner.run(database_cm.__aenter__())
+    yield (
+        runner,
+        SqlAlchemyUnitOfWork.factory(Shop, database=database, mapping=mapping),
+    )
+    runner.run(database_cm.__aexit__(None, None, None))
+    mapping.clear()
+    runner.close()
+
+
+def _apply(basket: Basket, edit: Edit) -> None:
+    kind, *args = edit
+    if kind == "add":
+        basket.add_item(args[0], args[1])
+    elif kind == "note":
+        basket.note = None if args[0] is None else BasketNote(text=args[0])
+    elif kind == "edit":
+        if basket.note is not None:
+            basket.note.text = args[0]
+    elif basket.lines:
+        index = args[0] % len(basket.lines)
+        if kind == "remove":
+            del basket.lines[index]
+        else:
+            basket.lines[index].quantity = args[1]
+
+
+async def _run(new_uow: Factory, basket_id: Any, units: list[list[Edit]]) -> list[Seen]:
+    async with new_uow() as uow:
+        await uow.baskets.add(Basket(id=basket_id, owner="ana"))
+        await uow.commit()
+    seen: list[Seen] = []
+    for edits in units:
+        async with new_uow() as uow:
+            basket = await uow.baskets.get(basket_id)
+            for edit in edits:
+                _apply(basket, edit)
+            await uow.commit()
+        async with new_uow() as uow:
+            again = await uow.baskets.get(basket_id)
+            lines = [(line.position, line.sku, line.quantity) for line in again.lines]
+            seen.append((lines, again.note.text if again.note else None, again.version))
+    return seen
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(units=UNITS)
+def test_memory_and_duckdb_agree_on_child_entities(
+    duckdb_factory: Any, units: list[list[Edit]]
+) -> None:
+    runner, duck = duckdb_factory
+
+    async def compare() -> None:
+        async with duck.database.engine.begin() as connection:
+            for table in ("basket_lines", "basket_notes", "baskets"):
+                await connection.execute(sa.text(f"DELETE FROM {table}"))
+        basket_id = uuid7()
+        memory = await _run(InMemoryUnitOfWork.factory(Shop), basket_id, units)
+        assert memory == await _run(duck, basket_id, units)
+
+    runner.run(compare())
