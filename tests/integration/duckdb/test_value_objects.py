@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -240,3 +242,20 @@ def test_only_an_updated_at_stamp_is_allowed() -> None:
     )
     mapping.map(Touched, table)
     mapping.clear()
+
+
+def test_pydantic_is_imported_only_when_a_json_value_is_used() -> None:
+    program = """
+import sys
+import sqlalchemy as sa
+from andamios.adapters.duckdb import Database
+from andamios.adapters.sqlalchemy import JsonValue, Mapping, SqlAlchemyUnitOfWork
+column = JsonValue(dict)
+print("before:", "pydantic" in sys.modules)
+column.process_bind_param({"a": 1}, None)
+print("after:", "pydantic" in sys.modules)
+"""
+    completed = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert completed.stdout.split() == ["before:", "False", "after:", "True"], completed.stderr

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from pydantic import TypeAdapter
+
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
 
 __all__ = ["JsonValue"]
 
@@ -35,7 +38,13 @@ class JsonValue[T](sa.types.TypeDecorator[T]):
     def __init__(self, value_type: Any) -> None:
         super().__init__()
         self.value_type = value_type
-        self._adapter: TypeAdapter[T] = TypeAdapter(value_type)
+
+    @functools.cached_property
+    def _adapter(self) -> TypeAdapter[T]:
+        # pydantic costs ~8 MiB of RSS: imported when a JSON value is first written or read.
+        from pydantic import TypeAdapter  # noqa: PLC0415
+
+        return TypeAdapter(self.value_type)
 
     def __repr__(self) -> str:
         kind = self.value_type
