@@ -20,12 +20,11 @@ user, owns them. A commit that fails leaves them as they were. The SQL mapping r
 
 from __future__ import annotations
 
-import dataclasses
-import typing
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
+from andamios.ports._introspection import field_markers
 from andamios.ports.errors import MappingError
 
 __all__ = [
@@ -106,23 +105,12 @@ def audit_fields(owner: type) -> AuditFields:
     return found
 
 
-def _markers(annotation: Any) -> list[object]:
-    members = [annotation, *typing.get_args(annotation)]
-    return [
-        marker
-        for member in members
-        if typing.get_origin(member) is typing.Annotated
-        for marker in member.__metadata__
-        if isinstance(marker, (CreatedAt, UpdatedAt, DeletedAt))
-    ]
-
-
 def _read(owner: type) -> AuditFields:
-    hints = typing.get_type_hints(owner, include_extras=True)
     names: dict[type, list[str]] = {CreatedAt: [], UpdatedAt: [], DeletedAt: []}
-    for field in dataclasses.fields(owner):
-        for marker in _markers(hints.get(field.name)):
-            names[type(marker)].append(field.name)
+    for field, markers in field_markers(owner).items():
+        for marker in markers:
+            if isinstance(marker, (CreatedAt, UpdatedAt, DeletedAt)):
+                names[type(marker)].append(field)
     for kind, fields in names.items():
         if len(fields) > 1:
             msg = (

@@ -16,13 +16,11 @@ the field, raised before anything is written (see ``docs/adr/0006-bulk-path.md``
 
 from __future__ import annotations
 
-import dataclasses
-import typing
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
 
+from andamios.ports._introspection import field_markers
 from andamios.ports.errors import DataError
 
 __all__ = [
@@ -135,24 +133,9 @@ def declared_constraints(owner: type) -> dict[str, tuple[Constraint, ...]]:
 
 
 def _read_constraints(owner: type) -> dict[str, tuple[Constraint, ...]]:
-    try:
-        hints = typing.get_type_hints(owner, include_extras=True)
-    except (NameError, TypeError):  # pragma: no cover - unresolvable annotations declare nothing
-        return {}
     found: dict[str, tuple[Constraint, ...]] = {}
-    for field in dataclasses.fields(owner):
-        declared = _constraints_in(hints.get(field.name))
+    for name, markers in field_markers(owner).items():
+        declared = tuple(m for m in markers if isinstance(m, _KINDS))
         if declared:
-            found[field.name] = declared
+            found[name] = declared
     return found
-
-
-def _constraints_in(annotation: Any) -> tuple[Constraint, ...]:
-    if typing.get_origin(annotation) is typing.Annotated:
-        return tuple(m for m in annotation.__metadata__ if isinstance(m, _KINDS))
-    # ``Annotated[...] | None``: look inside the union's members.
-    found: list[Constraint] = []
-    for member in typing.get_args(annotation):
-        if typing.get_origin(member) is typing.Annotated:
-            found.extend(m for m in member.__metadata__ if isinstance(m, _KINDS))
-    return tuple(found)

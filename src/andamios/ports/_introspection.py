@@ -29,6 +29,7 @@ from andamios.ports.errors import MappingError
 __all__ = [
     "aggregate_fields",
     "check_aggregate_type",
+    "field_markers",
     "resolve_path",
     "validate_fields",
     "validate_path",
@@ -66,6 +67,39 @@ def _field_types(owner: type) -> dict[str, object]:
         return typing.get_type_hints(owner)
     except (NameError, TypeError):  # pragma: no cover - unresolvable annotations: skip deep checks
         return {}
+
+
+_markers: dict[type, dict[str, tuple[object, ...]]] = {}
+
+
+def field_markers(owner: type) -> dict[str, tuple[object, ...]]:
+    """The ``Annotated`` metadata of each dataclass field of ``owner``, also inside ``X | None``.
+
+    Fields without any are left out. Constraints and audit markers are both read from here.
+    """
+    found = _markers.get(owner)
+    if found is None:
+        found = _markers[owner] = _read_markers(owner)
+    return found
+
+
+def _read_markers(owner: type) -> dict[str, tuple[object, ...]]:
+    try:
+        hints = typing.get_type_hints(owner, include_extras=True)
+    except (NameError, TypeError):  # pragma: no cover - unresolvable annotations declare nothing
+        return {}
+    found: dict[str, tuple[object, ...]] = {}
+    for field in dataclasses.fields(owner):
+        annotation = hints.get(field.name)
+        markers = tuple(
+            marker
+            for member in (annotation, *typing.get_args(annotation))
+            if typing.get_origin(member) is typing.Annotated
+            for marker in member.__metadata__
+        )
+        if markers:
+            found[field.name] = markers
+    return found
 
 
 def _unwrap_optional(annotation: object) -> object:

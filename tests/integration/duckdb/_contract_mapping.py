@@ -6,6 +6,7 @@ from unmapped classes whatever ran before it in the same worker process.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 from collections.abc import AsyncIterator, Iterator
@@ -174,3 +175,16 @@ async def open_database(kind: str, directory: Path, mapping: Mapping) -> AsyncIt
                 functools.partial(mapping.metadata.create_all, checkfirst=False)
             )
         yield database
+
+
+@contextlib.contextmanager
+def module_database(directory: Path, mapping: Mapping) -> Iterator[tuple[asyncio.Runner, Database]]:
+    """A database on a file in ``directory`` and an event loop to drive it, both kept open
+    across a module's synchronous (hypothesis) tests, closed on exit."""
+    with asyncio.Runner() as runner:
+        opened = open_database("file", directory, mapping)
+        database = runner.run(opened.__aenter__())
+        try:
+            yield runner, database
+        finally:
+            runner.run(opened.__aexit__(None, None, None))

@@ -11,14 +11,13 @@ import asyncio
 from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.integration.duckdb._contract_mapping import contract_mapping, open_database
+from tests.integration.duckdb._contract_mapping import contract_mapping, module_database
 
 from andamios.adapters.memory import InMemoryUnitOfWork
 from andamios.adapters.sqlalchemy import SqlAlchemyUnitOfWork
@@ -125,27 +124,12 @@ def duckdb_factory(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[asyncio.Runner, Any]]:
     """One DuckDB file for the whole module; each example empties its table first."""
-    runner = asyncio.Runner()
-    directory: Path = tmp_path_factory.mktemp("parity")
-    stack: list[Any] = []
-
-    async def open_it() -> UnitOfWorkFactory[ContractUnitOfWork]:
-        mapping_cm = contract_mapping()
-        mapping = mapping_cm.__enter__()
-        database_cm = open_database("file", directory, mapping)
-        database = await database_cm.__aenter__()
-        stack.append((mapping_cm, database_cm))
-        factory = SqlAlchemyUnitOfWork.factory(
-            ContractUnitOfWork, database=database, mapping=mapping
+    directory = tmp_path_factory.mktemp("parity")
+    with contract_mapping() as mapping, module_database(directory, mapping) as (runner, database):
+        yield (
+            runner,
+            SqlAlchemyUnitOfWork.factory(ContractUnitOfWork, database=database, mapping=mapping),
         )
-        return factory
-
-    factory = runner.run(open_it())
-    yield runner, factory
-    for mapping_cm, database_cm in stack:
-        runner.run(database_cm.__aexit__(None, None, None))
-        mapping_cm.__exit__(None, None, None)
-    runner.close()
 
 
 async def _results(

@@ -7,9 +7,7 @@ the same order, at the same version.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -17,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.integration.duckdb._contract_mapping import map_basket, open_database
+from tests.integration.duckdb._contract_mapping import map_basket, module_database
 
 from andamios.adapters.memory import InMemoryUnitOfWork
 from andamios.adapters.sqlalchemy import Mapping, SqlAlchemyUnitOfWork
@@ -48,19 +46,14 @@ UNITS = st.lists(st.lists(EDITS, max_size=5), min_size=1, max_size=4)
 @pytest.fixture(scope="module")
 def duckdb_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Factory]]:
     """One DuckDB file for the whole module; each example empties the tables first."""
-    runner = asyncio.Runner()
-    directory: Path = tmp_path_factory.mktemp("parity_children")
     mapping = Mapping()
     map_basket(mapping)
-    database_cm = open_database("file", directory, mapping)
-    database = runner.run(database_cm.__aenter__())
-    yield (
-        runner,
-        SqlAlchemyUnitOfWork.factory(Shop, database=database, mapping=mapping),
-    )
-    runner.run(database_cm.__aexit__(None, None, None))
-    mapping.clear()
-    runner.close()
+    try:
+        directory = tmp_path_factory.mktemp("parity_children")
+        with module_database(directory, mapping) as (runner, database):
+            yield runner, SqlAlchemyUnitOfWork.factory(Shop, database=database, mapping=mapping)
+    finally:
+        mapping.clear()
 
 
 def _apply(basket: Basket, edit: Edit) -> None:

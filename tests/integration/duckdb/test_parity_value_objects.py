@@ -8,11 +8,9 @@ same count and ``exists``.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -21,7 +19,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.orm import composite
-from tests.integration.duckdb._contract_mapping import open_database
+from tests.integration.duckdb._contract_mapping import module_database
 
 from andamios.adapters.memory import InMemoryUnitOfWork
 from andamios.adapters.sqlalchemy import JsonValue, Mapping, SqlAlchemyUnitOfWork
@@ -155,16 +153,14 @@ def _map(mapping: Mapping) -> None:
 @pytest.fixture(scope="module")
 def duckdb_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Factory]]:
     """One DuckDB file for the whole module; each example empties its table first."""
-    runner = asyncio.Runner()
-    directory: Path = tmp_path_factory.mktemp("parity_value_objects")
     mapping = Mapping()
     _map(mapping)
-    database_cm = open_database("file", directory, mapping)
-    database = runner.run(database_cm.__aenter__())
-    yield runner, SqlAlchemyUnitOfWork.factory(Market, database=database, mapping=mapping)
-    runner.run(database_cm.__aexit__(None, None, None))
-    mapping.clear()
-    runner.close()
+    try:
+        directory = tmp_path_factory.mktemp("parity_value_objects")
+        with module_database(directory, mapping) as (runner, database):
+            yield runner, SqlAlchemyUnitOfWork.factory(Market, database=database, mapping=mapping)
+    finally:
+        mapping.clear()
 
 
 async def _results(
