@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import duckdb
 from duckdb_engine import Dialect as _DuckDBEngineDialect
+from duckdb_engine import DuckDBIdentifierPreparer
 from duckdb_engine.config import apply_config, get_core_config
 from sqlalchemy import event, pool, util
 from sqlalchemy.connectors.asyncio import (
@@ -28,6 +29,7 @@ from sqlalchemy.connectors.asyncio import (
     AsyncAdapt_dbapi_module,
     AsyncAdapt_terminate,
 )
+from sqlalchemy.dialects.postgresql.base import PGIdentifierPreparer
 from sqlalchemy.dialects.postgresql.psycopg2 import PGExecutionContext_psycopg2
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.util.concurrency import await_
@@ -45,12 +47,14 @@ if TYPE_CHECKING:
     from sqlalchemy.engine.url import URL
 
 __all__ = [
+    "DUCKDB_RESERVED_WORDS",
     "AsyncAdapt_duckdb_connection",
     "AsyncAdapt_duckdb_cursor",
     "AsyncAdapt_duckdb_dbapi",
     "AsyncAdapt_duckdb_ss_cursor",
     "AsyncDuckDBDialect",
     "AsyncDuckDBExecutionContext",
+    "AsyncDuckDBIdentifierPreparer",
 ]
 
 # DuckDB transactions see a snapshot and fail on write-write conflicts: snapshot isolation.
@@ -63,6 +67,25 @@ _AUTOCOMMIT: IsolationLevel = "AUTOCOMMIT"
 _SANE_ROWCOUNT_SINCE = (2, 0)
 
 type _Description = list[tuple[Any, ...]] | None
+
+#: The keywords DuckDB's parser refuses as a bare column or table name: those of category
+#: ``reserved`` or ``type_function`` only in ``duckdb_keywords()`` (DuckDB 2.0). A keyword that is
+#: also ``column_name`` or ``unreserved`` (``map``, ``struct``, ``timestamp``) is accepted bare and
+#: stays unquoted. A test compares this set with the installed DuckDB's keywords.
+DUCKDB_RESERVED_WORDS = frozenset({
+    "all", "analyse", "analyze", "and", "anti", "any", "array", "as", "asc", "asof", "asymmetric",
+    "at", "authorization", "binary", "both", "by", "case", "cast", "check", "collate", "collation",
+    "column", "concurrently", "constraint", "create", "cross", "default", "deferrable", "desc",
+    "describe", "distinct", "do", "else", "end", "except", "false", "fetch", "for", "foreign",
+    "freeze", "from", "full", "glob", "group", "having", "ilike", "in", "initially", "inner",
+    "intersect", "into", "is", "isnull", "join", "lambda", "lateral", "leading", "left", "like",
+    "limit", "natural", "not", "notnull", "null", "offset", "on", "only", "or", "order", "outer",
+    "overlaps", "pivot", "pivot_longer", "pivot_wider", "placing", "positional", "primary",
+    "qualify", "references", "returning", "right", "select", "semi", "show", "similar", "some",
+    "summarize", "symmetric", "table", "tablesample", "then", "to", "trailing", "true", "union",
+    "unique", "unpack", "unpivot", "using", "variadic", "verbose", "when", "where", "window",
+    "with",
+})  # fmt: skip
 
 
 def _execute_buffered(
@@ -302,6 +325,21 @@ class AsyncAdapt_duckdb_dbapi(AsyncAdapt_dbapi_module):  # noqa: N801 - SQLAlche
         return value
 
 
+class AsyncDuckDBIdentifierPreparer(DuckDBIdentifierPreparer):
+    """Quotes every identifier DuckDB cannot take bare: PostgreSQL's reserved words and DuckDB's.
+
+    duckdb-engine's preparer quotes only DuckDB's ``reserved`` keywords (asking a default DuckDB
+    connection each time a dialect is made), so a column named ``at``, ``by`` or ``left`` (of
+    category ``type_function``) broke ``CREATE TABLE``; this one uses :data:`DUCKDB_RESERVED_WORDS`.
+    """
+
+    reserved_words = PGIdentifierPreparer.reserved_words | DUCKDB_RESERVED_WORDS
+
+    def __init__(self, dialect: Any, **kwargs: Any) -> None:
+        # duckdb-engine's __init__ would query DuckDB and add to PostgreSQL's shared set.
+        PGIdentifierPreparer.__init__(self, dialect, **kwargs)
+
+
 class AsyncDuckDBExecutionContext(PGExecutionContext_psycopg2):
     """The execution context: streaming cursors, and no psycopg2 notice log."""
 
@@ -332,7 +370,8 @@ class AsyncDuckDBDialect(_DuckDBEngineDialect):
     - ``rowcount`` is trusted on DuckDB 2.0+, so versioned ORM updates raise ``StaleDataError``;
     - cancelling a task interrupts its running statement;
     - ``isolation_level="AUTOCOMMIT"`` works (the default level is ``SNAPSHOT``);
-    - ``Decimal`` values are bound as decimals, never through ``float``.
+    - ``Decimal`` values are bound as decimals, never through ``float``;
+    - every identifier DuckDB's parser cannot take bare (``at``, ``order``, ``left``) is quoted.
     """
 
     driver = "async"
@@ -346,6 +385,7 @@ class AsyncDuckDBDialect(_DuckDBEngineDialect):
     # psycopg2's minimum would be compared with DuckDB's version.
     minimum_dbapi_version = None  # type: ignore[assignment]
     execution_ctx_cls = AsyncDuckDBExecutionContext
+    preparer = AsyncDuckDBIdentifierPreparer
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
