@@ -10,7 +10,8 @@
   (``... WHERE deleted_at IS NULL``), but a unique index on a generated column does the same.
 
 Run it with ``uv run python examples/intermediate/05_soft_delete.py``; ``--memory`` runs the
-same code on the in-memory adapter (which checks no unique index: that part is DuckDB's).
+same code on the in-memory adapter, which keeps the email unique among live customers too:
+the domain says so with ``Unique(live_only=True)``, and the mapping checks its table agrees.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import asyncio
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Annotated
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -26,7 +28,7 @@ import sqlalchemy as sa
 from andamios.adapters.duckdb import Database
 from andamios.adapters.memory import InMemoryUnitOfWork
 from andamios.adapters.sqlalchemy import Mapping, SqlAlchemyUnitOfWork
-from andamios.domain import AggregateRoot, F
+from andamios.domain import AggregateRoot, F, Unique
 from andamios.ports import Repository, SoftDeletable, Timestamped, UnitOfWork, UnitOfWorkFactory
 from andamios.ports.errors import DuplicateError, NotFound
 
@@ -46,7 +48,7 @@ class HandClock:
 
 @dataclass(eq=False, kw_only=True)
 class Customer(AggregateRoot[UUID], Timestamped, SoftDeletable):
-    email: str
+    email: Annotated[str, Unique(live_only=True)]  # the live_email index below, on every adapter
     name: str
 
 
@@ -77,7 +79,7 @@ def hhmm(moment: datetime | None) -> str:
     return "-" if moment is None else moment.astimezone(UTC).strftime("%H:%M")
 
 
-async def main(new_uow: UnitOfWorkFactory[Crm], clock: HandClock, *, unique: bool) -> None:
+async def main(new_uow: UnitOfWorkFactory[Crm], clock: HandClock) -> None:
     ada = Customer(email="ada@example.com", name="Ada")
     async with new_uow() as uow:
         await uow.customers.add(ada)
@@ -99,13 +101,12 @@ async def main(new_uow: UnitOfWorkFactory[Crm], clock: HandClock, *, unique: boo
         everyone = await uow.customers.find(include_deleted=True, order_by=F("name"))
         print(f"with deleted: {[(c.name, hhmm(c.deleted_at)) for c in everyone]}")
 
-    if unique:
-        async with new_uow() as uow:
-            await uow.customers.add(Customer(email="bob@example.com", name="Bob again"))
-            try:
-                await uow.commit()
-            except DuplicateError:
-                print("a second live bob@example.com: DuplicateError")
+    async with new_uow() as uow:  # every adapter keeps live emails unique
+        await uow.customers.add(Customer(email="bob@example.com", name="Bob again"))
+        try:
+            await uow.commit()
+        except DuplicateError:
+            print("a second live bob@example.com: DuplicateError")
 
     clock.advance(timedelta(hours=1))
     async with new_uow() as uow:
@@ -121,12 +122,12 @@ async def main(new_uow: UnitOfWorkFactory[Crm], clock: HandClock, *, unique: boo
 async def run(memory: bool) -> None:
     clock = HandClock(datetime(2026, 5, 4, 9, 0, tzinfo=UTC))
     if memory:
-        await main(InMemoryUnitOfWork.factory(Crm, clock=clock), clock, unique=False)
+        await main(InMemoryUnitOfWork.factory(Crm, clock=clock), clock)
         return
     async with Database("duckdb+async:///:memory:") as database:
         await database.create_all(mapping.metadata)
         new_uow = SqlAlchemyUnitOfWork.factory(Crm, database=database, mapping=mapping, clock=clock)
-        await main(new_uow, clock, unique=True)
+        await main(new_uow, clock)
 
 
 if __name__ == "__main__":

@@ -127,6 +127,18 @@ EXPECTED: dict[str, list[str]] = {
         "a concurrent change to a child: ConcurrencyError",
         "orders after remove: 0",
     ],
+    "intermediate/06_allocations_in_place.py": [
+        "stored: SOFA v1: batch-1 20 free {}; batch-2 50 free {}",
+        "allocated order-1 to batch-1",
+        "reloaded: SOFA v2: batch-1 12 free {order-1}; batch-2 50 free {}",
+        "allocated order-2 to batch-2, order-3 to batch-1",
+        "reloaded: SOFA v3: batch-1 10 free {order-1, order-3}; batch-2 35 free {order-2}",
+        "deallocated order-1: SOFA v4: batch-1 18 free {order-3}; batch-2 35 free {order-2}",
+        "allocated and deallocated again: still v4",
+        "a concurrent allocation: ConcurrencyError",
+        "out of stock: no batch of SOFA has 99 free",
+        "reloaded: SOFA v5: batch-1 17 free {order-3, order-4}; batch-2 35 free {order-2}",
+    ],
     "intermediate/05_soft_delete.py": [
         "created at 09:00, updated at 09:00",
         "get after remove: NotFound",
@@ -157,12 +169,17 @@ BOTH_ADAPTERS = {
     "basic/03_crud.py",
     "intermediate/03_relationships.py",
     "intermediate/05_soft_delete.py",
+    "intermediate/06_allocations_in_place.py",
 }
+# Examples that also run on a DuckDB file with --file (by default on an in-memory DuckDB).
+ON_A_FILE_TOO = {"intermediate/06_allocations_in_place.py"}
 # Examples that take arguments to run small in the suite.
 ARGUMENTS = {"intermediate/bulk_operations.py": " --rows 2000"}
-RUNS = [name + ARGUMENTS.get(name, "") for name in sorted(EXPECTED)] + [
-    f"{name} --memory" for name in sorted(BOTH_ADAPTERS)
-]
+RUNS = (
+    [name + ARGUMENTS.get(name, "") for name in sorted(EXPECTED)]
+    + [f"{name} --memory" for name in sorted(BOTH_ADAPTERS)]
+    + [f"{name} --file" for name in sorted(ON_A_FILE_TOO)]
+)
 
 
 @pytest.mark.parametrize("run", RUNS)
@@ -177,14 +194,20 @@ def test_example_prints_what_it_promises(run: str) -> None:
         position = matches[0] + 1
 
 
-def test_the_soft_delete_example_keeps_emails_unique_among_live_rows_on_duckdb() -> None:
+@pytest.mark.parametrize("args", [(), ("--memory",)], ids=["duckdb", "memory"])
+def test_the_soft_delete_example_keeps_emails_unique_among_live_rows(args: tuple[str, ...]) -> None:
     assert "a second live bob@example.com: DuplicateError" in run_example(
-        "intermediate/05_soft_delete.py"
+        "intermediate/05_soft_delete.py", *args
     )
 
 
 def test_the_relationships_example_leaves_no_orphan_rows_on_duckdb() -> None:
     assert "order lines left in the table: 0" in run_example("intermediate/03_relationships.py")
+
+
+def test_the_allocations_example_stores_each_set_as_one_json_array_on_duckdb() -> None:
+    output = run_example("intermediate/06_allocations_in_place.py", "--file")
+    assert "batch-1 in the table: a JSON array of 2 objects, ['order-3', 'order-4']" in output
 
 
 def test_every_example_is_tested() -> None:

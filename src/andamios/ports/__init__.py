@@ -5,6 +5,7 @@ Application code depends on these and never on an adapter.
 
 from __future__ import annotations
 
+from andamios.domain import Unique
 from andamios.ports import errors
 from andamios.ports._audit import (
     AuditFields,
@@ -18,9 +19,11 @@ from andamios.ports._audit import (
 from andamios.ports._clock import Clock, SystemClock
 from andamios.ports._constraints import (
     Aware,
+    Bits,
     Constraint,
     Digits,
     MaxLength,
+    Naive,
     check_value,
     declared_constraints,
 )
@@ -31,6 +34,19 @@ from andamios.ports._instances import (
 )
 from andamios.ports._pagination import Cursor, Page, keyset_after
 from andamios.ports._repository import Repository
+from andamios.ports._storage import (
+    ColumnFacts,
+    FieldRule,
+    Link,
+    StorageRules,
+    check_stored,
+    check_unique,
+    id_type_of,
+    register_storage,
+    storage_rules,
+    stored_form,
+    unregister_storage,
+)
 from andamios.ports._tracker import Tracker, UnitOfWorkState
 from andamios.ports._unit_of_work import (
     RepositorySlot,
@@ -43,32 +59,46 @@ from andamios.ports._unit_of_work import (
 __all__ = [
     "AuditFields",
     "Aware",
+    "Bits",
     "Clock",
+    "ColumnFacts",
     "Constraint",
     "CreatedAt",
     "Cursor",
     "DeletedAt",
     "Digits",
+    "FieldRule",
+    "Link",
     "MaxLength",
+    "Naive",
     "Page",
     "Repository",
     "RepositorySlot",
     "SoftDeletable",
+    "StorageRules",
     "SystemClock",
     "Timestamped",
     "Tracker",
+    "Unique",
     "UnitOfWork",
     "UnitOfWorkFactory",
     "UnitOfWorkState",
     "UpdatedAt",
     "audit_fields",
+    "check_stored",
+    "check_unique",
     "check_value",
     "compose",
     "declared_constraints",
     "errors",
+    "id_type_of",
     "keyset_after",
     "new_blank",
     "register_blank_factory",
+    "register_storage",
     "repository_slots",
+    "storage_rules",
+    "stored_form",
     "unregister_blank_factory",
+    "unregister_storage",
 ]

@@ -21,9 +21,8 @@ user, owns them. A commit that fails leaves them as they were. The SQL mapping r
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Annotated
 
+from andamios.domain import CreatedAt, DeletedAt, SoftDeletable, Timestamped, UpdatedAt
 from andamios.ports._introspection import field_markers
 from andamios.ports.errors import MappingError
 
@@ -36,46 +35,6 @@ __all__ = [
     "UpdatedAt",
     "audit_fields",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class CreatedAt:
-    """Marks the field stamped once, when the aggregate is first stored."""
-
-
-@dataclass(frozen=True, slots=True)
-class UpdatedAt:
-    """Marks the field stamped when the aggregate is first stored and at each committed change."""
-
-
-@dataclass(frozen=True, slots=True)
-class DeletedAt:
-    """Marks the field that makes ``remove`` a soft delete: it stamps the field instead.
-
-    Queries (``get``, ``find``, ``count``, ``exists``, ``page``, ``stream``) leave out aggregates
-    whose field is set unless asked with ``include_deleted=True``; ``restore`` clears it.
-    """
-
-
-@dataclass(eq=False, kw_only=True)
-class Timestamped:
-    """A mixin giving an aggregate ``created_at`` and ``updated_at``, stamped by the adapters.
-
-    List it after the aggregate base: ``class Order(AggregateRoot[UUID], Timestamped)``.
-    """
-
-    created_at: Annotated[datetime | None, CreatedAt()] = None
-    updated_at: Annotated[datetime | None, UpdatedAt()] = None
-
-
-@dataclass(eq=False, kw_only=True)
-class SoftDeletable:
-    """A mixin making ``remove`` stamp ``deleted_at`` instead of deleting the aggregate.
-
-    List it after the aggregate base: ``class Customer(AggregateRoot[UUID], SoftDeletable)``.
-    """
-
-    deleted_at: Annotated[datetime | None, DeletedAt()] = None
 
 
 @dataclass(frozen=True, slots=True)

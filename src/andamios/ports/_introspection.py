@@ -3,37 +3,25 @@
 from __future__ import annotations
 
 import dataclasses
-import enum
 import functools
+import operator
+import sys
 import types
 import typing
-from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 from typing import Any
-from uuid import UUID
 
-from andamios.domain import (
-    AggregateRoot,
-    And,
-    Between,
-    Compare,
-    In,
-    InvalidSpecification,
-    Match,
-    Not,
-    Or,
-    Spec,
-)
+from andamios.domain import AggregateRoot, InvalidSpecification
 from andamios.ports.errors import MappingError
 
 __all__ = [
     "aggregate_fields",
+    "callers_namespace",
     "check_aggregate_type",
     "field_markers",
     "resolve_path",
+    "type_hints",
     "validate_fields",
     "validate_path",
-    "validate_spec",
 ]
 
 
@@ -48,6 +36,7 @@ def check_aggregate_type(aggregate_type: object) -> type[AggregateRoot[Any]]:
             "@dataclass(eq=False, kw_only=True)"
         )
         raise MappingError(msg)
+    type_hints(aggregate_type)  # unresolvable annotations fail here, not at the first commit
     return aggregate_type
 
 
@@ -61,12 +50,77 @@ def _fields_of(owner: Any) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(owner))
 
 
-@functools.cache
+def callers_namespace(depth: int = 24) -> dict[str, Any]:
+    """The local names of the calling frames, nearest first (as pydantic resolves annotations).
+
+    Classes declared inside a function, under ``from __future__ import annotations``, name
+    classes that only those frames can see.
+    """
+    namespace: dict[str, Any] = {}
+    frame: types.FrameType | None = sys._getframe(1)
+    for _ in range(depth):
+        if frame is None:
+            break
+        for name, value in frame.f_locals.items():
+            namespace.setdefault(name, value)
+        frame = frame.f_back
+    return namespace
+
+
+_hints: dict[type, dict[str, object]] = {}
+
+
+def type_hints(owner: type) -> dict[str, object]:
+    """The resolved annotations of ``owner`` (``Annotated`` kept), cached; MappingError if not.
+
+    An annotation naming a class the module cannot see (declared beside ``owner`` inside a
+    function) is looked up in the calling frames; if it is still unknown, the markers and types
+    it carries would vanish silently, so it is an error instead.
+    """
+    found = _hints.get(owner)
+    if found is None:
+        try:
+            found = typing.get_type_hints(owner, include_extras=True)
+        except (NameError, TypeError):
+            try:
+                found = typing.get_type_hints(
+                    owner, localns=callers_namespace(), include_extras=True
+                )
+            except (NameError, TypeError) as error:
+                msg = (
+                    f"cannot resolve the annotations of {owner.__qualname__}: {error}; declare "
+                    "the classes they name at module level (or where the annotation can see them)"
+                )
+                raise MappingError(msg) from error
+        _hints[owner] = found
+        for hint in found.values():
+            for nested in _dataclasses_in(hint):
+                if nested is not owner and nested not in _hints:
+                    type_hints(nested)  # resolved now, while the declaring frames are alive
+    return found
+
+
+def _dataclasses_in(hint: object) -> typing.Iterator[type]:
+    """The dataclasses an annotation names, also inside ``Annotated``, unions and generics."""
+    if isinstance(hint, type):
+        if dataclasses.is_dataclass(hint):
+            yield hint
+        return
+    for arg in typing.get_args(hint):
+        yield from _dataclasses_in(arg)
+
+
 def _field_types(owner: type) -> dict[str, object]:
-    try:
-        return typing.get_type_hints(owner)
-    except (NameError, TypeError):  # pragma: no cover - unresolvable annotations: skip deep checks
-        return {}
+    return {name: _strip_annotated(hint) for name, hint in type_hints(owner).items()}
+
+
+def _strip_annotated(hint: object) -> object:
+    if typing.get_origin(hint) is typing.Annotated:
+        return typing.get_args(hint)[0]
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        members = tuple(_strip_annotated(arg) for arg in typing.get_args(hint))
+        return functools.reduce(operator.or_, members)
+    return hint
 
 
 _markers: dict[type, dict[str, tuple[object, ...]]] = {}
@@ -84,10 +138,7 @@ def field_markers(owner: type) -> dict[str, tuple[object, ...]]:
 
 
 def _read_markers(owner: type) -> dict[str, tuple[object, ...]]:
-    try:
-        hints = typing.get_type_hints(owner, include_extras=True)
-    except (NameError, TypeError):  # pragma: no cover - unresolvable annotations declare nothing
-        return {}
+    hints = type_hints(owner)
     found: dict[str, tuple[object, ...]] = {}
     for field in dataclasses.fields(owner):
         annotation = hints.get(field.name)
@@ -151,75 +202,11 @@ def leaf_type(owner: type, path: str) -> object:
     return annotation
 
 
-_NUMBERS = (int, float, Decimal)
-_ACCEPTS: dict[type, tuple[type, ...]] = {
-    str: (str,),
-    bytes: (bytes,),
-    bool: (bool,),
-    int: _NUMBERS,
-    float: _NUMBERS,
-    Decimal: _NUMBERS,
-    UUID: (UUID,),
-    datetime: (datetime,),
-    date: (date,),
-    time: (time,),
-    timedelta: (timedelta,),
-}
-
-
 def unwrap_new_type(annotation: object) -> object:
     """The class a ``typing.NewType`` (``CustomerId = NewType("CustomerId", UUID)``) stands for."""
     while isinstance(annotation, typing.NewType):
         annotation = annotation.__supertype__
     return annotation
-
-
-def _check_value(owner: type, path: str, value: object, id_type: object) -> None:
-    """A value that cannot be compared with the field is a clear error in every adapter."""
-    if value is None:
-        return
-    annotation = id_type if path == "id" and id_type is not None else leaf_type(owner, path)
-    annotation = unwrap_new_type(annotation)
-    if not isinstance(annotation, type):
-        return
-    if issubclass(annotation, enum.Enum):
-        accepted: tuple[type, ...] = (annotation,)
-    else:
-        accepted = next((v for k, v in _ACCEPTS.items() if issubclass(annotation, k)), ())
-    if not accepted:
-        return
-    wrong_bool = isinstance(value, bool) and annotation is not bool
-    wrong_date = isinstance(value, datetime) and annotation is date
-    if wrong_bool or wrong_date or not isinstance(value, accepted):
-        msg = (
-            f"{owner.__name__}.{path} is {annotation.__name__}; "
-            f"cannot compare it with {type(value).__name__} {value!r}"
-        )
-        raise InvalidSpecification(msg)
-
-
-def validate_spec(owner: type, spec: Spec, id_type: object = None) -> None:
-    """Check every path of ``spec`` against ``owner`` and every value against its field.
-
-    ``id_type`` is the aggregate's id class when known (``id`` is generic on the base class).
-    """
-    validate_fields(owner, spec.fields())
-    match spec:
-        case Compare(field=field, value=value):
-            _check_value(owner, field, value, id_type)
-        case In(field=field, values=values):
-            for value in values:
-                _check_value(owner, field, value, id_type)
-        case Between(field=field, low=low, high=high):
-            _check_value(owner, field, low, id_type)
-            _check_value(owner, field, high, id_type)
-        case Match(field=field):
-            _check_value(owner, field, "", id_type)
-        case And(parts=parts) | Or(parts=parts):
-            for part in parts:
-                validate_spec(owner, part, id_type)
-        case Not(part=part):
-            validate_spec(owner, part, id_type)
 
 
 def validate_fields(owner: type, paths: typing.Iterable[str]) -> None:

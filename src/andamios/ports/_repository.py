@@ -22,9 +22,9 @@ from andamios.ports._introspection import (
     resolve_path,
     unwrap_new_type,
     validate_fields,
-    validate_spec,
 )
 from andamios.ports._pagination import Cursor, Page, keyset_after
+from andamios.ports._storage import id_type_of, validate_spec
 from andamios.ports._tracker import Tracker
 from andamios.ports.errors import DuplicateError, NotFound, UnitOfWorkError
 
@@ -32,13 +32,15 @@ __all__ = ["Repository"]
 
 _DEFAULT_BATCH = 500
 _DEFAULT_PAGE = 50
+#: What SQL's LIMIT and OFFSET take (BIGINT): beyond it one adapter would answer, another fail.
+_MAX_COUNT = 2**63
 
 
 def _check_count(name: str, value: object, *, allow_none: bool) -> None:
     if value is None and allow_none:
         return
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        msg = f"{name} must be a whole number >= 0, got {value!r}"
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < _MAX_COUNT:
+        msg = f"{name} must be a whole number from 0 to 2**63 - 1, got {value!r}"
         raise InvalidSpecification(msg)
 
 
@@ -47,6 +49,14 @@ def _hashable(ids: list[object]) -> set[object]:
     if all(type(id) is UUID for id in ids):
         return {id.int for id in ids}  # type: ignore[attr-defined]
     return set(ids)
+
+
+def _is_hashable(value: object) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
 
 
 class Repository[A: AggregateRoot[Any], ID](abc.ABC):
@@ -64,6 +74,9 @@ class Repository[A: AggregateRoot[Any], ID](abc.ABC):
     def __init__(self, aggregate_type: type[A], *, tracker: Tracker, id_type: object = None):
         self._aggregate_type: type[A] = check_aggregate_type(aggregate_type)  # type: ignore[assignment]
         id_type = unwrap_new_type(id_type)
+        if not isinstance(id_type, type):
+            # Not declared on the unit of work: the one the aggregate names (AggregateRoot[UUID]).
+            id_type = id_type_of(aggregate_type)
         self._id_type = id_type if isinstance(id_type, type) else None
         self._tracker = tracker
 
@@ -84,10 +97,15 @@ class Repository[A: AggregateRoot[Any], ID](abc.ABC):
                 f"got {type(aggregate).__name__}"
             )
             raise TypeError(msg)
+        self._check_id(aggregate.id)
         return aggregate
 
     def _check_id(self, id: object) -> None:
-        if id is None or (self._id_type is not None and not isinstance(id, self._id_type)):
+        wrong = self._id_type is not None and (
+            not isinstance(id, self._id_type)
+            or (isinstance(id, bool) and self._id_type is not bool)
+        )
+        if id is None or wrong or not _is_hashable(id):
             expected = self._id_type.__name__ if self._id_type else "an id"
             msg = (
                 f"{self._aggregate_type.__name__} ids are {expected}, "

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import sys
-import types
 import typing
 from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Any, ClassVar, Self
 
 from andamios.domain import AggregateRoot, DomainEvent
-from andamios.ports._introspection import check_aggregate_type
+from andamios.ports._introspection import callers_namespace, check_aggregate_type
 from andamios.ports._repository import Repository
 from andamios.ports._tracker import Tracker, UnitOfWorkState
 from andamios.ports.errors import MappingError, UnitOfWorkError
@@ -37,30 +35,12 @@ def repository_slots(shape: type[UnitOfWork]) -> tuple[RepositorySlot, ...]:
     return cached
 
 
-def _callers_namespace(depth: int = 12) -> dict[str, Any]:
-    """The local names of the calling frames, nearest first (as pydantic resolves annotations).
-
-    Shapes and aggregates declared inside a function, under ``from __future__ import
-    annotations``, name classes that only those frames can see.
-    """
-    namespace: dict[str, Any] = {}
-    frames: list[types.FrameType] = []
-    frame: types.FrameType | None = sys._getframe(1)
-    while frame is not None and len(frames) < depth:
-        frames.append(frame)
-        frame = frame.f_back
-    for each in frames:
-        for name, value in each.f_locals.items():
-            namespace.setdefault(name, value)
-    return namespace
-
-
 def _read_slots(shape: type[UnitOfWork]) -> tuple[RepositorySlot, ...]:
     try:
         hints = typing.get_type_hints(shape)
     except NameError:
         try:
-            hints = typing.get_type_hints(shape, localns=_callers_namespace())
+            hints = typing.get_type_hints(shape, localns=callers_namespace())
         except NameError as error:
             msg = f"cannot resolve the annotations of {shape.__name__}: {error}"
             raise MappingError(msg) from error

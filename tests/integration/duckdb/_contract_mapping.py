@@ -51,7 +51,7 @@ def contract_tables(mapping: Mapping) -> tuple[sa.Table, sa.Table]:
         sa.Column("name", sa.String, nullable=False),
         sa.Column("price", sa.Numeric(12, 2), nullable=False),
         sa.Column("quantity", sa.Integer, nullable=False),
-        sa.Column("weight", sa.Float),
+        sa.Column("weight", sa.Double),
         sa.Column("note", sa.String),
         sa.Column("active", sa.Boolean, nullable=False),
         sa.Column("released", sa.Date),

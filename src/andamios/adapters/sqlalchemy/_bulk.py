@@ -34,7 +34,7 @@ from sqlalchemy.util.concurrency import await_
 
 from andamios.adapters.sqlalchemy._mapping import AggregateMapping, Mapping
 from andamios.domain import AggregateRoot
-from andamios.ports import Digits, check_value
+from andamios.ports._storage import check_stored, version_written
 from andamios.ports.errors import ConcurrencyError, DataError, PersistenceError
 
 if TYPE_CHECKING:
@@ -240,21 +240,20 @@ class BulkWriter:
         """The staged Arrow table of ``columns``, plus ``extra`` ready-made arrays."""
         import pyarrow as pa  # noqa: PLC0415 - only on the bulk path
 
-        constraints = self._mapping.aggregate_mapping(type(aggregates[0])).constraints
         arrays: dict[str, Any] = {}
         states = [aggregate.__dict__ for aggregate in aggregates]
         for column in columns:
             values = _values(aggregates, states, column.key)
-            # Arrow refuses a Decimal outside its column's precision or scale by itself.
-            checks = tuple(c for c in constraints.get(column.key, ()) if not isinstance(c, Digits))
-            if checks:
-                for aggregate, value in zip(aggregates, values, strict=True):
-                    check_value(aggregate, column.key, checks, value)
             try:
                 arrays[column.name] = column.convert(values)
-            except (pa.ArrowException, TypeError, ValueError, AttributeError) as error:
-                constraints_of = constraints.get(column.key, ())
-                raise _unfit(aggregates, column, values, constraints_of) from error
+            except (
+                pa.ArrowException,
+                TypeError,
+                ValueError,
+                AttributeError,
+                OverflowError,
+            ) as error:
+                raise _unfit(aggregates, column, values) from error
         arrays.update(extra)
         return pa.table(arrays)
 
@@ -277,6 +276,8 @@ class BulkWriter:
         """INSERT new ``aggregates`` (one type) and make them persistent in ``session``."""
         _, plan = self._plan_of(aggregates)
         columns = [c for c in plan.columns if c is not plan.version]
+        for aggregate in aggregates:
+            check_stored(aggregate)
         with _no_gc():
             ones = plan.version.convert([1] * len(aggregates))
             table = self._table(aggregates, columns, {plan.version.name: ones})
@@ -364,21 +365,25 @@ class BulkWriter:
     def _before_flush(self, session: AggregateSession) -> None:
         new = self._group(session.new)
         dirty = self._group(a for a in session.dirty if session.is_modified(a))
-        self._check_constraints(new, dirty)
+        self._check_values(session, new)
         self._writes(session, new, dirty)
 
-    def _check_constraints(self, new: dict[type, list[Any]], dirty: dict[type, list[Any]]) -> None:
-        for kind, group in new.items():
-            constraints = self._mapping.aggregate_mapping(kind).constraints
-            for aggregate in group:
-                for field, checks in constraints.items():
-                    check_value(aggregate, field, checks, getattr(aggregate, field))
-        for kind, group in dirty.items():
-            constraints = self._mapping.aggregate_mapping(kind).constraints
-            for aggregate in group:
-                # Only what changed: a loaded value was stored, so it fits.
-                for field in instance_state(aggregate).committed_state.keys() & constraints:
-                    check_value(aggregate, field, constraints[field], getattr(aggregate, field))
+    def _check_values(self, session: AggregateSession, new: dict[type, list[Any]]) -> None:
+        """Refuse what the flush would store changed (the same rules as every adapter)."""
+        bulk = {
+            kind
+            for kind, group in new.items()
+            if self.takes(self._mapping.aggregate_mapping(kind), len(group))
+        }
+        for each in session.new:
+            if type(each) not in bulk:  # the bulk insert checks its own
+                check_stored(each)
+        for each in session.dirty:
+            if not session.is_modified(each):
+                continue
+            if isinstance(each, AggregateRoot):
+                _check_version(session, each)
+            check_stored(each)
 
     def _writes(
         self, session: AggregateSession, new: dict[type, list[Any]], dirty: dict[type, list[Any]]
@@ -422,15 +427,20 @@ def _expected(versions: list[int]) -> dict[str, Any]:
     return {"andamios_expected": pa.array(versions, pa.int64())}
 
 
-def _unfit(
-    aggregates: Sequence[Any], column: _Column, values: list[Any], constraints: tuple[Any, ...]
-) -> DataError:
+def _check_version(session: AggregateSession, aggregate: AggregateRoot[Any]) -> None:
+    """The version belongs to Andamios: a domain that assigned it is told so, as in memory."""
+    committed = instance_state(aggregate).committed_state
+    if "version" not in committed:
+        return
+    before = session.versions_before.get(id(aggregate))
+    expected = committed["version"] if before is None else before[1] + 1
+    if aggregate.version != expected:
+        raise version_written(aggregate, expected)
+
+
+def _unfit(aggregates: Sequence[Any], column: _Column, values: list[Any]) -> DataError:
     """A DataError naming the first aggregate whose value of ``column`` cannot be stored."""
     for aggregate, value in zip(aggregates, values, strict=True):
-        try:
-            check_value(aggregate, column.key, constraints, value)
-        except DataError as error:
-            return error
         try:
             column.convert([value])
         except Exception as each:
@@ -452,7 +462,8 @@ def _make_persistent(session: AggregateSession, plan: _Plan, aggregates: Sequenc
     ``_add_unpresent`` and ``InstanceState._commit_all_states``), inlined into one loop: at
     100,000 aggregates the calls cost more than the INSERT. Aggregates on the bulk path are
     transient (never expired: this adapter never expires) and have no relationships (no pending
-    collection mutations). Pinned by the tests.
+    collection mutations). Pinned by the tests. The JSON values they hold are snapshot, as for
+    the ORM's inserts, so later changes in place are found.
     """
     identity_map = session.identity_map
     table = identity_map._dict
@@ -476,3 +487,5 @@ def _make_persistent(session: AggregateSession, plan: _Plan, aggregates: Sequenc
         state.modified = state.expired = False
         state._strong_obj = None
     session.record_inserted(aggregates, versions)
+    # Persistent now: what their JsonValue attributes hold is what was written.
+    session.json_snapshots.take_all(map(instance_state, aggregates))

@@ -23,19 +23,31 @@ from sqlalchemy.orm import (
 from sqlalchemy.orm.base import opt_manager_of_class
 from sqlalchemy.orm.instrumentation import ClassManager
 
-from andamios.adapters.sqlalchemy._types import JsonValue
-from andamios.domain import AggregateRoot, Entity, InvalidSpecification
-from andamios.ports import (
-    Aware,
-    Constraint,
-    Digits,
-    MaxLength,
-    audit_fields,
-    declared_constraints,
-    register_blank_factory,
-    unregister_blank_factory,
+from andamios.adapters.sqlalchemy._columns import (
+    check_agreement,
+    check_column_type,
+    column_facts,
+    refuse_unfilled,
+    unique_groups,
 )
-from andamios.ports._introspection import aggregate_fields, check_aggregate_type, leaf_type
+from andamios.adapters.sqlalchemy._types import JsonValue
+from andamios.domain import AggregateRoot, Entity, InvalidSpecification, Unique
+from andamios.ports import (
+    ColumnFacts,
+    Link,
+    audit_fields,
+    register_blank_factory,
+    register_storage,
+    unregister_blank_factory,
+    unregister_storage,
+)
+from andamios.ports._introspection import (
+    aggregate_fields,
+    check_aggregate_type,
+    field_markers,
+    leaf_type,
+    type_hints,
+)
 from andamios.ports.errors import MappingError
 
 __all__ = ["AggregateMapping", "Child", "Mapping"]
@@ -55,9 +67,6 @@ class AggregateMapping:
     table: sa.Table
     version_column: sa.Column[Any]
     mapper: Mapper[Any]
-    #: Per field, what a stored value must fit: declared by the domain (``Annotated``) and read
-    #: from the column types (``String(n)``, ``Numeric(p, s)``, ``DateTime(timezone=True)``).
-    constraints: dict[str, tuple[Constraint, ...]] = field(default_factory=dict)
     _paths: dict[str, sa.ColumnElement[Any]] | None = field(default=None, init=False, repr=False)
 
     def column(self, path: str) -> sa.ColumnElement[Any]:
@@ -304,6 +313,8 @@ class Mapping:
             for c in table.columns
             if c.key not in fields and c.key not in props and c not in referenced
         ]
+        refuse_unfilled(cls, table, [table.columns[key] for key in unused])
+        links = _links(cls, table, checked, props)
         props.update(self._map_children(cls, checked))
         try:
             mapper = self.registry.map_imperatively(
@@ -320,8 +331,8 @@ class Mapping:
             msg = f"cannot map {cls.__name__} onto table {table.name!r}: {error}"
             raise MappingError(msg) from error
         try:
-            constraints = _constraints(cls, mapper)
             _check_audit(cls, mapper)
+            _register_storage(cls, mapper, table, checked, links)
         except MappingError:
             self._unmap(cls, children)
             raise
@@ -329,7 +340,7 @@ class Mapping:
         # Other adapters in this process (the in-memory one) build blank instances of the class;
         # they must carry SQLAlchemy's instrumentation state, or setting a field fails.
         register_blank_factory(cls, mapper.class_manager.new_instance)
-        self._aggregates[cls] = AggregateMapping(cls, table, version, mapper, constraints)
+        self._aggregates[cls] = AggregateMapping(cls, table, version, mapper)
 
     def _map_children(
         self, cls: type, checked: list[tuple[str, tuple[Child, list[sa.ForeignKey]]]]
@@ -340,8 +351,14 @@ class Mapping:
         try:
             for key, (child, foreign_keys) in checked:
                 kind = child.entity_type
-                # The foreign key column is the relationship's business, hidden from the domain.
-                hidden = {f"_andamios_{fk.parent.key}": fk.parent for fk in foreign_keys}
+                # The foreign key column is the relationship's business, hidden from the domain,
+                # unless the child has a field of its name: then it is loaded into that field.
+                own = set(aggregate_fields(kind))
+                hidden = {
+                    f"_andamios_{fk.parent.key}": fk.parent
+                    for fk in foreign_keys
+                    if fk.parent.key not in own
+                }
                 mapper = self.registry.map_imperatively(kind, child.table, properties=hidden)
                 mapped.append(kind)
                 for fk in foreign_keys:
@@ -369,6 +386,7 @@ class Mapping:
         return relationships
 
     def _unmap(self, cls: type, children: MappingABC[str, Child] | None = None) -> None:
+        unregister_storage(cls)
         for child in (children or {}).values():
             self._children.discard(child.entity_type)
             unregister_blank_factory(child.entity_type)
@@ -428,6 +446,7 @@ class Mapping:
         """Unmap every class (for tests that map the same classes again); tables are kept."""
         for cls in (*self._aggregates, *self._children):
             unregister_blank_factory(cls)
+            unregister_storage(cls)
         self.registry.dispose()
         self._children.clear()
         self.registry = registry(metadata=self.metadata)
@@ -506,18 +525,6 @@ def _return_versions(mapper: Mapper[Any]) -> None:
     mapper._memoized_keys = mapper._memoized_keys - {_SERVER_SIDE_VERSION}
 
 
-def _column_constraints(column: sa.ColumnElement[Any]) -> tuple[Constraint, ...]:
-    """What a column's type says a value must fit (types it cannot tell say nothing)."""
-    kind = column.type
-    if isinstance(kind, sa.String) and not isinstance(kind, sa.Enum) and kind.length is not None:
-        return (MaxLength(kind.length),)
-    if isinstance(kind, sa.Numeric) and not isinstance(kind, sa.Float) and kind.precision:
-        return (Digits(kind.precision, kind.scale or 0),)
-    if isinstance(kind, sa.DateTime) and kind.timezone:
-        return (Aware(),)
-    return ()
-
-
 def _check_audit(cls: type, mapper: Mapper[Any]) -> None:
     """Audit timestamps need ``sa.DateTime(timezone=True)`` columns (UTC, timezone-aware)."""
     audit = audit_fields(cls)
@@ -546,27 +553,112 @@ def _check_audit(cls: type, mapper: Mapper[Any]) -> None:
             raise MappingError(msg)
 
 
-def _constraints(cls: type, mapper: Mapper[Any]) -> dict[str, tuple[Constraint, ...]]:
-    """The domain's declared constraints, checked against the columns, plus the columns' own."""
-    columns = {prop.key: prop.columns[0] for prop in mapper.column_attrs if len(prop.columns) == 1}
-    found: dict[str, tuple[Constraint, ...]] = {}
-    for name in aggregate_fields(cls):
-        column = columns.get(name)
-        if column is not None:
-            found[name] = _column_constraints(column)
-    for name, declared in declared_constraints(cls).items():
-        column = columns.get(name)
-        if column is None:
-            # Stored through a composite: the domain's word holds alone.
-            found[name] = declared
-            continue
-        for constraint in declared:
-            if constraint not in found[name]:
+def _register_storage(
+    cls: type,
+    mapper: Mapper[Any],
+    table: sa.Table,
+    checked: list[tuple[str, tuple[Child, list[sa.ForeignKey]]]],
+    links: list[Link],
+) -> None:
+    """Check the columns of the aggregate and its children, then tell every adapter about them.
+
+    Nothing is registered unless every table agrees with its class (MappingError otherwise).
+    """
+    stored: list[tuple[type, Mapper[Any], sa.Table]] = [(cls, mapper, table)]
+    stored += [(c.entity_type, sa.inspect(c.entity_type), c.table) for _, (c, _) in checked]
+    registrations = [_storage_of(*each) for each in stored]
+    for (owner, _, _), (facts, unique) in zip(stored, registrations, strict=True):
+        register_storage(owner, facts, unique=unique, links=links if owner is cls else ())
+
+
+def _links(
+    cls: type,
+    table: sa.Table,
+    checked: list[tuple[str, tuple[Child, list[sa.ForeignKey]]]],
+    props: dict[str, Any],
+) -> list[Link]:
+    """Child fields that are also the join column: each must hold its root's key."""
+    found: list[Link] = []
+    for key, (child, foreign_keys) in checked:
+        own = set(aggregate_fields(child.entity_type))
+        for fk in foreign_keys:
+            if fk.parent.key not in own:
+                continue
+            root_field = _field_of_column(cls, table, fk.column, props)
+            if root_field is None:
                 msg = (
-                    f"{cls.__name__}.{name} declares {constraint!r}, but its column "
-                    f"{column} is {column.type!r}: make them agree "
-                    "(MaxLength(n) is sa.String(n), Digits(p, s) is sa.Numeric(p, s), Aware() "
-                    "is sa.DateTime(timezone=True))"
+                    f"{child.entity_type.__name__}.{fk.parent.key} stores the join column to "
+                    f"{table.name}.{fk.column.name}, which no field of {cls.__name__} stores: "
+                    "point the foreign key at a mapped column (the id)"
                 )
                 raise MappingError(msg)
-    return {name: each for name, each in found.items() if each}
+            found.append(Link(key, fk.parent.key, root_field))
+    return found
+
+
+def _field_of_column(
+    cls: type, table: sa.Table, column: sa.ColumnElement[Any], props: dict[str, Any]
+) -> str | None:
+    for name, value in props.items():
+        if column in _referenced_columns(value):
+            return name
+    key = getattr(column, "key", None)
+    if key in aggregate_fields(cls) and key not in props and table.columns.get(key) is column:
+        return str(key)
+    return None
+
+
+def _storage_of(
+    owner: type, mapper: Mapper[Any], table: sa.Table
+) -> tuple[dict[str, ColumnFacts], list[tuple[str, ...]]]:
+    """What the columns of ``owner``'s table add to its domain's rules; MappingError if a column
+    would change a value of its field's type or allows less than the domain declares."""
+    hints = type_hints(owner)
+    markers = field_markers(owner)
+    fields = set(aggregate_fields(owner))
+    facts: dict[str, ColumnFacts] = {}
+    fields_of: dict[sa.ColumnElement[Any], str] = {}
+    for prop in mapper.column_attrs:
+        if len(prop.columns) != 1 or prop.key not in fields:
+            continue
+        column = prop.columns[0]
+        fields_of[column] = prop.key
+        if prop.key != "version":
+            check_column_type(owner, prop.key, hints.get(prop.key), column)
+            check_agreement(owner, prop.key, markers.get(prop.key, ()), column)
+        facts[prop.key] = column_facts(column)
+    for composite in mapper.composites:
+        value_type = composite.composite_class
+        if not (isinstance(value_type, type) and dataclasses.is_dataclass(value_type)):
+            continue
+        inner_hints = type_hints(value_type)
+        inner_markers = field_markers(value_type)
+        for each, column in zip(dataclasses.fields(value_type), composite.columns, strict=False):
+            check_column_type(value_type, each.name, inner_hints.get(each.name), column)
+            check_agreement(value_type, each.name, inner_markers.get(each.name, ()), column)
+            path = f"{composite.key}.{each.name}"
+            fields_of[column] = path
+            facts[path] = column_facts(column)
+    unique, computed = unique_groups(table, fields_of)
+    live = 0
+    for name, declared in markers.items():
+        for marker in declared:
+            if not isinstance(marker, Unique):
+                continue
+            if marker.live_only:
+                live += 1
+            elif (name,) not in unique:
+                msg = (
+                    f"{owner.__name__}.{name} is declared Unique(), but its column in table "
+                    f"{table.name!r} is not: add unique=True (or a sa.UniqueConstraint)"
+                )
+                raise MappingError(msg)
+    if computed != live:
+        msg = (
+            f"table {table.name!r} has {computed} unique index(es) over computed columns and "
+            f"{owner.__name__} declares {live} Unique(live_only=True) field(s): the in-memory "
+            "adapter cannot evaluate a computed column, so declare on the field it derives from "
+            "what it means (Unique(live_only=True): unique among aggregates not soft-deleted)"
+        )
+        raise MappingError(msg)
+    return facts, unique

@@ -1,0 +1,682 @@
+"""What a stored value must be, field by field: one description that every adapter checks alike.
+
+Two places may say what a field holds, and this module merges them into one :class:`StorageRules`
+per class (aggregate, child entity or value object):
+
+- the domain, with its annotations: the field's type (``str``, ``int | None``, ``set[Line]``),
+  and the markers of :mod:`andamios.domain` (``MaxLength``, ``Digits``, ``Bits``, ``Aware``,
+  ``Naive``, ``Unique``);
+- a mapping onto storage, which registers what its columns add (:func:`register_storage`):
+  ``VARCHAR(8)`` holds 8 characters, ``INTEGER`` 32 bits, a ``NOT NULL`` column no ``None``, a
+  ``UNIQUE`` column one value per row. The SQL mapping does, when it maps a class, the way it
+  registers blank-instance factories, so the in-memory adapter refuses what DuckDB refuses.
+
+Every adapter runs :func:`check_stored` on each aggregate it is about to write and
+:func:`check_spec_value` on each value a specification compares, so a value is refused with the
+same error, naming the aggregate, the id and the field, before anything is written or asked. See
+``docs/adr/0010-fidelity.md``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import math
+import types
+import typing
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from uuid import UUID
+
+from andamios.domain import (
+    And,
+    Aware,
+    Between,
+    Bits,
+    Compare,
+    CreatedAt,
+    Digits,
+    Entity,
+    In,
+    InvalidSpecification,
+    Match,
+    MaxLength,
+    Naive,
+    Not,
+    Or,
+    Spec,
+    Unique,
+    UpdatedAt,
+)
+from andamios.ports._audit import audit_fields
+from andamios.ports._introspection import type_hints, unwrap_new_type, validate_fields
+from andamios.ports.errors import DataError, DuplicateError
+
+__all__ = [
+    "ColumnFacts",
+    "Constraint",
+    "FieldRule",
+    "Link",
+    "StorageRules",
+    "check_spec_value",
+    "check_stored",
+    "check_unique",
+    "id_type_of",
+    "register_storage",
+    "storage_rules",
+    "stored_form",
+    "unregister_storage",
+    "validate_spec",
+    "violation",
+]
+
+type Constraint = MaxLength | Digits | Bits | Aware | Naive
+
+_VALUE_MARKERS = (MaxLength, Digits, Bits, Aware, Naive)
+_INT64 = Bits(64)
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnFacts:
+    """What a storage column says about the field it holds (registered by a mapping)."""
+
+    nullable: bool = True
+    constraints: tuple[Constraint, ...] = ()
+    #: Stored as JSON text: floats inside must be finite (JSON has no NaN or infinity).
+    json: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A child entity's field that stores its root's key (the join column, loaded as a field).
+
+    Every child in ``children`` must hold in ``child_field`` the value of the root's
+    ``root_field``: the database writes the root's key there, so any other value would change.
+    """
+
+    children: str
+    child_field: str
+    root_field: str
+
+
+@dataclass(frozen=True, slots=True)
+class FieldRule:
+    """What one field of a class may hold."""
+
+    name: str
+    #: The field's type with ``Annotated`` and ``X | None`` taken off (``None``: anything).
+    kind: object
+    nullable: bool
+    constraints: tuple[Constraint, ...]
+    json: bool = False
+
+    def problem(self, value: object) -> str | None:
+        """Why ``value`` cannot be stored in this field, or ``None`` if it can."""
+        if value is None:
+            return None if self.nullable else "is None, but the field is not optional"
+        wrong = _type_problem(self.kind, value)
+        if wrong is not None:
+            return wrong
+        for constraint in self.constraints:
+            found = violation(constraint, value)
+            if found is not None:
+                return found
+        if self.json:
+            return _json_problem(value)
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class StorageRules:
+    """Every field rule of one class, its unique keys and its links to children."""
+
+    owner: type
+    fields: tuple[FieldRule, ...]
+    unique: tuple[tuple[str, ...], ...] = ()
+    links: tuple[Link, ...] = ()
+    #: Fields unique among the aggregates that are not soft-deleted (``Unique(live_only=True)``).
+    live_unique: tuple[str, ...] = ()
+    by_name: Mapping[str, FieldRule] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class _Registered:
+    columns: Mapping[str, ColumnFacts]
+    unique: tuple[tuple[str, ...], ...]
+    links: tuple[Link, ...]
+
+
+_registered: dict[type, _Registered] = {}
+_rules: dict[type, StorageRules] = {}
+
+
+def register_storage(
+    owner: type,
+    columns: Mapping[str, ColumnFacts],
+    *,
+    unique: Iterable[Sequence[str]] = (),
+    links: Iterable[Link] = (),
+) -> None:
+    """Tell every adapter what the storage of ``owner`` adds to its domain's declarations.
+
+    ``columns`` maps a field (or ``value.field`` of a value object stored in columns) to its
+    column's facts; ``unique`` lists the field groups a unique constraint covers.
+    """
+    _registered[owner] = _Registered(
+        dict(columns), tuple(tuple(group) for group in unique), tuple(links)
+    )
+    _rules.clear()
+
+
+def unregister_storage(owner: type) -> None:
+    """Forget what a mapping registered for ``owner`` (when the mapping is cleared)."""
+    _registered.pop(owner, None)
+    _rules.clear()
+
+
+def storage_rules(owner: type) -> StorageRules:
+    """The merged rules of a dataclass (cached until a mapping registers or unregisters)."""
+    found = _rules.get(owner)
+    if found is None:
+        found = _rules[owner] = _build(owner)
+    return found
+
+
+def _optional(hint: object) -> tuple[object, bool]:
+    """``(X, True)`` for ``X | None``; the hint and False otherwise."""
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        members = [a for a in typing.get_args(hint) if a is not type(None)]
+        if len(members) < len(typing.get_args(hint)):
+            if len(members) == 1:
+                return members[0], True
+            return typing.Union[tuple(members)], True  # noqa: UP007 - built from a list
+    return hint, hint is typing.Any or hint is object
+
+
+def _markers(hint: object) -> tuple[list[object], object]:
+    """The ``Annotated`` markers of a hint (also inside ``X | None``) and the bare hint."""
+    found: list[object] = []
+    if typing.get_origin(hint) is typing.Annotated:
+        found.extend(hint.__metadata__)  # type: ignore[attr-defined]
+        hint = typing.get_args(hint)[0]
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        members = []
+        for member in typing.get_args(hint):
+            inner, bare = _markers(member)
+            found.extend(inner)
+            members.append(bare)
+        hint = typing.Union[tuple(members)]  # noqa: UP007 - built from a list
+    return found, hint
+
+
+def _build(owner: type) -> StorageRules:
+    registered = _registered.get(owner, _Registered({}, (), ()))
+    hints = type_hints(owner)
+    rules: list[FieldRule] = []
+    unique: list[tuple[str, ...]] = list(registered.unique)
+    live: list[str] = []
+    is_entity = isinstance(owner, type) and issubclass(owner, Entity)
+    for each in dataclasses.fields(owner):
+        name = each.name
+        if is_entity and name == "version":
+            continue  # Andamios owns it
+        markers, bare = _markers(hints.get(name, typing.Any))
+        kind, optional = _optional(bare)
+        if is_entity and name == "id":
+            kind, optional = id_type_of(owner) or typing.Any, False
+        kind = unwrap_new_type(kind)
+        facts = registered.columns.get(name, ColumnFacts())
+        stamped = any(isinstance(m, (CreatedAt, UpdatedAt)) for m in markers)
+        constraints = [m for m in markers if isinstance(m, _VALUE_MARKERS)]
+        constraints += [c for c in facts.constraints if c not in constraints]
+        if kind is int and not any(isinstance(c, Bits) for c in constraints):
+            constraints.append(_INT64)
+        for marker in markers:
+            if isinstance(marker, Unique) and marker.live_only:
+                live.append(name)
+            elif isinstance(marker, Unique) and (name,) not in unique:
+                unique.append((name,))
+        nullable = stamped or (optional and facts.nullable)
+        rules.append(FieldRule(name, kind, nullable, _strictest(constraints), facts.json))
+    rules += _inner_rules(owner, registered.columns)
+    return StorageRules(
+        owner,
+        tuple(rules),
+        tuple(unique),
+        registered.links,
+        tuple(live),
+        {r.name: r for r in rules},
+    )
+
+
+def _inner_rules(owner: type, columns: Mapping[str, ColumnFacts]) -> list[FieldRule]:
+    """Rules for the fields of value objects stored in columns of their own (``cost.amount``)."""
+    found: list[FieldRule] = []
+    for path, facts in columns.items():
+        head, _, name = path.partition(".")
+        if not name:
+            continue
+        value_type = _optional(_markers(type_hints(owner).get(head, typing.Any))[1])[0]
+        if not (isinstance(value_type, type) and dataclasses.is_dataclass(value_type)):
+            continue
+        inner = storage_rules(value_type).by_name[name]
+        optional = inner.nullable or _optional(_markers(type_hints(owner)[head])[1])[1]
+        constraints = [
+            *inner.constraints,
+            *(c for c in facts.constraints if c not in inner.constraints),
+        ]
+        found.append(
+            FieldRule(path, inner.kind, optional and facts.nullable, _strictest(constraints))
+        )
+    return found
+
+
+def _strictest(constraints: list[Constraint]) -> tuple[Constraint, ...]:
+    """One constraint per kind where two say the same thing differently (the tighter wins)."""
+    bits = [c for c in constraints if isinstance(c, Bits)]
+    lengths = [c for c in constraints if isinstance(c, MaxLength)]
+    kept: list[Constraint] = [c for c in constraints if not isinstance(c, (Bits, MaxLength))]
+    if bits:
+        kept.append(min(bits, key=lambda c: c.bits))
+    if lengths:
+        kept.append(min(lengths, key=lambda c: c.length))
+    return tuple(kept)
+
+
+def id_type_of(owner: type) -> object:
+    """The id class an aggregate or entity names in its base (``AggregateRoot[UUID]``), or None."""
+    for klass in owner.__mro__:
+        for base in klass.__dict__.get("__orig_bases__", ()):
+            origin = typing.get_origin(base)
+            if isinstance(origin, type) and issubclass(origin, Entity):
+                args = typing.get_args(base)
+                if args and not isinstance(args[0], typing.TypeVar):
+                    return unwrap_new_type(args[0])
+    return None
+
+
+# -- values ------------------------------------------------------------------------------------
+
+
+def _text_problem(value: str) -> str | None:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not valid Unicode (it holds a lone surrogate, which no database stores)"
+    return None
+
+
+_SIMPLE: dict[type, Callable[[object], bool]] = {
+    bool: lambda v: type(v) is bool,
+    int: lambda v: isinstance(v, int) and not isinstance(v, bool),
+    float: lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    Decimal: lambda v: isinstance(v, (Decimal, int)) and not isinstance(v, bool),
+    bytes: lambda v: type(v) is bytes,
+    datetime: lambda v: isinstance(v, datetime),
+    date: lambda v: isinstance(v, date) and not isinstance(v, datetime),
+    time: lambda v: isinstance(v, time),
+    timedelta: lambda v: isinstance(v, timedelta),
+    UUID: lambda v: isinstance(v, UUID),
+}
+
+
+def _describe(kind: object) -> str:
+    if isinstance(kind, types.UnionType) or typing.get_origin(kind) is typing.Union:
+        return " | ".join(_describe(member) for member in typing.get_args(kind))
+    return kind.__name__ if isinstance(kind, type) else repr(kind)
+
+
+def _type_problem(kind: object, value: object) -> str | None:  # noqa: PLR0911, PLR0912 - one case per kind of type
+    """Why ``value`` is not a ``kind``, or None; containers and dataclasses are checked inside."""
+    kind = unwrap_new_type(kind)
+    if kind is typing.Any or kind is object or isinstance(kind, (typing.TypeVar, str)):
+        return None
+    origin = typing.get_origin(kind)
+    if origin is typing.Annotated:
+        return _type_problem(typing.get_args(kind)[0], value)
+    if isinstance(kind, types.UnionType) or origin is typing.Union:
+        members = typing.get_args(kind)
+        if value is None and type(None) in members:
+            return None
+        problems = [_type_problem(member, value) for member in members]
+        if None in problems:
+            return None
+        return f"is {type(value).__name__} {value!r}, not {_describe(kind)}"
+    if origin is typing.Literal:
+        if value in typing.get_args(kind):
+            return None
+        return f"is {value!r}, not one of {typing.get_args(kind)!r}"
+    if origin is not None:
+        return _container_problem(kind, origin, value)
+    if not isinstance(kind, type):
+        return None  # a form this check does not read (a protocol, a callable, ...)
+    if issubclass(kind, enum.Enum):
+        ok = isinstance(value, kind)
+    elif issubclass(kind, str):
+        if not isinstance(value, str):
+            return f"is {type(value).__name__} {value!r}, not str"
+        return _text_problem(value)
+    else:
+        simple = next((check for base, check in _SIMPLE.items() if issubclass(kind, base)), None)
+        if simple is not None:
+            ok = simple(value)
+        else:
+            try:
+                ok = isinstance(value, kind)
+            except TypeError:  # a generic protocol isinstance cannot check
+                return None
+    if not ok:
+        return f"is {type(value).__name__} {value!r}, not {kind.__name__}"
+    if dataclasses.is_dataclass(kind) and not isinstance(value, type):
+        return _dataclass_problem(value)
+    return None
+
+
+def _container_problem(  # noqa: PLR0911, PLR0912 - one case per kind of container
+    kind: object, origin: object, value: object
+) -> str | None:
+    if not isinstance(origin, type):
+        return None
+    try:
+        ok = isinstance(value, origin)
+    except TypeError:  # pragma: no cover - every container origin is a class
+        return None
+    if not ok:
+        return f"is {type(value).__name__}, not {_describe(origin)}"
+    args = typing.get_args(kind)
+    if isinstance(value, Mapping):
+        if len(args) == 2:
+            for key, item in value.items():
+                problem = _type_problem(args[0], key) or _type_problem(args[1], item)
+                if problem is not None:
+                    return f"holds an item that {problem}"
+        return None
+    if isinstance(value, tuple) and args and args[-1] is not Ellipsis:
+        if len(args) != len(value):
+            return f"has {len(value)} items, not {len(args)}"
+        pairs: Iterable[tuple[object, object]] = zip(args, value, strict=True)
+    elif args and isinstance(value, Iterable) and not isinstance(value, (str, bytes)):
+        pairs = ((args[0], item) for item in value)
+    else:
+        return None
+    for each_kind, item in pairs:
+        problem = _type_problem(each_kind, item)
+        if problem is not None:
+            return f"holds an item that {problem}"
+    return None
+
+
+def _dataclass_problem(value: object) -> str | None:
+    """Check a value object's or child entity's own fields by its own rules."""
+    rules = storage_rules(type(value))
+    for rule in rules.fields:
+        problem = rule.problem(getattr(value, rule.name, None))
+        if problem is not None:
+            return f"holds {type(value).__name__}.{rule.name}, which {problem}"
+    return _link_problem(rules, value)
+
+
+def _json_problem(value: object) -> str | None:
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"holds {value}, which JSON cannot store"
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        items: Iterable[object] = (getattr(value, f.name) for f in dataclasses.fields(value))
+    elif isinstance(value, Mapping):
+        items = value.values()
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        items = value
+    else:
+        return None
+    for item in items:
+        problem = _json_problem(item)
+        if problem is not None:
+            return problem
+    return None
+
+
+def _link_problem(rules: StorageRules, value: object) -> str | None:
+    for link in rules.links:
+        held = getattr(value, link.children, None)
+        expected = getattr(value, link.root_field, None)
+        for child in held if isinstance(held, list) else (held,):
+            if child is None:
+                continue
+            found = getattr(child, link.child_field, None)
+            if found != expected:
+                return (
+                    f"holds {type(child).__name__}.{link.child_field} = {found!r}, which must be "
+                    f"its {type(value).__name__}'s {link.root_field} {expected!r} (the join column)"
+                )
+    return None
+
+
+def violation(constraint: Constraint, value: object) -> str | None:  # noqa: PLR0911 - per kind
+    """Why ``value`` breaks ``constraint``, or ``None`` if it fits (``None`` always fits)."""
+    if value is None:
+        return None
+    match constraint:
+        case MaxLength(length=length):
+            if isinstance(value, (str, bytes)) and len(value) > length:
+                return f"is {len(value)} long, more than MaxLength({length})"
+        case Digits(precision=precision, scale=scale):
+            if isinstance(value, (Decimal, int)) and not isinstance(value, bool):
+                return _digits_violation(Decimal(value), precision, scale)
+        case Bits():
+            if isinstance(value, int) and not constraint.low <= value <= constraint.high:
+                return f"is out of range for Bits({constraint.bits}), {_range(constraint)}"
+        case Aware():
+            if isinstance(value, datetime) and value.utcoffset() is None:
+                return "is a naive datetime where a timezone-aware one is required"
+        case _:  # Naive()
+            if isinstance(value, datetime) and value.utcoffset() is not None:
+                return (
+                    "is a timezone-aware datetime where a naive one is required (a TIMESTAMP "
+                    "column would shift it to UTC and drop its zone: declare Aware() and map "
+                    "sa.DateTime(timezone=True))"
+                )
+    return None
+
+
+def _range(bits: Bits) -> str:
+    return f"{bits.low}..{bits.high}"
+
+
+def _digits_violation(value: Decimal, precision: int, scale: int) -> str | None:
+    where = f"Digits({precision}, {scale})"
+    if not value.is_finite():
+        return f"is {value}, which no {where} can hold"
+    try:
+        exact = value.quantize(Decimal(1).scaleb(-scale))
+    except InvalidOperation:
+        exact = None
+    if exact is None or exact != value:
+        return f"has more than {scale} decimal places for {where}"
+    if abs(exact) >= Decimal(10) ** (precision - scale):
+        return f"is out of range for {where}"
+    return None
+
+
+def _data_error(aggregate: object, field: str, value: object, problem: str) -> DataError:
+    kind = type(aggregate)
+    id = getattr(aggregate, "id", None)
+    msg = f"{kind.__name__} {id!r}: {field} = {_short(value)} {problem}"
+    return DataError(msg, aggregate_type=kind, aggregate_id=id, field=field)
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:77]}..."
+
+
+def _read(owner: object, path: str) -> object:
+    value: object = owner
+    for part in path.split("."):
+        if value is None:
+            return None
+        value = getattr(value, part, None)
+    return value
+
+
+def check_stored(aggregate: object) -> None:
+    """Raise :class:`DataError` unless every field of ``aggregate`` can be stored as it is."""
+    if not dataclasses.is_dataclass(aggregate):
+        return  # a class mapped straight in a SQLAlchemy registry: the database's rules apply
+    rules = storage_rules(type(aggregate))
+    for rule in rules.fields:
+        value = _read(aggregate, rule.name)
+        problem = rule.problem(value)
+        if problem is not None:
+            raise _data_error(aggregate, rule.name, value, problem)
+    problem = _link_problem(rules, aggregate)
+    if problem is not None:
+        link = rules.links[0].children if len(rules.links) == 1 else "children"
+        raise _data_error(aggregate, link, getattr(aggregate, link, None), problem)
+
+
+def check_unique(kind: type, rows: Iterable[tuple[object, Callable[[str], object]]]) -> None:
+    """Raise :class:`DuplicateError` if two ``(id, read)`` rows share a unique key of ``kind``.
+
+    ``read`` gives a row's field value; keys holding ``None`` never collide, as in SQL.
+    """
+    rules = storage_rules(kind)
+    groups = [*rules.unique, *((name,) for name in rules.live_unique)]
+    if not groups:
+        return
+    live_from = len(rules.unique)
+    deleted = audit_fields(kind).deleted
+    seen: list[dict[tuple[object, ...], object]] = [{} for _ in groups]
+    for id, read in rows:
+        for index, (group, taken) in enumerate(zip(groups, seen, strict=True)):
+            key = tuple(read(name) for name in group)
+            gone = index >= live_from and deleted is not None and read(deleted) is not None
+            if None in key or gone:
+                continue
+            other = taken.setdefault(key, id)
+            if other != id:
+                names = ", ".join(
+                    f"{name} {value!r}" for name, value in zip(group, key, strict=True)
+                )
+                msg = f"{kind.__name__} with {names} already exists"
+                raise DuplicateError(msg)
+
+
+def stored_form(rule: FieldRule, value: object) -> object:
+    """The value as the storage gives it back: ``1`` in a float field is ``1.0``, and a Decimal
+    has its column's scale (``Decimal("5")`` in ``Digits(12, 2)`` is ``Decimal("5.00")``)."""
+    if value is None or isinstance(value, bool):
+        return value
+    if rule.kind is float and isinstance(value, int):
+        return float(value)
+    if rule.kind is Decimal and isinstance(value, (int, Decimal)):
+        digits = next((c for c in rule.constraints if isinstance(c, Digits)), None)
+        number = Decimal(value)
+        return number if digits is None else number.quantize(Decimal(1).scaleb(-digits.scale))
+    return value
+
+
+# -- specifications ----------------------------------------------------------------------------
+
+
+def _spec_rule(owner: type, path: str) -> FieldRule | None:
+    rule = storage_rules(owner).by_name.get(path)
+    if rule is not None:
+        return rule
+    current: type = owner
+    for part in path.split("."):
+        if rule is not None:
+            kind = rule.kind
+            if not (isinstance(kind, type) and dataclasses.is_dataclass(kind)):
+                return None
+            current = kind
+        rule = storage_rules(current).by_name.get(part)
+        if rule is None:
+            return None
+    return rule
+
+
+def check_spec_value(owner: type, path: str, value: object) -> None:
+    """Raise :class:`InvalidSpecification` unless every adapter compares ``value`` alike.
+
+    A value of another type, or one its field cannot hold (an ``int`` beyond the column's bits,
+    a ``Decimal`` with more places than its ``Digits``, ``Decimal('NaN')``, a naive datetime for
+    an aware field), would be converted by one adapter and compared as it is by another.
+    """
+    if value is None:
+        return
+    rule = _spec_rule(owner, path)
+    if rule is None:
+        return
+    kind = rule.kind
+    where = f"{owner.__name__}.{path}"
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
+        msg = (
+            f"{where} is a {kind.__name__} value; compare its fields "
+            f"(F('{path}.<field>')), not the whole value"
+        )
+        raise InvalidSpecification(msg)
+    if isinstance(value, Decimal) and not value.is_finite():
+        msg = f"cannot compare {where} with {value!r}: it is not a number any column stores"
+        raise InvalidSpecification(msg)
+    wrong_type = (
+        (kind is float and isinstance(value, Decimal))
+        or (kind is Decimal and isinstance(value, float))
+        or _type_problem(kind, value) is not None
+    )
+    if wrong_type:
+        msg = (
+            f"{where} is {_describe(kind)}; cannot compare it with "
+            f"{type(value).__name__} {_short(value)}"
+        )
+        raise InvalidSpecification(msg)
+    for constraint in rule.constraints:
+        problem = None if isinstance(constraint, MaxLength) else violation(constraint, value)
+        if problem is not None:  # a longer text than MaxLength simply matches nothing
+            msg = f"cannot compare {where} with {_short(value)}: the value {problem}"
+            raise InvalidSpecification(msg)
+
+
+def validate_spec(owner: type, spec: Spec, id_type: object = None) -> None:
+    """Check every path of ``spec`` against ``owner`` and every value against its field.
+
+    ``id_type`` is the aggregate's id class when known (``id`` is generic on the base class).
+    """
+    validate_fields(owner, spec.fields())
+    match spec:
+        case Compare(field=path, value=value):
+            _check_spec(owner, path, value, id_type)
+        case In(field=path, values=values):
+            for value in values:
+                _check_spec(owner, path, value, id_type)
+        case Between(field=path, low=low, high=high):
+            _check_spec(owner, path, low, id_type)
+            _check_spec(owner, path, high, id_type)
+        case Match(field=path):
+            _check_spec(owner, path, "", id_type)
+        case And(parts=parts) | Or(parts=parts):
+            for part in parts:
+                validate_spec(owner, part, id_type)
+        case Not(part=part):
+            validate_spec(owner, part, id_type)
+
+
+def _check_spec(owner: type, path: str, value: object, id_type: object) -> None:
+    if path == "id" and isinstance(id_type, type) and value is not None:
+        if _type_problem(id_type, value) is not None:
+            msg = (
+                f"{owner.__name__}.id is {id_type.__name__}; cannot compare it with "
+                f"{type(value).__name__} {_short(value)}"
+            )
+            raise InvalidSpecification(msg)
+        return
+    check_spec_value(owner, path, value)
+
+
+def version_written(aggregate: object, loaded: int) -> DataError:
+    """The error for an aggregate whose ``version`` the application assigned."""
+    problem = (
+        f"was assigned by the application (it was loaded as {loaded}); the version belongs to "
+        "Andamios, which counts committed changes: do not assign it"
+    )
+    return _data_error(aggregate, "version", getattr(aggregate, "version", None), problem)
