@@ -619,10 +619,16 @@ def check_spec_value(owner: type, path: str, value: object) -> None:
     if isinstance(value, Decimal) and not value.is_finite():
         msg = f"cannot compare {where} with {value!r}: it is not a number any column stores"
         raise InvalidSpecification(msg)
+    problem = _type_problem(kind, value)
+    if isinstance(value, str) and problem is not None and isinstance(kind, type):
+        text = _text_problem(value)
+        if text is not None:
+            msg = f"cannot compare {where} with {_short(value)}: the value {text}"
+            raise InvalidSpecification(msg)
     wrong_type = (
         (kind is float and isinstance(value, Decimal))
         or (kind is Decimal and isinstance(value, float))
-        or _type_problem(kind, value) is not None
+        or problem is not None
     )
     if wrong_type:
         msg = (

@@ -42,7 +42,12 @@ def copy_value(value: object) -> object:
         return twin
     if isinstance(value, list):
         return [copy_value(item) for item in value]
-    return copy.deepcopy(value)
+    try:
+        return copy.deepcopy(value)
+    except (TypeError, copy.Error):
+        # Not copyable (a memoryview, a lock): kept as it is; the commit's value check refuses
+        # what no adapter can store, with the same DataError as DuckDB's.
+        return value
 
 
 def capture_state(aggregate: AggregateRoot[Any]) -> dict[str, object]:
