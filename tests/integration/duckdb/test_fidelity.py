@@ -232,12 +232,13 @@ async def test_values_read_back_as_they_were_stored(adapter: UnitOfWorkFactory[S
         b"\x00\xff",
         stored.cost,
     )
-    assert type(back.ratio) is float and back.ratio == 0.1
+    assert type(back.ratio) is float
+    assert back.ratio == 0.1
     assert str(back.price) == "5.00"  # the column's scale, on every adapter
     assert back.seen == datetime(2024, 5, 1, 12, 30)
-    assert (
-        back.stamped == aware and back.stamped is not None and back.stamped.utcoffset() is not None
-    )
+    assert back.stamped == aware
+    assert back.stamped is not None
+    assert back.stamped.utcoffset() is not None
 
 
 async def test_a_float_field_reads_back_a_float_on_every_adapter(
@@ -249,7 +250,8 @@ async def test_a_float_field_reads_back_a_float_on_every_adapter(
         await uow.commit()
     async with adapter() as uow:
         back = await uow.items.get(stored.id)
-    assert type(back.ratio) is float and back.ratio == 1.0
+    assert type(back.ratio) is float
+    assert back.ratio == 1.0
 
 
 # -- the version belongs to Andamios --------------------------------------------------------------
@@ -406,5 +408,5 @@ def test_annotations_that_cannot_be_resolved_are_a_mapping_error(
     class Shelf(UnitOfWork):
         broken: Repository[Broken, UUID]
 
-    with pytest.raises(MappingError, match="cannot resolve the annotations of .*Broken"):
+    with pytest.raises(MappingError, match=r"cannot resolve the annotations of .*Broken"):
         InMemoryUnitOfWork.factory(Shelf)
