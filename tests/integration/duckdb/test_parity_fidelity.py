@@ -32,7 +32,7 @@ from uuid import UUID
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from tests.integration.duckdb._contract_mapping import open_database
 
@@ -387,12 +387,34 @@ async def _everything(new_uow: Factory) -> list[dict[str, object]]:
 
 IDS = [UUID(int=n + 1) for n in range(3)]
 
+#: A probe every adapter stores; the examples below change one field of it.
+BASE: dict[str, Any] = {
+    "code": "P0",
+    "label": "",
+    "small": 0,
+    "big": 0,
+    "ratio": None,
+    "amount": Decimal("0.00"),
+    "flag": False,
+    "seen_at": None,
+    "local_at": None,
+    "blob": None,
+    "tags": set(),
+    "spots": [],
+    "spot": None,
+}
+
 
 # -- 1. storing edge values ------------------------------------------------------------------------
 
 
 @_settings(150)
 @given(rows=probes())
+@example(rows=[{**BASE, "amount": Decimal("-0.00")}])  # memory kept -0.00, DuckDB gave 0.00
+@example(rows=[{**BASE, "spot": Spot(0, Tag("", 0))}])  # memory kept int 0, DuckDB gave 0.0
+@example(rows=[{**BASE, "ratio": 10**400}])  # memory: OverflowError, DuckDB: OperationalError
+@example(rows=[{**BASE, "ratio": -0.0, "label": "a\x00b"}])
+@example(rows=[BASE, {**BASE, "label": "x"}])  # a repeated unique code
 def test_every_adapter_stores_or_refuses_the_same_values(
     adapters: Adapters, rows: list[dict[str, Any]]
 ) -> None:
