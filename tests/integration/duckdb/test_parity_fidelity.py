@@ -562,7 +562,7 @@ def valid_rows(draw: st.DrawFn) -> list[dict[str, Any]]:
 @given(rows=valid_rows(), spec=specs)
 # memory finds nothing; DuckDB raises OperationalError (then UnitOfWorkError for the count)
 @example(rows=[], spec=F("ratio") == 10**400)
-@example(rows=[{**BASE, "ratio": math.nan}], spec=F("ratio") == math.nan)
+@example(rows=[{**BASE, "ratio": math.nan}], spec=F("ratio") == math.nan)  # noqa: PLW0177
 def test_specs_over_edge_values_find_the_same_probes(
     adapters: Adapters, rows: list[dict[str, Any]], spec: Spec
 ) -> None:
