@@ -572,6 +572,8 @@ def stored_form(rule: FieldRule, value: object) -> object:
     if rule.kind is Decimal and isinstance(value, (int, Decimal)):
         digits = next((c for c in rule.constraints if isinstance(c, Digits)), None)
         number = Decimal(value)
+        if number.is_zero():
+            number = abs(number)  # a database keeps no negative zero: -0.00 reads back 0.00
         return number if digits is None else number.quantize(Decimal(1).scaleb(-digits.scale))
     return value
 
@@ -626,7 +628,8 @@ def check_spec_value(owner: type, path: str, value: object) -> None:
             msg = f"cannot compare {where} with {_short(value)}: the value {text}"
             raise InvalidSpecification(msg)
     wrong_type = (
-        (kind is float and isinstance(value, Decimal))
+        (kind is float and isinstance(value, int) and not _exact_float(value))
+        or (kind is float and isinstance(value, Decimal))
         or (kind is Decimal and isinstance(value, float))
         or problem is not None
     )
@@ -641,6 +644,11 @@ def check_spec_value(owner: type, path: str, value: object) -> None:
         if problem is not None:  # a longer text than MaxLength simply matches nothing
             msg = f"cannot compare {where} with {_short(value)}: the value {problem}"
             raise InvalidSpecification(msg)
+
+
+def _exact_float(value: int) -> bool:
+    """Whether an int compares with a DOUBLE column as Python compares it (DuckDB converts)."""
+    return abs(value) <= 2**53
 
 
 def validate_spec(owner: type, spec: Spec, id_type: object = None) -> None:
