@@ -28,6 +28,7 @@ from andamios.ports.errors import (
     NotFound,
     OperationalError,
     PersistenceError,
+    UnitOfWorkError,
 )
 
 SCHEMA = """
@@ -256,15 +257,19 @@ async def test_versioned_delete_of_several_rows_checks_the_total(
 
 async def test_statement_after_a_failure_in_the_transaction(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
-        with pytest.raises(DBAPIError):
+        with pytest.raises(DBAPIError) as failed:
             await conn.exec_driver_sql("INSERT INTO parent VALUES (1, 'dup', 1)")
+        # The driver refuses at once (DuckDB would say "Current transaction is aborted").
         with pytest.raises(DBAPIError) as caught:
             await conn.exec_driver_sql("SELECT 1")
-    _assert_translates(
-        caught.value,
-        OperationalError,
-        "TransactionContext Error: Current transaction is aborted (please ROLLBACK)",
+    error = translate_error(caught.value)
+    assert type(error) is UnitOfWorkError
+    assert str(error) == (
+        "an earlier statement in this transaction failed (DuplicateError: Constraint Error: "
+        'Duplicate key "id: 1" violates primary key constraint.); roll back first'
     )
+    assert type(error.__cause__) is DuplicateError
+    assert error.__cause__.__cause__ is failed.value.orig
 
 
 # -- opening files --------------------------------------------------------------------------------

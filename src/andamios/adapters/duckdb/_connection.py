@@ -22,7 +22,7 @@ import duckdb
 
 from andamios.adapters.duckdb._worker import Worker
 
-__all__ = ["AsyncDuckDBConnection", "SharedDatabase"]
+__all__ = ["AsyncDuckDBConnection", "SharedDatabase", "TransactionAborted"]
 
 # How long to wait for an interrupted statement to stop before interrupting again. A statement
 # that had not started when the first interrupt() came would otherwise run to completion.
@@ -151,6 +151,33 @@ def _rollback(conn: duckdb.DuckDBPyConnection) -> None:
         conn.rollback()
 
 
+class TransactionAborted(duckdb.TransactionException):
+    """A statement or COMMIT refused because an earlier statement of the transaction failed.
+
+    DuckDB aborts a transaction at its first failed statement: every later statement fails, and a
+    COMMIT rolls back *without an error*, so the caller that caught the failure would believe its
+    earlier writes were saved. The connection remembers the first failure (``failure``, also the
+    ``__cause__``) and refuses instead; at a COMMIT (``committing``) it has rolled back first.
+    """
+
+    def __init__(self, failure: BaseException, *, committing: bool) -> None:
+        self.failure = failure
+        self.committing = committing
+        first_line = str(failure).strip().split("\n", 1)[0]
+        what = f"{type(failure).__name__}: {first_line}" if first_line else type(failure).__name__
+        if committing:
+            message = (
+                f"TransactionContext Error: cannot commit: an earlier statement of this "
+                f"transaction failed ({what}); the transaction was rolled back"
+            )
+        else:
+            message = (
+                f"TransactionContext Error: the transaction is aborted: an earlier statement "
+                f"failed ({what}); roll back before running more statements"
+            )
+        super().__init__(message)
+
+
 class AsyncDuckDBConnection:
     """An asyncio connection to DuckDB: one DuckDB connection driven by its own worker thread.
 
@@ -158,9 +185,22 @@ class AsyncDuckDBConnection:
     that need DuckDB itself (the Arrow bulk path, the appender) call :meth:`run` with a function
     of the ``duckdb.DuckDBPyConnection``, which then runs on the connection's thread, inside the
     transaction SQLAlchemy has begun.
+
+    Inside a transaction (begun with :meth:`begin`, not in autocommit mode) the first failure of
+    a call is remembered: later calls raise :class:`TransactionAborted` at once, and
+    :meth:`commit` rolls back and raises it, whoever caught the failure.
     """
 
-    __slots__ = ("_begin_pending", "_closed", "_conn", "_database", "_worker", "autocommit")
+    __slots__ = (
+        "_begin_pending",
+        "_closed",
+        "_conn",
+        "_database",
+        "_failure",
+        "_in_transaction",
+        "_worker",
+        "autocommit",
+    )
 
     def __init__(self, database: SharedDatabase) -> None:
         self._database = database
@@ -168,6 +208,8 @@ class AsyncDuckDBConnection:
         self._conn: duckdb.DuckDBPyConnection | None = None
         self._closed = False
         self._begin_pending = False
+        self._in_transaction = False
+        self._failure: BaseException | None = None
         #: In autocommit mode :meth:`begin` is ignored and every statement commits on its own.
         self.autocommit = False
 
@@ -212,19 +254,34 @@ class AsyncDuckDBConnection:
         """Run ``fn(connection, *args, **kwargs)`` on the connection's thread; return its result.
 
         Cancelling the awaiting task interrupts the running statement (``interrupt()``) and waits
-        until the thread is idle again before the ``CancelledError`` propagates.
+        until the thread is idle again before the ``CancelledError`` propagates. Raises
+        :class:`TransactionAborted` without running ``fn`` once a call of the current transaction
+        has failed.
         """
+        if self._failure is not None:
+            raise TransactionAborted(self._failure, committing=False) from self._failure
+        begin, self._begin_pending = self._begin_pending, False
+        self._in_transaction = self._in_transaction or begin
+        try:
+            result: T = await self._submit(begin, fn, args, kwargs)
+        except BaseException as error:  # a cancelled statement may have aborted it too
+            if self._in_transaction:
+                self._failure = error
+            raise
+        return result
+
+    async def _submit(
+        self, begin: bool, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
         conn = self._conn
         if conn is None or self._closed:
             raise duckdb.ConnectionException("Connection Error: Connection already closed!")
-        begin, self._begin_pending = self._begin_pending, False
         future = self._worker.submit(_call, conn, begin, fn, args, kwargs)
         try:
-            result: T = await future
+            return await future
         except asyncio.CancelledError:
             await self._interrupt_until_idle(conn)
             raise
-        return result
 
     async def _interrupt_until_idle(self, conn: duckdb.DuckDBPyConnection) -> None:
         barrier = self._worker.submit(_idle)
@@ -235,18 +292,27 @@ class AsyncDuckDBConnection:
                 return
 
     async def commit(self) -> None:
-        """Commit the transaction; a transaction that ran no statement needs no hop."""
+        """Commit the transaction; a transaction that ran no statement needs no hop.
+
+        Raises :class:`TransactionAborted`, after rolling back, if a call of the transaction
+        failed (DuckDB would roll back silently).
+        """
+        failure, self._failure, self._in_transaction = self._failure, None, False
         if self._begin_pending:
             self._begin_pending = False
             return
-        await self.run(_commit)
+        if failure is not None:
+            await self._submit(False, _rollback, (), {})
+            raise TransactionAborted(failure, committing=True) from failure
+        await self._submit(False, _commit, (), {})
 
     async def rollback(self) -> None:
         """Roll the transaction back; a transaction that ran no statement needs no hop."""
+        self._failure, self._in_transaction = None, False
         if self._begin_pending:
             self._begin_pending = False
             return
-        await self.run(_rollback)
+        await self._submit(False, _rollback, (), {})
 
     async def close(self) -> None:
         """Close the DuckDB connection and join the worker thread (idempotent)."""

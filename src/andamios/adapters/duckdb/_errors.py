@@ -13,6 +13,7 @@ import duckdb
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 
+from andamios.adapters.duckdb._connection import TransactionAborted
 from andamios.ports.errors import (
     ConcurrencyError,
     ConfigurationError,
@@ -23,6 +24,7 @@ from andamios.ports.errors import (
     IntegrityError,
     OperationalError,
     PersistenceError,
+    UnitOfWorkError,
 )
 
 __all__ = ["translate_error", "translate_open_error"]
@@ -37,6 +39,9 @@ _LOCK_HOLDER = re.compile(r"held in (?P<program>.*?) \(PID (?P<pid>\d+)\)")
 # key "1"'), and so does a COMMIT that loses a race for the same key ('Failed to commit: PRIMARY
 # KEY or UNIQUE constraint violation: duplicate key "10"').
 _DUPLICATE = "duplicate key"
+# The key itself: "id: 1" or "sku: a, size: 2" (column: value pairs) when a statement fails, the
+# values alone ("1", "a, 2") when a COMMIT does.
+_DUPLICATE_KEY = re.compile(r'duplicate key "(?P<key>.*)"(?: violates [^"]*)?$', re.IGNORECASE)
 # A unique index created over rows that already repeat a value.
 _DUPLICATE_DATA = "contains duplicates on indexed column"
 
@@ -85,6 +90,14 @@ def _locked(message: str, match: re.Match[str]) -> DatabaseLocked:
     )
 
 
+def _duplicate(message: str) -> DuplicateError:
+    error = DuplicateError(message)
+    found = _DUPLICATE_KEY.search(message)
+    # The parsed key, for adapters that name the aggregate (None: the message names none).
+    error.duplicate_key = found["key"] if found else None  # type: ignore[attr-defined]
+    return error
+
+
 def _translate_duckdb(  # noqa: PLR0911 - one return per row of the translation table
     error: duckdb.Error, *, in_statement: bool
 ) -> PersistenceError:
@@ -92,11 +105,12 @@ def _translate_duckdb(  # noqa: PLR0911 - one return per row of the translation 
     lowered = text.lower()
     message = _first_line(text)
     if isinstance(error, duckdb.ConstraintException):
-        duplicate = _DUPLICATE in lowered or _DUPLICATE_DATA in lowered
-        return DuplicateError(message) if duplicate else IntegrityError(message)
+        if _DUPLICATE in lowered or _DUPLICATE_DATA in lowered:
+            return _duplicate(message)
+        return IntegrityError(message)
     if isinstance(error, duckdb.TransactionException):
         if _DUPLICATE in lowered:
-            return DuplicateError(message)
+            return _duplicate(message)
         if _CONFLICT in lowered:
             return ConcurrencyError(message)
     elif isinstance(error, duckdb.IOException):
@@ -113,6 +127,19 @@ def _translate_duckdb(  # noqa: PLR0911 - one return per row of the translation 
     return OperationalError(message)
 
 
+def _aborted(aborted: TransactionAborted) -> UnitOfWorkError:
+    failure = translate_error(aborted.failure)
+    what = f"{type(failure).__name__}: {failure}"
+    if aborted.committing:
+        msg = f"cannot commit: an earlier statement in this transaction failed ({what}); "
+        msg += "nothing was saved"
+    else:
+        msg = f"an earlier statement in this transaction failed ({what}); roll back first"
+    error = UnitOfWorkError(msg)
+    error.__cause__ = failure
+    return error
+
+
 def translate_error(exc: BaseException) -> PersistenceError:
     """Translate a driver error into the Andamios error tree.
 
@@ -124,6 +151,7 @@ def translate_error(exc: BaseException) -> PersistenceError:
     ============================================================  ===========================
     DuckDB reports                                                 translated to
     ============================================================  ===========================
+    TransactionAborted (a statement of the transaction failed)     ``UnitOfWorkError``
     ConstraintException "Duplicate key ..."                        ``DuplicateError``
     ConstraintException (NOT NULL, CHECK, FOREIGN KEY)             ``IntegrityError``
     TransactionException "Failed to commit: ... duplicate key"     ``DuplicateError``
@@ -147,6 +175,8 @@ def translate_error(exc: BaseException) -> PersistenceError:
         if isinstance(exc, DBAPIError):
             original = exc.orig
             in_statement = exc.statement is not None
+        if isinstance(original, TransactionAborted):
+            return _aborted(original)
         if isinstance(original, duckdb.Error):
             error = _translate_duckdb(original, in_statement=in_statement)
         else:

@@ -32,10 +32,11 @@ from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.orm.state import InstanceState
 from sqlalchemy.util.concurrency import await_
 
+from andamios.adapters.sqlalchemy._explain import explain_duplicate, name_first
 from andamios.adapters.sqlalchemy._mapping import AggregateMapping, Mapping
 from andamios.domain import AggregateRoot
 from andamios.ports._storage import check_stored, version_written
-from andamios.ports.errors import ConcurrencyError, DataError, PersistenceError
+from andamios.ports.errors import ConcurrencyError, DataError, DuplicateError, PersistenceError
 
 if TYPE_CHECKING:
     from andamios.adapters.sqlalchemy._session import AggregateSession
@@ -257,14 +258,19 @@ class BulkWriter:
         arrays.update(extra)
         return pa.table(arrays)
 
-    def _execute(self, session: Session, table: Any, sql: str) -> int:
-        """Run ``sql`` with ``table`` staged; return how many rows it returned."""
+    def _execute(
+        self, session: Session, table: Any, sql: str, aggregates: Sequence[Any]
+    ) -> list[Any]:
+        """Run ``sql`` with ``table`` (of ``aggregates``) staged; return the rows it returned."""
         driver: Any = session.connection().connection.driver_connection
         try:
-            rows = await_(driver.run(_run_staged, table, sql))
+            rows: list[Any] = await_(driver.run(_run_staged, table, sql))
         except Exception as error:
-            raise self._translate(error) from error
-        return len(rows)
+            translated = self._translate(error)
+            if isinstance(translated, DuplicateError):
+                translated = explain_duplicate(translated, aggregates)
+            raise translated from translated.__cause__ or error
+        return rows
 
     def _plan_of(self, aggregates: Sequence[Any]) -> tuple[AggregateMapping, _Plan]:
         mapping = self._mapping.aggregate_mapping(type(aggregates[0]))
@@ -286,6 +292,7 @@ class BulkWriter:
             session,
             table,
             f"INSERT INTO {plan.table} ({names}) SELECT {names} FROM andamios_staged",
+            aggregates,
         )
         with _no_gc():
             _make_persistent(session, plan, aggregates)
@@ -308,7 +315,8 @@ class BulkWriter:
             f"WHERE {target}.{plan.id.sql} = staged.{plan.id.sql} "
             f"AND {target}.{plan.version.sql} = staged.andamios_expected "
             f"RETURNING {target}.{plan.id.sql}",
-            len(aggregates),
+            aggregates=aggregates,
+            loaded=loaded,
         )
         for aggregate, state, version in zip(aggregates, states, loaded, strict=True):
             session.versions_before[id(aggregate)] = (aggregate, version)
@@ -328,30 +336,52 @@ class BulkWriter:
             f"WHERE {target}.{plan.id.sql} = staged.{plan.id.sql} "
             f"AND {target}.{plan.version.sql} = staged.andamios_expected "
             f"RETURNING {target}.{plan.id.sql}",
-            len(aggregates),
+            aggregates=aggregates,
+            loaded=loaded,
         )
         for aggregate in aggregates:
             session.expunge(aggregate)
 
     def _check_all(
-        self, session: Session, mapping: AggregateMapping, table: Any, sql: str, count: int
+        self,
+        session: Session,
+        mapping: AggregateMapping,
+        table: Any,
+        sql: str,
+        *,
+        aggregates: Sequence[AggregateRoot[Any]],
+        loaded: list[int],
     ) -> None:
-        kind = mapping.aggregate_type.__name__
+        """Run ``sql``, which returns the id of each row it wrote: every aggregate's, or none."""
+        kind, count = mapping.aggregate_type.__name__, len(aggregates)
         try:
-            written = self._execute(session, table, sql)
+            rows = self._execute(session, table, sql, aggregates)
         except ConcurrencyError as error:
             # A writer whose change this transaction's snapshot cannot see: DuckDB tells only
-            # that there was a conflict, not how many rows it would have hit.
+            # that there was a conflict, not with which row nor how many it would have hit.
             msg = (
                 f"some of {count} {kind} aggregates were changed or removed by another unit of "
-                f"work ({error}); nothing was saved"
+                f"work, among {name_first(aggregates)} ({error}); nothing was saved"
             )
-            raise ConcurrencyError(msg) from error
-        stale = count - written
-        if stale:
+            raise ConcurrencyError(msg) from error.__cause__
+        if len(rows) < count:
+            # Compared as the driver returns them: what the id column stores, as text.
+            column = mapping.mapper.primary_key[0]
+            process = column.type.bind_processor(self._dialect) or _as_it_is
+            written = {str(row[0]) for row in rows}
+            stale = [
+                (aggregate, version)
+                for aggregate, version in zip(aggregates, loaded, strict=True)
+                if str(process(aggregate.id)) not in written
+            ]
+            first = (
+                f"; the first: {kind} {stale[0][0].id!r} (loaded version {stale[0][1]})"
+                if stale
+                else ""
+            )
             msg = (
-                f"{stale} of {count} {kind} aggregates were changed or removed by another unit "
-                "of work; nothing was saved"
+                f"{count - len(rows)} of {count} {kind} aggregates were changed or removed by "
+                f"another unit of work{first}; nothing was saved"
             )
             raise ConcurrencyError(msg)
 
@@ -414,6 +444,10 @@ class BulkWriter:
             if isinstance(each, AggregateRoot) and self._mapping.is_mapped(type(each)):
                 groups.setdefault(type(each), []).append(each)
         return groups
+
+
+def _as_it_is(value: Any) -> Any:
+    return value
 
 
 def _committed_version(state: InstanceState[Any]) -> int:

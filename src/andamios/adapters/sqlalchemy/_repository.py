@@ -14,6 +14,7 @@ from sqlalchemy.orm.attributes import instance_state
 
 from andamios.adapters.sqlalchemy._bulk import BulkWriter
 from andamios.adapters.sqlalchemy._compiler import compile_order, compile_spec
+from andamios.adapters.sqlalchemy._explain import Explainer
 from andamios.adapters.sqlalchemy._mapping import AggregateMapping
 from andamios.adapters.sqlalchemy._session import AggregateSession
 from andamios.domain import AggregateRoot, Order, Spec
@@ -26,7 +27,7 @@ __all__ = ["SessionContext", "SqlAlchemyRepository"]
 class SessionContext:
     """What the repositories of one unit of work share: its session and error translation."""
 
-    __slots__ = ("_translate", "session", "writer")
+    __slots__ = ("_explainer", "_translate", "session", "writer")
 
     def __init__(
         self,
@@ -37,6 +38,7 @@ class SessionContext:
         self.session = session
         self._translate = translate
         self.writer = writer
+        self._explainer = Explainer(session.sync_session)
 
     @property
     def sync_session(self) -> AggregateSession:
@@ -45,11 +47,16 @@ class SessionContext:
 
     @contextlib.contextmanager
     def translated(self) -> Iterator[None]:
-        """Re-raise any SQLAlchemy or driver error as an Andamios error (the cause kept)."""
+        """Re-raise any SQLAlchemy or driver error as an Andamios error (the cause kept).
+
+        Conflicts and duplicates name the aggregate and id (:mod:`._explain`).
+        """
         try:
             yield
         except SQLAlchemyError as error:
-            raise self._translate(error) from error
+            translated = self._explainer.explain(self._translate(error), error, self.sync_session)
+            # The translation may name a truer cause (the earlier failure of a refused COMMIT).
+            raise translated from translated.__cause__ or error
 
 
 class SqlAlchemyRepository[A: AggregateRoot[Any], ID](Repository[A, ID]):

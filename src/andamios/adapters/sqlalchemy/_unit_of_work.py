@@ -13,7 +13,7 @@ from andamios.adapters.sqlalchemy._repository import SessionContext, SqlAlchemyR
 from andamios.adapters.sqlalchemy._session import AggregateSession
 from andamios.domain import AggregateRoot
 from andamios.ports import Clock, Repository, UnitOfWork, compose, repository_slots
-from andamios.ports.errors import PersistenceError
+from andamios.ports.errors import PersistenceError, UnitOfWorkError
 
 __all__ = ["SqlAlchemyFactory", "SqlAlchemyUnitOfWork", "SqlDatabase"]
 
@@ -30,7 +30,11 @@ class SqlDatabase(Protocol):
         ...
 
     def translate_error(self, exc: BaseException) -> PersistenceError:
-        """The Andamios error for a driver or SQLAlchemy exception."""
+        """The Andamios error for a driver or SQLAlchemy exception.
+
+        A statement or COMMIT the driver refused because an earlier statement of the transaction
+        failed is a :class:`UnitOfWorkError` whose ``__cause__`` is that failure.
+        """
         ...
 
 
@@ -133,9 +137,18 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         try:
             with self._context.translated():
                 await self._context.session.commit()
-        except PersistenceError:
+        except PersistenceError as error:
             # Nothing was saved: the aggregates keep their last committed versions.
             self._context.sync_session.restore_versions()
+            if isinstance(error, UnitOfWorkError):
+                # A statement sent through the session failed and its caller went on: the
+                # driver refused the flush or the COMMIT. Said as for a repository's failure.
+                failure = error.__cause__ or error
+                msg = (
+                    "cannot commit: an earlier statement in this unit of work failed "
+                    f"({type(failure).__name__}: {failure}); nothing was saved"
+                )
+                raise UnitOfWorkError(msg) from failure
             raise
         self._context.sync_session.begin_moment()
 
