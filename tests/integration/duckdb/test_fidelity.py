@@ -244,7 +244,7 @@ async def test_values_read_back_as_they_were_stored(adapter: UnitOfWorkFactory[S
 async def test_a_float_field_reads_back_a_float_on_every_adapter(
     adapter: UnitOfWorkFactory[Store],
 ) -> None:
-    stored = item(ratio=1)  # type: ignore[arg-type]  # an int where a float is declared
+    stored = item(ratio=1)  # an int where a float is declared
     async with adapter() as uow:
         await uow.items.add(stored)
         await uow.commit()
