@@ -44,7 +44,7 @@ from andamios.ports._storage import (
     id_type_of,
     register_storage,
     storage_rules,
-    stored_form,
+    stored_state,
     unregister_storage,
 )
 from andamios.ports._tracker import Tracker, UnitOfWorkState
@@ -98,7 +98,7 @@ __all__ = [
     "register_storage",
     "repository_slots",
     "storage_rules",
-    "stored_form",
+    "stored_state",
     "unregister_blank_factory",
     "unregister_storage",
 ]

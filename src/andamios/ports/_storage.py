@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
+import sys
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -51,6 +52,7 @@ from andamios.domain import (
     UpdatedAt,
 )
 from andamios.ports._audit import audit_fields
+from andamios.ports._instances import new_blank
 from andamios.ports._introspection import type_hints, unwrap_new_type, validate_fields
 from andamios.ports.errors import DataError, DuplicateError
 
@@ -66,7 +68,7 @@ __all__ = [
     "id_type_of",
     "register_storage",
     "storage_rules",
-    "stored_form",
+    "stored_state",
     "unregister_storage",
     "validate_spec",
     "violation",
@@ -75,6 +77,7 @@ __all__ = [
 type Constraint = MaxLength | Digits | Bits | Aware | Naive
 
 _VALUE_MARKERS = (MaxLength, Digits, Bits, Aware, Naive)
+_FLOAT_MAX = int(sys.float_info.max)
 _INT64 = Bits(64)
 
 
@@ -369,6 +372,8 @@ def _type_problem(kind: object, value: object) -> str | None:  # noqa: PLR0911, 
                 return None
     if not ok:
         return f"is {type(value).__name__} {value!r}, not {kind.__name__}"
+    if kind is float and isinstance(value, int) and abs(value) > _FLOAT_MAX:
+        return "is too large for a float (DOUBLE)"
     if dataclasses.is_dataclass(kind) and not isinstance(value, type):
         return _dataclass_problem(value)
     return None
@@ -562,20 +567,78 @@ def check_unique(kind: type, rows: Iterable[tuple[object, Callable[[str], object
                 raise DuplicateError(msg)
 
 
-def stored_form(rule: FieldRule, value: object) -> object:
-    """The value as the storage gives it back: ``1`` in a float field is ``1.0``, and a Decimal
-    has its column's scale (``Decimal("5")`` in ``Digits(12, 2)`` is ``Decimal("5.00")``)."""
+def stored_state(owner: type, state: dict[str, object]) -> None:
+    """Put each value of ``state`` (an aggregate's fields) in the form storage gives it back.
+
+    ``1`` in a float field reads back ``1.0`` (also inside a value object stored as JSON), and a
+    Decimal in a ``NUMERIC(p, s)`` column has its scale and no negative zero (``Decimal("-5")`` in
+    ``Digits(12, 2)`` reads back ``Decimal("-5.00")``, ``Decimal("-0")`` reads back ``0.00``).
+    """
+    rules = storage_rules(owner)
+    for name, value in state.items():
+        rule = rules.by_name.get(name)
+        if rule is not None:
+            state[name] = _stored(rule, value, rules, name, json=rule.json)
+
+
+def _stored(  # noqa: PLR0911 - one case per kind of value
+    rule: FieldRule, value: object, outer: StorageRules, path: str, *, json: bool
+) -> object:
+    kind = rule.kind
     if value is None or isinstance(value, bool):
         return value
-    if rule.kind is float and isinstance(value, int):
+    if kind is float and isinstance(value, int):
         return float(value)
-    if rule.kind is Decimal and isinstance(value, (int, Decimal)):
-        digits = next((c for c in rule.constraints if isinstance(c, Digits)), None)
+    if kind is Decimal and isinstance(value, (int, Decimal)):
         number = Decimal(value)
+        digits = next((c for c in rule.constraints if isinstance(c, Digits)), None)
+        if json or digits is None:
+            return number
         if number.is_zero():
-            number = abs(number)  # a database keeps no negative zero: -0.00 reads back 0.00
-        return number if digits is None else number.quantize(Decimal(1).scaleb(-digits.scale))
+            number = abs(number)  # a database keeps no negative zero
+        return number.quantize(Decimal(1).scaleb(-digits.scale))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _stored_dataclass(value, outer, path, json=json)
+    args = typing.get_args(kind)
+    if isinstance(value, (list, tuple, set, frozenset)) and args:
+        fixed = isinstance(value, tuple) and args[-1] is not Ellipsis and len(args) == len(value)
+        kinds = args if fixed else (args[0],) * len(value)
+        items = [
+            _stored(_loose(each), item, outer, path, json=json)
+            for each, item in zip(kinds, value, strict=True)
+        ]
+        same = all(a is b for a, b in zip(items, value, strict=True))
+        return value if same else type(value)(items)
+    if isinstance(value, dict) and len(args) == 2:
+        inner = _loose(args[1])
+        items = {key: _stored(inner, item, outer, path, json=json) for key, item in value.items()}
+        return value if all(items[k] is v for k, v in value.items()) else items
     return value
+
+
+def _loose(hint: object) -> FieldRule:
+    """A rule for an item inside a container: its type only."""
+    kind = unwrap_new_type(_optional(_markers(hint)[1])[0])
+    return FieldRule("", kind, True, ())
+
+
+def _stored_dataclass(value: object, outer: StorageRules, path: str, *, json: bool) -> object:
+    own = storage_rules(type(value))
+    changed: dict[str, object] = {}
+    for rule in own.fields:
+        if "." in rule.name:
+            continue
+        inner = f"{path}.{rule.name}"
+        current = getattr(value, rule.name, None)
+        stored = _stored(outer.by_name.get(inner, rule), current, outer, inner, json=json)
+        if stored is not current:
+            changed[rule.name] = stored
+    if not changed:
+        return value
+    twin = new_blank(type(value))
+    for each in dataclasses.fields(value):  # type: ignore[arg-type]
+        object.__setattr__(twin, each.name, changed.get(each.name, getattr(value, each.name)))
+    return twin
 
 
 # -- specifications ----------------------------------------------------------------------------
