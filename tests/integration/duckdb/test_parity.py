@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from tests.integration.duckdb._contract_mapping import contract_mapping, module_database
+from tests.integration.duckdb._profiles import parity_settings
 
 from andamios.adapters.memory import InMemoryUnitOfWork
 from andamios.adapters.sqlalchemy import SqlAlchemyUnitOfWork
@@ -154,11 +155,7 @@ def _copies(rows: list[Gadget]) -> list[Gadget]:
     return [Gadget(**{k: getattr(g, k) for k in Gadget.__dataclass_fields__}) for g in rows]
 
 
-@settings(
-    max_examples=300,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@parity_settings(300)
 @given(
     rows=gadgets(),
     spec=st.none() | specs,

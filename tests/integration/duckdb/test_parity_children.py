@@ -13,9 +13,10 @@ from uuid import UUID
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from tests.integration.duckdb._contract_mapping import map_basket, module_database
+from tests.integration.duckdb._profiles import parity_settings
 
 from andamios.adapters.memory import InMemoryUnitOfWork
 from andamios.adapters.sqlalchemy import Mapping, SqlAlchemyUnitOfWork
@@ -91,11 +92,7 @@ async def _run(new_uow: Factory, basket_id: Any, units: list[list[Edit]]) -> lis
     return seen
 
 
-@settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@parity_settings(60)
 @given(units=UNITS)
 def test_memory_and_duckdb_agree_on_child_entities(
     duckdb_factory: Any, units: list[list[Edit]]

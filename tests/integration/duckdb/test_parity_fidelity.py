@@ -32,9 +32,10 @@ from uuid import UUID
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 from tests.integration.duckdb._contract_mapping import open_database
+from tests.integration.duckdb._profiles import parity_settings
 
 from andamios.adapters.duckdb import Database
 from andamios.adapters.memory import InMemoryUnitOfWork
@@ -120,23 +121,6 @@ def _map(mapping: Mapping) -> None:
         sa.Column("version", sa.Integer, nullable=False),
     )
     mapping.map(Probe, table)
-
-
-# -- examples: how many the loaded profile asks for ------------------------------------------------
-
-
-def _examples(default: int) -> int:
-    """``default`` in the suite's run; the profile's own count when it asks for more (thorough)."""
-    loaded = settings().max_examples
-    return loaded if loaded > 1_000 else default
-
-
-def _settings(default: int) -> settings:
-    return settings(
-        max_examples=_examples(default),
-        deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
 
 
 # -- values ----------------------------------------------------------------------------------------
@@ -408,7 +392,7 @@ BASE: dict[str, Any] = {
 # -- 1. storing edge values ------------------------------------------------------------------------
 
 
-@_settings(150)
+@parity_settings(150)
 @given(rows=probes())
 @example(rows=[{**BASE, "amount": Decimal("-0.00")}])  # memory kept -0.00, DuckDB gave 0.00
 @example(rows=[{**BASE, "spot": Spot(0, Tag("", 0))}])  # memory kept int 0, DuckDB gave 0.0
@@ -465,7 +449,7 @@ def _apply(probe: Probe, op: tuple[Any, ...]) -> None:
                 probe.spots.pop(op[1] % len(probe.spots))
 
 
-@_settings(80)
+@parity_settings(80)
 @given(row=st.fixed_dictionaries(VALID), ops=st.lists(OPS, min_size=1, max_size=4))
 def test_json_containers_changed_in_place_are_saved_alike(
     adapters: Adapters, row: dict[str, Any], ops: list[tuple[Any, ...]]
@@ -558,7 +542,7 @@ def valid_rows(draw: st.DrawFn) -> list[dict[str, Any]]:
     return [{**draw(st.fixed_dictionaries(VALID)), "code": f"P{n}"} for n in range(count)]
 
 
-@_settings(150)
+@parity_settings(150)
 @given(rows=valid_rows(), spec=specs)
 # memory finds nothing; DuckDB raises OperationalError (then UnitOfWorkError for the count)
 @example(rows=[], spec=F("ratio") == 10**400)

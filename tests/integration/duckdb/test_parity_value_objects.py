@@ -16,10 +16,11 @@ from uuid import UUID
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy.orm import composite
 from tests.integration.duckdb._contract_mapping import module_database
+from tests.integration.duckdb._profiles import parity_settings
 
 from andamios.adapters.memory import InMemoryUnitOfWork
 from andamios.adapters.sqlalchemy import JsonValue, Mapping, SqlAlchemyUnitOfWork
@@ -179,11 +180,7 @@ async def _load(new_uow: Factory, rows: list[Listing]) -> None:
         await uow.commit()
 
 
-@settings(
-    max_examples=120,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@parity_settings(120)
 @given(
     rows=listings(),
     spec=st.none() | specs,
