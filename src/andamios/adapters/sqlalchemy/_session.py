@@ -10,6 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, UOWTransaction
 from sqlalchemy.orm.attributes import set_committed_value
 
+from andamios.adapters.sqlalchemy._json_changes import JsonSnapshots
 from andamios.domain import AggregateRoot
 from andamios.ports._audit import audit_fields
 from andamios.ports._clock import Clock, SystemClock
@@ -33,6 +34,9 @@ class AggregateSession(Session):
     - A rollback (explicit, on leaving a unit of work, or after a failed flush) forgets every
       object instead of expiring it, so aggregates keep the state the application gave them, as
       in the in-memory adapter, and their versions go back to what was last committed.
+    - Values stored by ``JsonValue`` and changed in place (``batch.allocations.add(line)``) are
+      found before every flush, including the one of ``commit()``, and written like assigned
+      ones (:mod:`._json_changes`).
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -53,6 +57,23 @@ class AggregateSession(Session):
         self.moment = self.clock.now()
         #: Aggregates this transaction stamped, and their timestamps before, to restore on rollback.
         self.stamps_before: dict[int, tuple[AggregateRoot[Any], dict[str, object]]] = {}
+        #: The JSON form of the ``JsonValue`` attributes of persistent objects, last written or
+        #: read: what finds the values changed in place.
+        self.json_snapshots = JsonSnapshots()
+
+    def flush(self, objects: Sequence[Any] | None = None) -> None:
+        """Flush, with the ``JsonValue`` attributes changed in place flagged first.
+
+        Before SQLAlchemy decides whether anything is dirty: a session whose only changes are in
+        place looks clean to it, and would not flush (nor run ``before_flush``) at all.
+        """
+        self.json_snapshots.flag_changes(self)
+        super().flush(objects)
+
+    def expunge_all(self) -> None:
+        """Forget every object (and the snapshots of their JSON values)."""
+        super().expunge_all()
+        self.json_snapshots.forget()
 
     def record_inserted(self, batch: Sequence[AggregateRoot[Any]], versions: list[int]) -> None:
         """Remember a batch the bulk path inserted (one list per batch: cheaper than a dict)."""
@@ -185,6 +206,12 @@ def _owners(session: AggregateSession) -> dict[int, AggregateRoot[Any]]:
             for child in held if isinstance(held, list) else (held,):
                 owners[id(child)] = item
     return owners
+
+
+@event.listens_for(AggregateSession, "before_commit")
+def _flush_in_place_changes(session: AggregateSession) -> None:
+    # A commit flushes only a session SQLAlchemy finds dirty: flag what changed in place first.
+    session.flush()
 
 
 @event.listens_for(AggregateSession, "after_commit")
