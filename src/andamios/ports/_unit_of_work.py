@@ -71,6 +71,12 @@ class UnitOfWork:
     a commit, :meth:`collect_events` yields the events those aggregates recorded. A unit of work
     is used once: entering it twice, or using it after the block, raises
     :class:`UnitOfWorkError` (DuckDB has no savepoints, so there is nothing to nest).
+
+    Snapshot rule, the same in every adapter: a transaction's snapshot is taken by its first
+    read (``get`` of an id the unit of work does not hold, ``find``, ``count``, ``exists``, ...),
+    not by ``async with``, ``commit()`` or ``rollback()``. It sees every commit made before that
+    read and none made after it until it ends; ``add``, ``remove`` and changing a held aggregate
+    read nothing. Aggregates stay held across ``commit()`` (see ADR 0002).
     """
 
     adapter_name: ClassVar[str] = "unit of work"

@@ -4,14 +4,22 @@ Three-valued logic: a comparison involving ``None`` is *unknown* (``None`` here)
 stays unknown, ``AND``/``OR`` follow SQL's truth tables, and only rows that are *true* match.
 ``None`` sorts last in both directions unless an ordering term asks for ``nulls_first``, exactly as
 the SQL adapter writes ``NULLS LAST``/``NULLS FIRST``.
+
+Floating point numbers compare and sort as DuckDB's ``DOUBLE`` does, not as Python's ``float``:
+NaN equals NaN and is greater than every other number (``+inf`` included), ``-0.0`` equals
+``0.0``, and a float compared with another number compares with it converted to a float (DuckDB
+casts the other side to ``DOUBLE``). A ``Decimal`` NaN, which no adapter stores, is ordered like
+a float NaN rather than raising ``decimal.InvalidOperation``.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 import operator
 import re
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import Any
 
 from andamios.domain import (
@@ -43,6 +51,48 @@ _OPERATORS: dict[Op, Callable[[Any, Any], object]] = {
     Op.GT: operator.gt,
     Op.GE: operator.ge,
 }
+
+
+_NAN = (1, 0.0)
+"""The key of every NaN: above the key ``(0, x)`` of every other number, equal to itself."""
+
+
+def _is_nan(value: object) -> bool:
+    if isinstance(value, float):
+        return math.isnan(value)
+    return isinstance(value, Decimal) and value.is_nan()
+
+
+def _floating(value: object) -> bool:
+    """Whether comparing with ``value`` follows DOUBLE semantics (a float, or any NaN)."""
+    return isinstance(value, float) or _is_nan(value)
+
+
+def _double(value: object) -> object:
+    """The key DuckDB compares a DOUBLE by: NaN above all, any other number as a float."""
+    if _is_nan(value):
+        return _NAN
+    # Anything else compares as it is (a type error for an ordering, never equal).
+    return (0, float(value)) if isinstance(value, (int, float, Decimal)) else value
+
+
+def _compare(op: Op, value: object, expected: object) -> bool:
+    if _floating(value) or _floating(expected):
+        value, expected = _double(value), _double(expected)
+    return bool(_OPERATORS[op](value, expected))
+
+
+def _between(value: object, low: object, high: object) -> bool:
+    return _compare(Op.GE, value, low) and _compare(Op.LE, value, high)
+
+
+def _sort_key(value: object) -> object:
+    """Numbers in DOUBLE order (NaN last, exact otherwise), other values as they are."""
+    if _is_nan(value):
+        return _NAN
+    if isinstance(value, (int, float, Decimal)):
+        return (0, value)
+    return value
 
 
 @functools.lru_cache(maxsize=512)
@@ -78,19 +128,19 @@ def _evaluate(spec: Spec, get: Getter) -> bool | None:  # noqa: PLR0911 - one re
     match spec:
         case Compare(field=field, op=op, value=expected):
             value = get(field)
-            return None if value is None else bool(_OPERATORS[op](value, expected))
+            return None if value is None else _compare(op, value, expected)
         case In(field=field, values=values, negated=negated):
             value = get(field)
             if value is None:
                 return None
-            if any(candidate == value for candidate in values if candidate is not None):
+            if any(_compare(Op.EQ, value, each) for each in values if each is not None):
                 return not negated
             return None if None in values else negated
         case IsNone(field=field, negated=negated):
             return (get(field) is None) != negated
         case Between(field=field, low=low, high=high):
             value = get(field)
-            return None if value is None else bool(low <= value <= high)  # type: ignore[operator]
+            return None if value is None else _between(value, low, high)
         case Match(field=field, kind=kind, text=text):
             value = get(field)
             if value is None:
@@ -114,13 +164,13 @@ def evaluate(spec: Spec, get: Getter) -> bool | None:
     """True, False or None (unknown) for one row; values of another type are a clear error."""
     try:
         return _evaluate(spec, get)
-    except TypeError as error:
+    except (TypeError, OverflowError) as error:
         msg = f"{spec!r} compares values of incompatible types: {error}"
         raise InvalidSpecification(msg) from error
 
 
 def _key[R](get: Callable[[R, str], object], field: str, row: R) -> object:
-    return get(row, field)
+    return _sort_key(get(row, field))
 
 
 def sort_rows[R](rows: list[R], order: Sequence[Order], get: Callable[[R, str], object]) -> None:

@@ -85,18 +85,37 @@ class Workspace:
         self._clock: Clock = clock if clock is not None else SystemClock()
         #: When the current transaction began: the time every audit stamp of it gets.
         self._moment = self._clock.now()
-        self._snapshot: Tables = store.tables
+        #: The committed state this transaction reads: taken at its first read (:meth:`_tables`).
+        self._snapshot: Tables | None = None
         self._loaded: dict[Key, _Loaded] = {}
         self._added: dict[Key, AggregateRoot[Any]] = {}
         self._removed: set[Key] = set()
 
     def begin(self) -> None:
-        """Start a transaction: forget staged changes, read the latest committed state."""
-        self._snapshot = self._store.tables
+        """Start a transaction: forget staged changes; its first read takes a new snapshot."""
+        self._snapshot = None
         self._moment = self._clock.now()
         self._loaded.clear()
         self._added.clear()
         self._removed.clear()
+
+    def _tables(self) -> Tables:
+        """The committed state this transaction reads, taken at its first read.
+
+        DuckDB begins a transaction with its first statement, so it sees every commit made
+        before that one. An id added here that another unit of work committed first fails
+        then, as the INSERT flushed before that statement does (and every later read, until a
+        rollback).
+        """
+        if self._snapshot is None:
+            tables = self._store.tables
+            for key in self._added:
+                kind, id = key
+                if key not in self._removed and id in tables.get(kind, {}):
+                    msg = f"{kind.__name__} with id {id!r} already exists"
+                    raise DuplicateError(msg)
+            self._snapshot = tables
+        return self._snapshot
 
     # -- reads ----------------------------------------------------------------------------------
 
@@ -119,17 +138,22 @@ class Workspace:
         loaded = self._loaded.get(key)
         if loaded is not None:
             return loaded.aggregate
-        row = self._snapshot.get(kind, {}).get(id)
+        row = self._tables().get(kind, {}).get(id)
         return None if row is None else self._materialize(kind, id, row)
 
     def _candidates(self, kind: type[AggregateRoot[Any]]) -> list[_Candidate]:
         candidates: list[_Candidate] = []
-        for id, row in self._snapshot.get(kind, {}).items():
+        for id, row in self._tables().get(kind, {}).items():
             key = (kind, id)
             if key in self._removed:
                 continue
             loaded = self._loaded.get(key)
-            candidates.append(loaded.aggregate if loaded else _Unloaded(id, row))
+            if loaded is not None and loaded.version == row.version:
+                candidates.append(loaded.aggregate)
+            else:
+                # Not loaded, or changed by another unit of work since it was (in an earlier
+                # transaction): matched and ordered by its stored row, as the database does.
+                candidates.append(_Unloaded(id, row))
         candidates.extend(aggregate for (k, _), aggregate in self._added.items() if k is kind)
         return candidates
 
@@ -151,9 +175,16 @@ class Workspace:
         rows = self._matching(kind, spec)
         sort_rows(rows, order, _read)
         chosen = rows[offset:] if limit is None else rows[offset : offset + limit]
-        return [
-            self._materialize(kind, c.id, c.row) if isinstance(c, _Unloaded) else c for c in chosen
-        ]
+        return [self._hand_out(kind, c) for c in chosen]
+
+    def _hand_out(self, kind: type[AggregateRoot[Any]], candidate: _Candidate) -> Any:
+        """The object this unit of work holds for a candidate (identity map), else a new one."""
+        if not isinstance(candidate, _Unloaded):
+            return candidate
+        loaded = self._loaded.get((kind, candidate.id))
+        if loaded is not None:
+            return loaded.aggregate
+        return self._materialize(kind, candidate.id, candidate.row)
 
     def count(self, kind: type[AggregateRoot[Any]], spec: Spec | None) -> int:
         """How many aggregates match."""
@@ -161,14 +192,24 @@ class Workspace:
 
     # -- writes ---------------------------------------------------------------------------------
 
+    def _peek(self) -> Tables:
+        """What an add checks its id against: the snapshot, or the latest state before one.
+
+        An add sends no statement to DuckDB, so it does not begin the snapshot.
+        """
+        return self._store.tables if self._snapshot is None else self._snapshot
+
     def add(self, aggregate: AggregateRoot[Any], kind: type[AggregateRoot[Any]]) -> None:
         """Stage a new aggregate; an id this transaction already sees is a DuplicateError."""
         key = (kind, aggregate.id)
-        if self.get(kind, aggregate.id) is aggregate:
-            return
+        loaded = self._loaded.get(key)
+        if self._added.get(key) is aggregate or (
+            key not in self._removed and loaded is not None and loaded.aggregate is aggregate
+        ):
+            return  # held already; found without a read, which would take the snapshot
         if key in self._added or (
             key not in self._removed
-            and (key in self._loaded or aggregate.id in self._snapshot.get(kind, {}))
+            and (key in self._loaded or aggregate.id in self._peek().get(kind, {}))
         ):
             msg = f"{kind.__name__} with id {aggregate.id!r} already exists"
             raise DuplicateError(msg)
@@ -251,7 +292,7 @@ class Workspace:
             self._loaded[key] = _Loaded(aggregate, 1, state)
         for aggregate, name, moment in stamps:
             object.__setattr__(aggregate, name, moment)
-        self._snapshot = tables
+        self._snapshot = None
         self._moment = self._clock.now()
         self._added.clear()
         self._removed.clear()
