@@ -21,9 +21,10 @@ from uuid import UUID
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from tests.integration.duckdb._contract_mapping import open_database
+from tests.integration.duckdb._profiles import parity_settings
 
 from andamios.adapters.duckdb import Database
 from andamios.adapters.memory import InMemoryUnitOfWork
@@ -163,6 +164,11 @@ class Adapters:
 async def _empty(database: Database) -> None:
     async with database.engine.begin() as connection:
         await connection.execute(sa.text("DELETE FROM readings"))
+    # DuckDB 2.0.0's row group pruner ignores deleted rows under ORDER BY ... LIMIT: after a
+    # DELETE in a table with a primary key, LIMIT 1 sometimes gives no row at all (duckdb/duckdb
+    # PR 22949). A checkpoint drops the deleted rows; this file tests floats, not that bug.
+    async with database.engine.connect() as connection:
+        await connection.execute(sa.text("CHECKPOINT"))
 
 
 @pytest.fixture(scope="module")
@@ -359,7 +365,7 @@ orders = st.lists(
 )
 
 
-@settings(max_examples=250, deadline=None)
+@parity_settings(250)
 @given(
     rows=readings(),
     spec=st.none() | specs,
