@@ -371,7 +371,9 @@ class AsyncDuckDBDialect(_DuckDBEngineDialect):
     - cancelling a task interrupts its running statement;
     - ``isolation_level="AUTOCOMMIT"`` works (the default level is ``SNAPSHOT``);
     - ``Decimal`` values are bound as decimals, never through ``float``;
-    - every identifier DuckDB's parser cannot take bare (``at``, ``order``, ``left``) is quoted.
+    - every identifier DuckDB's parser cannot take bare (``at``, ``order``, ``left``) is quoted;
+    - after a failed statement, a transaction refuses further statements and its COMMIT
+      (:class:`~._connection.TransactionAborted`), where DuckDB would roll back silently.
     """
 
     driver = "async"
