@@ -18,9 +18,14 @@ from andamios.adapters.memory._store import (
 from andamios.domain import AggregateRoot, Order, Spec
 from andamios.ports._audit import audit_fields
 from andamios.ports._clock import Clock, SystemClock
-from andamios.ports._constraints import check_value, declared_constraints
 from andamios.ports._instances import new_blank
 from andamios.ports._introspection import resolve_path
+from andamios.ports._storage import (
+    check_stored,
+    check_unique,
+    stored_state,
+    version_written,
+)
 from andamios.ports.errors import ConcurrencyError, DuplicateError
 
 __all__ = ["Workspace"]
@@ -59,10 +64,16 @@ def _read(candidate: _Candidate, path: str) -> object:
     return resolve_path(value, rest) if rest else value
 
 
-def _check_constraints(aggregate: AggregateRoot[Any], state: dict[str, object]) -> None:
-    """Raise DataError if a field breaks a constraint its domain declares (``Annotated``)."""
-    for field, constraints in declared_constraints(type(aggregate)).items():
-        check_value(aggregate, field, constraints, state[field])
+def _checked_state(aggregate: AggregateRoot[Any], state: dict[str, object]) -> None:
+    """Refuse what no adapter can store, then keep each value as storage gives it back."""
+    check_stored(aggregate)
+    stored_state(type(aggregate), state)
+
+
+def _check_version(aggregate: AggregateRoot[Any], loaded: int) -> None:
+    """The version belongs to Andamios: a domain that writes it is told so, in every adapter."""
+    if aggregate.version != loaded:
+        raise version_written(aggregate, loaded)
 
 
 def _raise_stale(stale: list[str], changed: int) -> None:
@@ -75,6 +86,13 @@ def _raise_stale(stale: list[str], changed: int) -> None:
             f"work; the first: {stale[0]}"
         )
         raise ConcurrencyError(msg)
+
+
+def _check_unique(tables: Tables, kinds: set[type[AggregateRoot[Any]]]) -> None:
+    """Refuse a commit after which two aggregates of a type share a unique key."""
+    for kind in kinds:
+        rows = tables.get(kind, {})
+        check_unique(kind, ((id, row.state.get) for id, row in rows.items()))
 
 
 class Workspace:
@@ -263,14 +281,15 @@ class Workspace:
             for key, loaded in self._loaded.items():
                 if key in self._removed:
                     continue
+                _check_version(loaded.aggregate, loaded.version)
                 state = capture_state(loaded.aggregate)
                 if structural(state) != structural(loaded.state):
-                    _check_constraints(loaded.aggregate, state)
+                    _checked_state(loaded.aggregate, state)
                     self._sort(current, key, (key, loaded, state), stale, updates)
             inserts: list[tuple[Key, AggregateRoot[Any], dict[str, object]]] = []
             for key, aggregate in self._added.items():
                 state = capture_state(aggregate)
-                _check_constraints(aggregate, state)
+                _checked_state(aggregate, state)
                 inserts.append((key, aggregate, state))
             _raise_stale(stale, len(deletes) + len(updates) + len(stale))
             for key, _aggregate, _state in inserts:
@@ -280,6 +299,7 @@ class Workspace:
                     raise DuplicateError(msg)
             stamps = self._stamp(updates, inserts)
             tables = self._apply(current, deletes, updates, inserts)
+            _check_unique(tables, {key[0] for key, *_ in (*updates, *inserts)})
             self._store.publish(tables)
         for key in deletes:
             del self._loaded[key]
