@@ -75,8 +75,19 @@ class Tracker:
 
     @contextmanager
     def operation(self) -> Iterator[None]:
-        """Run an adapter call; a failure other than a clean miss poisons the transaction."""
+        """Run an adapter call; a failure other than a clean miss poisons the transaction.
+
+        After one, every operation is refused until a rollback, on every adapter: DuckDB refuses
+        any statement of an aborted transaction, so the in-memory adapter does too.
+        """
         self.ensure_active()
+        failure = self._failure
+        if failure is not None:
+            msg = (
+                f"an earlier statement in this unit of work failed ({type(failure).__name__}: "
+                f"{failure}); roll back first (await uow.rollback()) or make a new unit of work"
+            )
+            raise UnitOfWorkError(msg) from failure
         try:
             yield
         except (NotFound, InvalidSpecification):

@@ -149,6 +149,7 @@ class UnitOfWork:
         if failure is not None:
             await self._rollback()
             self._tracker.discard_events()
+            self._tracker.reset()  # rolled back: the next transaction starts clean
             msg = (
                 "cannot commit: an earlier statement in this unit of work failed "
                 f"({type(failure).__name__}: {failure}); nothing was saved"

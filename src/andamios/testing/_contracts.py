@@ -914,10 +914,13 @@ class UnitOfWorkContract:
                     Gadget(id=gadgets[0].id, sku="N-2", name="clash", price=Decimal(1))
                 )
                 await uow.gadgets.count()  # SQL adapters report it at the flush
+            with pytest.raises(UnitOfWorkError, match="roll back first"):
+                await uow.gadgets.count()  # an aborted transaction answers nothing
             with pytest.raises(UnitOfWorkError, match="earlier statement"):
                 await uow.commit()
-            with pytest.raises(UnitOfWorkError):
-                await uow.commit()
+            # The refused commit rolled back: the next transaction starts clean, without them.
+            assert await uow.gadgets.count() == 6
+            await uow.commit()
         assert await self._count(new_uow) == 6
 
     async def test_a_unit_of_work_cannot_be_entered_twice_or_nested(self, new_uow: Factory) -> None:
