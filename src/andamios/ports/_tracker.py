@@ -65,9 +65,12 @@ class Tracker:
         self._seen.setdefault(id(aggregate), aggregate)
 
     def fail(self, error: BaseException) -> None:
-        """Remember the first failure; commits are refused from now on."""
-        if self._failure is None:
-            self._failure = error
+        """Remember the failure; operations and commits are refused until a rollback.
+
+        It is the first one: once it is set, :meth:`operation` refuses before anything else can
+        fail, and ``commit()`` refuses before it runs.
+        """
+        self._failure = error
 
     def reset(self) -> None:
         """Forget the failure after a rollback: the next transaction starts clean."""

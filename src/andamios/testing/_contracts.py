@@ -597,16 +597,15 @@ class BulkContract:
         self, new_uow: Factory
     ) -> None:
         batch = _bulk(self.bulk_size)
-        with pytest.raises(DuplicateError):  # noqa: PT012 - raised by add_many() or commit()
-            async with new_uow() as uow:
-                # Stored by another unit of work once this one had begun: the in-memory
-                # snapshot does not show it (commit finds it), DuckDB's insert does.
-                stored = await _seed(new_uow)
-                batch[self.bulk_size // 2] = Gadget(
-                    id=stored[2].id, sku="X", name="x", price=Decimal(1)
-                )
+        async with new_uow() as uow:
+            # Stored by another unit of work once this one had begun, before its first
+            # statement: its transaction sees it (the snapshot rule), so the insert fails.
+            stored = await _seed(new_uow)
+            batch[self.bulk_size // 2] = Gadget(
+                id=stored[2].id, sku="X", name="x", price=Decimal(1)
+            )
+            with pytest.raises(DuplicateError):
                 await uow.gadgets.add_many(batch)
-                await uow.commit()
         async with new_uow() as uow:
             assert await uow.gadgets.count() == 6
 

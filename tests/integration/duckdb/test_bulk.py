@@ -189,8 +189,10 @@ class Loosely(UnitOfWork):
     "columns",
     [
         [sa.Column("amount", sa.Numeric(8, 2)), sa.Column("key", sa.ARRAY(sa.Integer))],
+        [sa.Column("amount", sa.Numeric(8, 2)), sa.Column("key", sa.Numeric)],  # no precision
+        [sa.Column("amount", sa.Numeric(8, 2)), sa.Column("key", sa.Uuid(as_uuid=False))],
     ],
-    ids=["array"],
+    ids=["array", "numeric-without-precision", "uuid-as-string"],
 )
 async def test_mappings_arrow_cannot_write_stay_on_the_orm_path(
     tmp_path: Path, columns: list[sa.Column[Any]]
@@ -505,3 +507,28 @@ async def test_contract_shipments_accept_aware_datetimes(tmp_path: Path) -> None
                     sa.text("SELECT shipped_at::VARCHAR FROM shipments WHERE code = 'A3'")
                 )
             assert stored == "2024-05-01 03:00:00+00"
+
+
+async def test_a_value_only_arrow_refuses_is_a_data_error_naming_field_and_aggregate(
+    tmp_path: Path,
+) -> None:
+    mapping = Mapping()
+    table = sa.Table(
+        "looses",
+        mapping.metadata,
+        sa.Column("id", sa.Uuid, primary_key=True),
+        sa.Column("version", sa.Integer, nullable=False),
+        sa.Column("amount", sa.Numeric(8, 2), nullable=False),
+        sa.Column("key", sa.Integer),  # the field is an object: only Arrow can tell
+    )
+    mapping.map(Loose, table)
+    try:
+        async with open_database("memory", tmp_path, mapping) as database:
+            new_uow = SqlAlchemyUnitOfWork.factory(Loosely, database=database, mapping=mapping)
+            batch = [Loose(amount=Decimal(n), key=n) for n in range(MANY)]
+            batch[2].key = "seven"
+            async with new_uow() as uow:
+                with pytest.raises(DataError, match="key = 'seven' does not fit its column"):
+                    await uow.looses.add_many(batch)
+    finally:
+        mapping.clear()

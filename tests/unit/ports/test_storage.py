@@ -3,26 +3,41 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Annotated, Any, Literal, Protocol
 from uuid import UUID
 
 import pytest
 
-from andamios.domain import AggregateRoot, Entity, InvalidSpecification, MaxLength, Unique
+from andamios.adapters.memory import InMemoryUnitOfWork
+from andamios.domain import AggregateRoot, Bits, Entity, InvalidSpecification, MaxLength, Unique
 from andamios.ports import (
     ColumnFacts,
     Link,
+    UnitOfWork,
     check_stored,
     check_unique,
+    check_value,
+    declared_constraints,
     id_type_of,
     register_storage,
     storage_rules,
+    stored_state,
     unregister_storage,
 )
+from andamios.ports._introspection import callers_namespace
 from andamios.ports._storage import check_spec_value
 from andamios.ports.errors import DataError, DuplicateError
+
+type Alias = int
+type ListOf[X] = list[X]
+
+
+class Plain(Protocol):
+    def name(self) -> str: ...
 
 
 class Shape[U](Protocol):
@@ -52,6 +67,13 @@ class Holder(AggregateRoot[str]):
     many: tuple[int, ...] = ()
     points: list[Point] = field(default_factory=list)
     blob: Any = None
+    plain: int | str = 0
+    maybe: list[int | None] = field(default_factory=list)
+    alias: Alias = 0
+    protocol: Plain | None = None
+    tally: Counter[str] = field(default_factory=Counter)
+    kind: type[int] = int
+    aliased: ListOf[int] = field(default_factory=list)
     code: Annotated[str, Unique()] = ""
     nick: Annotated[str | None, Unique(live_only=True)] = None
     kids: list[Kid] | None = field(default_factory=list)
@@ -82,7 +104,20 @@ def test_values_of_the_wrong_shape_are_refused(values: dict[str, Any], problem: 
 
 
 def test_forms_the_check_cannot_read_are_accepted() -> None:
-    check_stored(Holder(id="h", either=None, call=lambda: 1, shape=object(), blob=object()))  # type: ignore[arg-type]
+    check_stored(
+        Holder(
+            id="h",
+            call=lambda: 1,
+            shape=object(),  # type: ignore[arg-type]
+            blob=object(),
+            plain="x",
+            maybe=[None, 1],
+            alias="not checked",  # type: ignore[arg-type]
+            protocol=object(),  # type: ignore[arg-type]
+            tally=Counter("ab"),
+            aliased=["not checked"],  # type: ignore[list-item]
+        )
+    )
     check_stored(object())  # not a dataclass: a class mapped straight in a registry
     assert storage_rules(Holder).unique == (("code",),)
     assert storage_rules(Holder).live_unique == ("nick",)
@@ -144,3 +179,94 @@ def test_a_uuid_field_is_checked_too() -> None:
 
     with pytest.raises(DataError, match="is str 'x', not UUID"):
         check_stored(Tagged(ref="x"))  # type: ignore[arg-type]
+
+
+def test_dotted_facts_on_a_field_that_is_no_value_object_are_left_out() -> None:
+    register_storage(Holder, {"either.inner": ColumnFacts(nullable=False)})
+    try:
+        assert "either.inner" not in storage_rules(Holder).by_name
+    finally:
+        unregister_storage(Holder)
+
+
+def test_the_constraint_helpers_of_the_ports_still_work() -> None:
+    assert "code" not in declared_constraints(Holder)  # Unique() is no value constraint
+    check_value(Holder(id="h"), "code", (MaxLength(3),), "abc")
+    with pytest.raises(DataError, match="Holder 'h': code = 'abcd' is 4 long"):
+        check_value(Holder(id="h"), "code", (MaxLength(3),), "abcd")
+
+
+@dataclass(eq=False, kw_only=True)
+class Marked(AggregateRoot[int]):
+    code: Annotated[str, MaxLength(3), Unique()] = ""
+    rank: Annotated[int, Bits(16)] = 0
+
+
+def test_declared_constraints_are_the_value_markers() -> None:
+    assert declared_constraints(Marked) == {"code": (MaxLength(3),), "rank": (Bits(16),)}
+    assert declared_constraints(Marked) is declared_constraints(Marked)  # cached
+    with pytest.raises(ValueError, match="Bits needs 8, 16, 32 or 64"):
+        Bits(12)
+    assert (Bits(8).low, Bits(8).high) == (-128, 127)
+
+
+async def test_a_repository_without_an_id_type_refuses_unhashable_ids() -> None:
+    @dataclass(eq=False, kw_only=True)
+    class Untyped(AggregateRoot):  # type: ignore[type-arg]
+        pass
+
+    class Shelf(UnitOfWork):
+        pass
+
+    async with InMemoryUnitOfWork.factory(Shelf)() as uow:
+        with pytest.raises(TypeError, match="Untyped ids are an id, got list"):
+            await uow.repository(Untyped).get_or_none(["x"])
+
+
+@dataclass(frozen=True)
+class Reading:
+    value: float
+    weight: Decimal = Decimal(0)
+
+
+@dataclass(eq=False, kw_only=True)
+class Sensor(AggregateRoot[int]):
+    level: float = 0.0
+    readings: list[Reading] = field(default_factory=list)
+    pair: tuple[float, int] = (0.0, 0)
+    by_name: dict[str, float] = field(default_factory=dict)
+    same: dict[str, float] = field(default_factory=dict)
+    tags: frozenset[str] = frozenset()
+
+
+def test_stored_state_gives_values_the_form_storage_gives_back() -> None:
+    state: dict[str, object] = {
+        "id": 1,
+        "level": 2,
+        "readings": [Reading(1, 3)],  # type: ignore[arg-type]
+        "pair": (1, 2),
+        "by_name": {"a": 1},
+        "same": {"a": 1.5},
+        "tags": frozenset({"x"}),
+    }
+    same, tags = state["same"], state["tags"]
+    stored_state(Sensor, state)
+    assert state["level"] == 2.0
+    assert type(state["level"]) is float
+    readings = state["readings"]
+    assert isinstance(readings, list)
+    reading = readings[0]
+    assert (type(reading.value), type(reading.weight)) == (float, Decimal)
+    assert state["pair"] == (1.0, 2)
+    pair = state["pair"]
+    assert isinstance(pair, tuple)
+    assert type(pair[0]) is float
+    assert type(state["by_name"]["a"]) is float  # type: ignore[index]
+    assert state["same"] is same
+    assert state["tags"] is tags
+
+
+def test_the_callers_namespace_stops_at_the_outermost_frame() -> None:
+    marker = object()
+    namespace = callers_namespace(depth=100_000)  # more than the stack has
+    assert namespace["marker"] is marker

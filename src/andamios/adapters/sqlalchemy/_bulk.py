@@ -154,9 +154,7 @@ def _plan(mapping: AggregateMapping, dialect: sa.Dialect) -> _Plan | None:
     for column in mapping.table.columns:
         key = by_column.get(column)
         if key is None:
-            if column.nullable or column.default is not None or column.server_default is not None:
-                continue  # not mapped: left to its default or NULL, as the ORM does
-            return None
+            continue  # not mapped: map() made sure a default or NULL fills it, as the ORM does
         convert = _converter(column, dialect)
         if convert is None:
             return None

@@ -85,7 +85,7 @@ def column_facts(column: sa.ColumnElement[Any]) -> ColumnFacts:
 _FITS: dict[type, tuple[tuple[type, ...], str]] = {
     bool: ((sa.Boolean,), "sa.Boolean"),
     int: ((sa.Integer,), "sa.Integer or sa.BigInteger"),
-    float: ((sa.Double,), "sa.Double"),
+    float: ((sa.Double,), "sa.Double (sa.Float is a 32-bit REAL on DuckDB)"),
     Decimal: ((sa.Numeric,), "sa.Numeric(precision, scale) with Digits(precision, scale)"),
     str: ((sa.String,), "sa.String"),
     bytes: ((sa.LargeBinary,), "sa.LargeBinary"),
@@ -97,7 +97,7 @@ _FITS: dict[type, tuple[tuple[type, ...], str]] = {
 }
 
 
-def _why_not(kind: type, column_type: sa.types.TypeEngine[Any]) -> str | None:  # noqa: PLR0911
+def _why_not(kind: type, column_type: sa.types.TypeEngine[Any]) -> str | None:
     """Why a plain column type cannot give back values of ``kind``, or None if it can."""
     if issubclass(kind, enum.Enum):
         return None if isinstance(column_type, sa.Enum) else "sa.Enum(YourEnum, native_enum=False)"
@@ -109,8 +109,6 @@ def _why_not(kind: type, column_type: sa.types.TypeEngine[Any]) -> str | None:  
         kind is not str and isinstance(column_type, sa.Enum)
     ):
         return use
-    if kind is float and not isinstance(column_type, sa.Double):
-        return "sa.Double (sa.Float is a 32-bit REAL on DuckDB)"
     if kind is Decimal and (
         isinstance(column_type, sa.Float) or not getattr(column_type, "precision", None)
     ):

@@ -153,10 +153,20 @@ def _referenced_columns(value: object) -> set[sa.ColumnElement[Any]]:
 
 
 def _check_composites(cls: type, props: dict[str, Any]) -> None:
-    """Every field of a dataclass value object mapped with ``composite()`` needs one column."""
+    """Every field of a dataclass value object mapped with ``composite()`` needs one column.
+
+    An optional one reads back ``None`` when all its columns are NULL, as it was stored (an
+    imperative ``composite()`` would build ``Money(None, None)``).
+    """
+    hints = type_hints(cls)
     for key, value in props.items():
         if not isinstance(value, Composite) or not dataclasses.is_dataclass(value.composite_class):
             continue
+        hint = hints.get(key)
+        if typing.get_origin(hint) is typing.Annotated:
+            hint = typing.get_args(hint)[0]
+        if type(None) in typing.get_args(hint) and not callable(value.return_none_on):
+            value.return_none_on = _all_none
         names = [f.name for f in dataclasses.fields(value.composite_class)]
         if len(names) != len(value.attrs):
             kind = value.composite_class.__name__
@@ -166,6 +176,10 @@ def _check_composites(cls: type, props: dict[str, Any]) -> None:
                 "one column, in field order"
             )
             raise MappingError(msg)
+
+
+def _all_none(*values: object) -> bool:
+    return all(value is None for value in values)
 
 
 # Loader strategies that would emit SQL when an attribute is read: impossible without IO in an
