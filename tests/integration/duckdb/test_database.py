@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import subprocess
 from pathlib import Path
 
@@ -114,12 +115,17 @@ def test_settings() -> None:
     assert not settings.is_memory
     assert settings.connect_args() == {
         "read_only": False,
-        "config": {"threads": 2, "memory_limit": "1GB", "enable_external_access": False},
+        "config": {
+            "disabled_optimizers": "row_group_pruner",
+            "threads": 2,
+            "memory_limit": "1GB",
+            "enable_external_access": False,
+        },
     }
     assert DuckDBSettings(url="duckdb+async://").path is None
     assert DuckDBSettings(url="duckdb+async://").connect_args() == {
         "read_only": False,
-        "config": {},
+        "config": {"disabled_optimizers": "row_group_pruner"},
     }
     assert Database.from_settings(settings).settings is settings
 
@@ -277,6 +283,28 @@ async def test_threads_and_memory_limit(db_file: Path) -> None:
         assert await _scalar(db, "SELECT current_setting('threads')") == 1
         limit = str(await _scalar(db, "SELECT current_setting('memory_limit')"))
         assert limit.replace(" ", "") in {"256.0MiB", "244.1MiB"}
+
+
+@pytest.mark.parametrize("kind", ["file", "memory"])
+async def test_order_by_limit_finds_rows_after_a_delete(db_file: Path, kind: str) -> None:
+    # DuckDB 2.0.0's row group pruner answered nothing here in 12 to 35 of 1,000 rounds.
+    url = f"duckdb+async:///{db_file}" if kind == "file" else "duckdb+async:///:memory:"
+    async with Database(url) as db, db.engine.connect() as conn:
+        setting = await conn.scalar(sa.text("SELECT current_setting('disabled_optimizers')"))
+        assert "row_group_pruner" in str(setting)
+        await conn.execute(sa.text("CREATE TABLE r (id INTEGER PRIMARY KEY, spare DOUBLE)"))
+        draw = random.Random(1)  # with the pruner on, this sequence answers nothing 7 times
+        empty = 0
+        for _ in range(300):
+            await conn.execute(sa.text("DELETE FROM r"))
+            rows = [
+                {"id": n, "spare": draw.choice([1.0, 2.5, 3.0])} for n in range(draw.randint(1, 6))
+            ]
+            await conn.execute(sa.text("INSERT INTO r VALUES (:id, :spare)"), rows)
+            await conn.commit()
+            found = await conn.execute(sa.text("SELECT id FROM r ORDER BY spare LIMIT 1"))
+            empty += not found.all()
+        assert empty == 0
 
 
 async def test_read_only_rejects_writes(db_file: Path) -> None:

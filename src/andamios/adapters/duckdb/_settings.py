@@ -98,7 +98,11 @@ class DuckDBSettings:
 
     def duckdb_config(self) -> dict[str, Any]:
         """The DuckDB configuration these settings ask for (DuckDB's names and values)."""
-        config: dict[str, Any] = {}
+        # DuckDB 2.0.0's row group pruner drops rows from ORDER BY ... LIMIT after a DELETE and
+        # new INSERTs (measured: 12 to 35 empty answers in 1,000 such rounds; upstream
+        # duckdb/duckdb#22911): find(limit=...) and first() would come back short, silently.
+        # Without it, the same rounds lose nothing and a top-20 of 100,000 rows costs the same.
+        config: dict[str, Any] = {"disabled_optimizers": "row_group_pruner"}
         if self.threads is not None:
             config["threads"] = self.threads
         if self.memory_limit is not None:
