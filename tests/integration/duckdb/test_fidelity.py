@@ -377,6 +377,23 @@ async def test_a_child_field_that_is_the_join_column_is_loaded(
         assert [(line.sku, line.qty) for line in product.lines] == [("SKU-1", 2)]
 
 
+async def test_an_aggregate_with_children_removed_and_added_again_is_stored_anew(
+    adapter: UnitOfWorkFactory[Store],
+) -> None:
+    async with adapter() as uow:
+        await uow.products.add(Product(id="P", lines=[Allocation(sku="P", qty=1)]))
+        await uow.commit()
+    async with adapter() as uow:
+        product = await uow.products.get("P")
+        await uow.products.remove(product)
+        await uow.products.add(product)
+        product.lines.append(Allocation(sku="P", qty=2))
+        await uow.commit()
+    async with adapter() as uow:
+        again = await uow.products.get("P")
+        assert (again.version, [line.qty for line in again.lines]) == (1, [1, 2])
+
+
 async def test_a_child_join_field_that_disagrees_with_its_root_is_a_data_error(
     adapter: UnitOfWorkFactory[Store],
 ) -> None:

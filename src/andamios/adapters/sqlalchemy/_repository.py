@@ -24,6 +24,16 @@ from andamios.ports.errors import DuplicateError, PersistenceError, UnitOfWorkEr
 __all__ = ["SessionContext", "SqlAlchemyRepository"]
 
 
+def _make_transient(aggregate: AggregateRoot[Any]) -> None:
+    """Make an aggregate and its child entities new again (as never stored)."""
+    make_transient(aggregate)
+    for relationship in sa.inspect(type(aggregate)).relationships:
+        held = aggregate.__dict__.get(relationship.key)
+        for child in held if isinstance(held, list) else (held,):
+            if child is not None:
+                make_transient(child)
+
+
 class SessionContext:
     """What the repositories of one unit of work share: its session and error translation."""
 
@@ -93,7 +103,7 @@ class SqlAlchemyRepository[A: AggregateRoot[Any], ID](Repository[A, ID]):
             # checked), then inserted anew, as the in-memory adapter does.
             with self._context.translated():
                 await self._context.session.flush()
-            make_transient(aggregate)
+            _make_transient(aggregate)
         elif state.session is not None:
             msg = (
                 f"{kind} {aggregate.id!r} belongs to another unit of work that is still open; "
@@ -103,7 +113,7 @@ class SqlAlchemyRepository[A: AggregateRoot[Any], ID](Repository[A, ID]):
         elif state.key is not None:
             # Loaded or stored by a unit of work that has ended: add it as new, so the database
             # decides whether the id is still taken (DuplicateError at the flush if it is).
-            make_transient(aggregate)
+            _make_transient(aggregate)
         identity = self._mapping.mapper.identity_key_from_primary_key((aggregate.id,))
         if session.identity_map.get(identity) is not None:
             msg = f"{kind} with id {aggregate.id!r} already exists in this unit of work"
