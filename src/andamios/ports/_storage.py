@@ -66,6 +66,7 @@ __all__ = [
     "check_stored",
     "check_unique",
     "id_type_of",
+    "json_problem",
     "register_storage",
     "storage_rules",
     "stored_state",
@@ -127,7 +128,7 @@ class FieldRule:
             if found is not None:
                 return found
         if self.json:
-            return _json_problem(value)
+            return json_problem(value)
         return None
 
 
@@ -423,7 +424,8 @@ def _dataclass_problem(value: object) -> str | None:
     return _link_problem(rules, value)
 
 
-def _json_problem(value: object) -> str | None:
+def json_problem(value: object) -> str | None:
+    """Why ``value`` cannot be written as JSON text unchanged (a NaN or infinity), or None."""
     if isinstance(value, float):
         return None if math.isfinite(value) else f"holds {value}, which JSON cannot store"
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -435,7 +437,7 @@ def _json_problem(value: object) -> str | None:
     else:
         return None
     for item in items:
-        problem = _json_problem(item)
+        problem = json_problem(item)
         if problem is not None:
             return problem
     return None

@@ -6,6 +6,7 @@ same outcome: the value read back unchanged, or the same error class with nothin
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
@@ -20,7 +21,7 @@ from sqlalchemy.orm import composite
 from tests.integration.duckdb._contract_mapping import open_database
 
 from andamios.adapters.memory import InMemoryUnitOfWork
-from andamios.adapters.sqlalchemy import Child, Mapping, SqlAlchemyUnitOfWork
+from andamios.adapters.sqlalchemy import Child, JsonValue, Mapping, SqlAlchemyUnitOfWork
 from andamios.domain import (
     AggregateRoot,
     Aware,
@@ -69,9 +70,15 @@ class Product(AggregateRoot[str]):
     lines: list[Allocation] = field(default_factory=list)
 
 
+@dataclass(eq=False, kw_only=True)
+class Series(AggregateRoot[UUID]):
+    points: list[float | None] = field(default_factory=list)
+
+
 class Store(UnitOfWork):
     items: Repository[Item, UUID]
     products: Repository[Product, str]
+    series: Repository[Series, UUID]
 
 
 def _mapping() -> Mapping:
@@ -113,6 +120,14 @@ def _mapping() -> Mapping:
         sa.Column("qty", sa.Integer, nullable=False),
     )
     mapping.map(Product, products, children={"lines": Child(Allocation, lines, order_by="qty")})
+    series = sa.Table(
+        "series",
+        mapping.metadata,
+        sa.Column("id", sa.Uuid, primary_key=True),
+        sa.Column("points", JsonValue(list[float | None]), nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+    )
+    mapping.map(Series, series)
     return mapping
 
 
@@ -264,6 +279,23 @@ async def test_a_float_field_reads_back_a_float_on_every_adapter(
         back = await uow.items.get(stored.id)
     assert type(back.ratio) is float
     assert back.ratio == 1.0
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf])
+async def test_a_non_finite_float_put_in_a_json_list_in_place_is_a_data_error(
+    adapter: UnitOfWorkFactory[Store], bad: float
+) -> None:
+    stored = Series(points=[None, 1.5])
+    async with adapter() as uow:
+        await uow.series.add(stored)
+        await uow.commit()
+    async with adapter() as uow:
+        loaded = await uow.series.get(stored.id)
+        loaded.points[0] = bad  # JSON has no NaN: pydantic would write null, unchanged
+        with pytest.raises(DataError, match="which JSON cannot store"):
+            await uow.commit()
+    async with adapter() as uow:
+        assert (await uow.series.get(stored.id)).points == [None, 1.5]
 
 
 # -- the version belongs to Andamios --------------------------------------------------------------

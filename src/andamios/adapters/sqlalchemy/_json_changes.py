@@ -31,6 +31,7 @@ from sqlalchemy.orm import Mapper
 from sqlalchemy.orm.attributes import flag_modified
 
 from andamios.adapters.sqlalchemy._types import JsonValue
+from andamios.ports._storage import json_problem
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -86,9 +87,14 @@ def _json_form(attribute: JsonAttribute, value: object) -> bytes | None:
     if value is None:
         return None
     try:
-        return attribute.to_json(value)
+        text = attribute.to_json(value)
     except ValueError:  # refused by the write's checks, which say why (a DataError)
         return _NOT_JSON
+    if b"null" in text and json_problem(value) is not None:
+        # pydantic writes NaN and infinities as null: without this, None -> NaN in place would
+        # look unchanged here while memory sees the change (and both refuse it).
+        return _NOT_JSON
+    return text
 
 
 class JsonSnapshots:
