@@ -81,7 +81,7 @@ def structural(value: object) -> object:
 class InMemoryStore:
     """Committed aggregates by type and id, replaced copy-on-write at each commit.
 
-    A unit of work reads from the tables object it captured when its transaction began
+    A unit of work reads from the tables object it captured at its transaction's first read
     (snapshot isolation, as DuckDB's MVCC gives) and publishes a new one when it commits.
     """
 

@@ -63,9 +63,11 @@ class InMemoryRepository[A: AggregateRoot[Any], ID](Repository[A, ID]):
 class InMemoryUnitOfWork(UnitOfWork):
     """A unit of work over an :class:`InMemoryStore`, with the same semantics as DuckDB's.
 
-    Transactions read a snapshot taken when they begin; nothing is visible to other units of
-    work before commit; commit checks every changed aggregate's version (``ConcurrencyError``)
-    and every new id (``DuplicateError``) and then publishes all changes at once. Aggregates are
+    Transactions read a snapshot taken at their first read, as DuckDB's begins with its first
+    statement (the snapshot rule, ``docs/adr/0002-ports-semantics.md``); nothing is visible to
+    other units of work before commit; commit checks every value against the storage rules
+    (``DataError``), every changed aggregate's version (``ConcurrencyError``), every new id and
+    unique key (``DuplicateError``), and then publishes all changes at once. Aggregates are
     deep-copied in and out of the store, so mutating an object never changes stored state.
 
     Use :meth:`factory` with your shape: ``new_uow = InMemoryUnitOfWork.factory(Shop)``.
