@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 from tests.integration.duckdb._contract_mapping import contract_mapping, module_database
-from tests.integration.duckdb._profiles import parity_settings
+from tests.integration.duckdb._parity import combined, orderings, parity_settings
 
 from andamios.adapters.memory import InMemoryUnitOfWork
 from andamios.adapters.sqlalchemy import SqlAlchemyUnitOfWork
@@ -98,26 +98,9 @@ def leaves(draw: st.DrawFn) -> Spec:
     return build(text)
 
 
-specs = st.recursive(
-    leaves(),
-    lambda children: st.one_of(
-        st.tuples(children, children).map(lambda pair: pair[0] & pair[1]),
-        st.tuples(children, children).map(lambda pair: pair[0] | pair[1]),
-        children.map(lambda spec: ~spec),
-    ),
-    max_leaves=5,
-)
+specs = combined(leaves(), max_leaves=5)
 
-orders = st.lists(
-    st.builds(
-        Order,
-        field=st.sampled_from(ORDERABLE),
-        descending=st.booleans(),
-        nulls_first=st.booleans(),
-    ),
-    max_size=3,
-    unique_by=lambda order: order.field,
-)
+orders = orderings(ORDERABLE, max_size=3)
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 from tests.integration.duckdb._contract_mapping import map_basket, module_database
-from tests.integration.duckdb._profiles import parity_settings
+from tests.integration.duckdb._parity import parity_settings
 
 from andamios.adapters.memory import InMemoryUnitOfWork
 from andamios.adapters.sqlalchemy import Mapping, SqlAlchemyUnitOfWork

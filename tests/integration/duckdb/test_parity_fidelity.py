@@ -35,7 +35,7 @@ import sqlalchemy as sa
 from hypothesis import example, given
 from hypothesis import strategies as st
 from tests.integration.duckdb._contract_mapping import open_database
-from tests.integration.duckdb._profiles import parity_settings
+from tests.integration.duckdb._parity import combined, parity_settings
 
 from andamios.adapters.duckdb import Database
 from andamios.adapters.memory import InMemoryUnitOfWork
@@ -525,15 +525,7 @@ def leaves(draw: st.DrawFn) -> Spec:
     return build[kind](compared)
 
 
-specs = st.recursive(
-    leaves(),
-    lambda children: st.one_of(
-        st.tuples(children, children).map(lambda pair: pair[0] & pair[1]),
-        st.tuples(children, children).map(lambda pair: pair[0] | pair[1]),
-        children.map(lambda spec: ~spec),
-    ),
-    max_leaves=3,
-)
+specs = combined(leaves(), max_leaves=3)
 
 
 @st.composite

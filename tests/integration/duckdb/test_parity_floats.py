@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 from tests.integration.duckdb._contract_mapping import open_database
-from tests.integration.duckdb._profiles import parity_settings
+from tests.integration.duckdb._parity import combined, orderings, parity_settings
 
 from andamios.adapters.duckdb import Database
 from andamios.adapters.memory import InMemoryUnitOfWork
@@ -343,26 +343,9 @@ def leaves(draw: st.DrawFn) -> Spec:
     return field.between(draw(TARGETS), draw(TARGETS))
 
 
-specs = st.recursive(
-    leaves(),
-    lambda children: st.one_of(
-        st.tuples(children, children).map(lambda pair: pair[0] & pair[1]),
-        st.tuples(children, children).map(lambda pair: pair[0] | pair[1]),
-        children.map(lambda spec: ~spec),
-    ),
-    max_leaves=4,
-)
+specs = combined(leaves(), max_leaves=4)
 
-orders = st.lists(
-    st.builds(
-        Order,
-        field=st.sampled_from(["value", "spare", "id"]),
-        descending=st.booleans(),
-        nulls_first=st.booleans(),
-    ),
-    max_size=3,
-    unique_by=lambda order: order.field,
-)
+orders = orderings(["value", "spare", "id"], max_size=3)
 
 
 @parity_settings(250)

@@ -20,7 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy.orm import composite
 from tests.integration.duckdb._contract_mapping import module_database
-from tests.integration.duckdb._profiles import parity_settings
+from tests.integration.duckdb._parity import combined, orderings, parity_settings
 
 from andamios.adapters.memory import InMemoryUnitOfWork
 from andamios.adapters.sqlalchemy import JsonValue, Mapping, SqlAlchemyUnitOfWork
@@ -110,26 +110,9 @@ def leaves(draw: st.DrawFn) -> Spec:
     return F("size").is_none() if draw(st.booleans()) else F("size").is_not_none()
 
 
-specs = st.recursive(
-    leaves(),
-    lambda children: st.one_of(
-        st.tuples(children, children).map(lambda pair: pair[0] & pair[1]),
-        st.tuples(children, children).map(lambda pair: pair[0] | pair[1]),
-        children.map(lambda spec: ~spec),
-    ),
-    max_leaves=4,
-)
+specs = combined(leaves(), max_leaves=4)
 
-orders = st.lists(
-    st.builds(
-        Order,
-        field=st.sampled_from(["price.amount", "price.currency", "size.width_cm", "code"]),
-        descending=st.booleans(),
-        nulls_first=st.booleans(),
-    ),
-    max_size=2,
-    unique_by=lambda order: order.field,
-)
+orders = orderings(["price.amount", "price.currency", "size.width_cm", "code"], max_size=2)
 
 
 def _map(mapping: Mapping) -> None:
