@@ -92,12 +92,12 @@ class Bits:
 
 @dataclass(frozen=True, slots=True)
 class Aware:
-    """A timezone-aware ``datetime`` (``TIMESTAMP WITH TIME ZONE``); a naive one is refused."""
+    """A timezone-aware ``datetime`` or ``time`` (``WITH TIME ZONE``); a naive one is refused."""
 
 
 @dataclass(frozen=True, slots=True)
 class Naive:
-    """A naive ``datetime`` (``TIMESTAMP``, no time zone); an aware one is refused.
+    """A naive ``datetime`` or ``time`` (no time zone); an aware one is refused.
 
     A database would shift an aware value to UTC and drop its zone: refusing it keeps the value.
     """

@@ -474,14 +474,16 @@ def violation(constraint: Constraint, value: object) -> str | None:  # noqa: PLR
             if isinstance(value, int) and not constraint.low <= value <= constraint.high:
                 return f"is out of range for Bits({constraint.bits}), {_range(constraint)}"
         case Aware():
-            if isinstance(value, datetime) and value.utcoffset() is None:
-                return "is a naive datetime where a timezone-aware one is required"
+            if isinstance(value, (datetime, time)) and value.utcoffset() is None:
+                kind = type(value).__name__
+                return f"is a naive {kind} where a timezone-aware one is required"
         case _:  # Naive()
-            if isinstance(value, datetime) and value.utcoffset() is not None:
+            if isinstance(value, (datetime, time)) and value.utcoffset() is not None:
+                kind = type(value).__name__
                 return (
-                    "is a timezone-aware datetime where a naive one is required (a TIMESTAMP "
-                    "column would shift it to UTC and drop its zone: declare Aware() and map "
-                    "sa.DateTime(timezone=True))"
+                    f"is a timezone-aware {kind} where a naive one is required (a column "
+                    "without a time zone would drop its zone: declare Aware() and map "
+                    "timezone=True)"
                 )
     return None
 

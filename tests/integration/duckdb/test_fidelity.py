@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
@@ -57,6 +57,7 @@ class Item(AggregateRoot[UUID]):
     stamped: Annotated[datetime, Aware()] | None = None
     blob: bytes | None = None
     cost: Money | None = None
+    opens: time | None = None
 
 
 @dataclass(eq=False, kw_only=True)
@@ -98,6 +99,7 @@ def _mapping() -> Mapping:
         sa.Column("blob", sa.LargeBinary),
         sa.Column("cost_amount", sa.Numeric(8, 2)),
         sa.Column("cost_currency", sa.String(3)),
+        sa.Column("opens", sa.Time),
         sa.Column("version", sa.Integer, nullable=False),
     )
     mapping.map(
@@ -180,6 +182,7 @@ async def _count(new_uow: UnitOfWorkFactory[Store]) -> int:
         ({"ratio": Decimal("0.1")}, "ratio", "is Decimal"),
         ({"seen": datetime(2024, 1, 1, tzinfo=UTC)}, "seen", "timezone-aware datetime where"),
         ({"stamped": datetime(2024, 1, 1)}, "stamped", "naive datetime where"),
+        ({"opens": time(9, tzinfo=UTC)}, "opens", "timezone-aware time where"),
         ({"cost": Money(Decimal("1.001"), "EUR")}, "cost.amount", "decimal places"),
         ({"cost": Money(Decimal(1), "EURO")}, "cost.currency", "MaxLength(3)"),
     ],

@@ -59,7 +59,7 @@ def _type_constraints(kind: sa.types.TypeEngine[Any]) -> tuple[Constraint, ...]:
         return (MaxLength(kind.length),)
     if isinstance(kind, sa.Numeric) and not isinstance(kind, sa.Float) and kind.precision:
         return (Digits(kind.precision, kind.scale or 0),)
-    if isinstance(kind, sa.DateTime):
+    if isinstance(kind, (sa.DateTime, sa.Time)):
         return (Aware(),) if kind.timezone else (Naive(),)
     if isinstance(kind, sa.SmallInteger):
         return (Bits(16),)
