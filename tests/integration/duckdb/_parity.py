@@ -29,14 +29,14 @@ def parity_settings(default: int) -> settings:
 
 def combined(leaves: st.SearchStrategy[Spec], *, max_leaves: int) -> st.SearchStrategy[Spec]:
     """Specs built from ``leaves`` with ``&``, ``|`` and ``~``."""
-    return st.recursive(
-        leaves,
-        lambda children: st.one_of(
-            st.tuples(children, children).map(lambda pair: pair[0] & pair[1]),
-            st.tuples(children, children).map(lambda pair: pair[0] | pair[1]),
-            children.map(lambda spec: ~spec),
-        ),
-        max_leaves=max_leaves,
+    return st.recursive(leaves, _combine, max_leaves=max_leaves)
+
+
+def _combine(children: st.SearchStrategy[Spec]) -> st.SearchStrategy[Spec]:
+    return st.one_of(
+        st.tuples(children, children).map(lambda pair: pair[0] & pair[1]),
+        st.tuples(children, children).map(lambda pair: pair[0] | pair[1]),
+        children.map(lambda spec: ~spec),
     )
 
 
