@@ -24,7 +24,8 @@ from andamios.ports._introspection import (
     validate_fields,
 )
 from andamios.ports._pagination import Cursor, Page, keyset_after
-from andamios.ports._storage import id_type_of, validate_spec
+from andamios.ports._spec_values import validate_spec
+from andamios.ports._storage import id_type_of
 from andamios.ports._tracker import Tracker
 from andamios.ports.errors import DuplicateError, NotFound, UnitOfWorkError
 

@@ -11,8 +11,8 @@ per class (aggregate, child entity or value object):
   ``UNIQUE`` column one value per row. The SQL mapping does, when it maps a class, the way it
   registers blank-instance factories, so the in-memory adapter refuses what DuckDB refuses.
 
-Every adapter runs :func:`check_stored` on each aggregate it is about to write and
-:func:`check_spec_value` on each value a specification compares, so a value is refused with the
+Every adapter runs :func:`check_stored` on each aggregate it is about to write (and
+``ports._spec_values`` checks each value a specification compares), so a value is refused with the
 same error, naming the aggregate, the id and the field, before anything is written or asked. See
 ``docs/adr/0010-fidelity.md``.
 """
@@ -32,28 +32,19 @@ from decimal import Decimal, InvalidOperation
 from uuid import UUID
 
 from andamios.domain import (
-    And,
     Aware,
-    Between,
     Bits,
-    Compare,
     CreatedAt,
     Digits,
     Entity,
-    In,
-    InvalidSpecification,
-    Match,
     MaxLength,
     Naive,
-    Not,
-    Or,
-    Spec,
     Unique,
     UpdatedAt,
 )
 from andamios.ports._audit import audit_fields
 from andamios.ports._instances import new_blank
-from andamios.ports._introspection import type_hints, unwrap_new_type, validate_fields
+from andamios.ports._introspection import type_hints, unwrap_new_type
 from andamios.ports.errors import DataError, DuplicateError
 
 __all__ = [
@@ -62,16 +53,19 @@ __all__ = [
     "FieldRule",
     "Link",
     "StorageRules",
-    "check_spec_value",
     "check_stored",
     "check_unique",
+    "describe",
     "id_type_of",
     "json_problem",
     "register_storage",
+    "short",
     "storage_rules",
     "stored_state",
+    "text_problem",
+    "type_problem",
     "unregister_storage",
-    "validate_spec",
+    "version_written",
     "violation",
 ]
 
@@ -120,7 +114,7 @@ class FieldRule:
         """Why ``value`` cannot be stored in this field, or ``None`` if it can."""
         if value is None:
             return None if self.nullable else "is None, but the field is not optional"
-        wrong = _type_problem(self.kind, value)
+        wrong = type_problem(self.kind, value)
         if wrong is not None:
             return wrong
         for constraint in self.constraints:
@@ -304,7 +298,8 @@ def id_type_of(owner: type) -> object:
 # -- values ------------------------------------------------------------------------------------
 
 
-def _text_problem(value: str) -> str | None:
+def text_problem(value: str) -> str | None:
+    """Why a text cannot be stored (a lone surrogate), or None."""
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -326,28 +321,29 @@ _SIMPLE: dict[type, Callable[[object], bool]] = {
 }
 
 
-def _describe(kind: object) -> str:
+def describe(kind: object) -> str:
+    """A type's name for a message (``int | str`` for a union)."""
     if isinstance(kind, types.UnionType) or typing.get_origin(kind) is typing.Union:
-        return " | ".join(_describe(member) for member in typing.get_args(kind))
+        return " | ".join(describe(member) for member in typing.get_args(kind))
     return kind.__name__ if isinstance(kind, type) else repr(kind)
 
 
-def _type_problem(kind: object, value: object) -> str | None:  # noqa: PLR0911, PLR0912 - one case per kind of type
+def type_problem(kind: object, value: object) -> str | None:  # noqa: PLR0911, PLR0912 - one case per kind of type
     """Why ``value`` is not a ``kind``, or None; containers and dataclasses are checked inside."""
     kind = unwrap_new_type(kind)
     if kind is typing.Any or kind is object or isinstance(kind, (typing.TypeVar, str)):
         return None
     origin = typing.get_origin(kind)
     if origin is typing.Annotated:
-        return _type_problem(typing.get_args(kind)[0], value)
+        return type_problem(typing.get_args(kind)[0], value)
     if isinstance(kind, types.UnionType) or origin is typing.Union:
         members = typing.get_args(kind)
         if value is None and type(None) in members:
             return None
-        problems = [_type_problem(member, value) for member in members]
+        problems = [type_problem(member, value) for member in members]
         if None in problems:
             return None
-        return f"is {type(value).__name__} {value!r}, not {_describe(kind)}"
+        return f"is {type(value).__name__} {value!r}, not {describe(kind)}"
     if origin is typing.Literal:
         if value in typing.get_args(kind):
             return None
@@ -361,7 +357,7 @@ def _type_problem(kind: object, value: object) -> str | None:  # noqa: PLR0911, 
     elif issubclass(kind, str):
         if not isinstance(value, str):
             return f"is {type(value).__name__} {value!r}, not str"
-        return _text_problem(value)
+        return text_problem(value)
     else:
         simple = next((check for base, check in _SIMPLE.items() if issubclass(kind, base)), None)
         if simple is not None:
@@ -390,12 +386,12 @@ def _container_problem(  # noqa: PLR0911, PLR0912 - one case per kind of contain
     except TypeError:  # a generic protocol isinstance cannot check
         return None
     if not ok:
-        return f"is {type(value).__name__}, not {_describe(origin)}"
+        return f"is {type(value).__name__}, not {describe(origin)}"
     args = typing.get_args(kind)
     if isinstance(value, Mapping):
         if len(args) == 2:
             for key, item in value.items():
-                problem = _type_problem(args[0], key) or _type_problem(args[1], item)
+                problem = type_problem(args[0], key) or type_problem(args[1], item)
                 if problem is not None:
                     return f"holds an item that {problem}"
         return None
@@ -408,7 +404,7 @@ def _container_problem(  # noqa: PLR0911, PLR0912 - one case per kind of contain
     else:
         return None
     for each_kind, item in pairs:
-        problem = _type_problem(each_kind, item)
+        problem = type_problem(each_kind, item)
         if problem is not None:
             return f"holds an item that {problem}"
     return None
@@ -510,11 +506,12 @@ def _digits_violation(value: Decimal, precision: int, scale: int) -> str | None:
 def _data_error(aggregate: object, field: str, value: object, problem: str) -> DataError:
     kind = type(aggregate)
     id = getattr(aggregate, "id", None)
-    msg = f"{kind.__name__} {id!r}: {field} = {_short(value)} {problem}"
+    msg = f"{kind.__name__} {id!r}: {field} = {short(value)} {problem}"
     return DataError(msg, aggregate_type=kind, aggregate_id=id, field=field)
 
 
-def _short(value: object) -> str:
+def short(value: object) -> str:
+    """A value's repr for a message, cut to 80 characters."""
     text = repr(value)
     return text if len(text) <= 80 else f"{text[:77]}..."
 
@@ -640,115 +637,6 @@ def _stored_dataclass(value: object, outer: StorageRules, path: str, *, json: bo
     for each in dataclasses.fields(value):  # type: ignore[arg-type]
         object.__setattr__(twin, each.name, changed.get(each.name, getattr(value, each.name)))
     return twin
-
-
-# -- specifications ----------------------------------------------------------------------------
-
-
-def _spec_rule(owner: type, path: str) -> FieldRule | None:
-    rule = storage_rules(owner).by_name.get(path)
-    if rule is not None:
-        return rule
-    current: type = owner
-    for part in path.split("."):
-        if rule is not None:
-            kind = rule.kind
-            if not (isinstance(kind, type) and dataclasses.is_dataclass(kind)):
-                return None
-            current = kind
-        rule = storage_rules(current).by_name.get(part)
-        if rule is None:
-            return None
-    return rule
-
-
-def check_spec_value(owner: type, path: str, value: object) -> None:
-    """Raise :class:`InvalidSpecification` unless every adapter compares ``value`` alike.
-
-    A value of another type, or one its field cannot hold (an ``int`` beyond the column's bits,
-    a ``Decimal`` with more places than its ``Digits``, ``Decimal('NaN')``, a naive datetime for
-    an aware field), would be converted by one adapter and compared as it is by another.
-    """
-    if value is None:
-        return
-    rule = _spec_rule(owner, path)
-    if rule is None:
-        return
-    kind = rule.kind
-    where = f"{owner.__name__}.{path}"
-    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
-        msg = (
-            f"{where} is a {kind.__name__} value; compare its fields "
-            f"(F('{path}.<field>')), not the whole value"
-        )
-        raise InvalidSpecification(msg)
-    if isinstance(value, Decimal) and not value.is_finite():
-        msg = f"cannot compare {where} with {value!r}: it is not a number any column stores"
-        raise InvalidSpecification(msg)
-    problem = _type_problem(kind, value)
-    if isinstance(value, str) and problem is not None and isinstance(kind, type):
-        text = _text_problem(value)
-        if text is not None:
-            msg = f"cannot compare {where} with {_short(value)}: the value {text}"
-            raise InvalidSpecification(msg)
-    wrong_type = (
-        (kind is float and isinstance(value, int) and not _exact_float(value))
-        or (kind is float and isinstance(value, Decimal))
-        or (kind is Decimal and isinstance(value, float))
-        or problem is not None
-    )
-    if wrong_type:
-        msg = (
-            f"{where} is {_describe(kind)}; cannot compare it with "
-            f"{type(value).__name__} {_short(value)}"
-        )
-        raise InvalidSpecification(msg)
-    for constraint in rule.constraints:
-        problem = None if isinstance(constraint, MaxLength) else violation(constraint, value)
-        if problem is not None:  # a longer text than MaxLength simply matches nothing
-            msg = f"cannot compare {where} with {_short(value)}: the value {problem}"
-            raise InvalidSpecification(msg)
-
-
-def _exact_float(value: int) -> bool:
-    """Whether an int compares with a DOUBLE column as Python compares it (DuckDB converts)."""
-    return abs(value) <= 2**53
-
-
-def validate_spec(owner: type, spec: Spec, id_type: object = None) -> None:
-    """Check every path of ``spec`` against ``owner`` and every value against its field.
-
-    ``id_type`` is the aggregate's id class when known (``id`` is generic on the base class).
-    """
-    validate_fields(owner, spec.fields())
-    match spec:
-        case Compare(field=path, value=value):
-            _check_spec(owner, path, value, id_type)
-        case In(field=path, values=values):
-            for value in values:
-                _check_spec(owner, path, value, id_type)
-        case Between(field=path, low=low, high=high):
-            _check_spec(owner, path, low, id_type)
-            _check_spec(owner, path, high, id_type)
-        case Match(field=path):
-            _check_spec(owner, path, "", id_type)
-        case And(parts=parts) | Or(parts=parts):
-            for part in parts:
-                validate_spec(owner, part, id_type)
-        case Not(part=part):
-            validate_spec(owner, part, id_type)
-
-
-def _check_spec(owner: type, path: str, value: object, id_type: object) -> None:
-    if path == "id" and isinstance(id_type, type) and value is not None:
-        if _type_problem(id_type, value) is not None:
-            msg = (
-                f"{owner.__name__}.id is {id_type.__name__}; cannot compare it with "
-                f"{type(value).__name__} {_short(value)}"
-            )
-            raise InvalidSpecification(msg)
-        return
-    check_spec_value(owner, path, value)
 
 
 def version_written(aggregate: object, loaded: int) -> DataError:

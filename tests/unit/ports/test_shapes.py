@@ -13,7 +13,7 @@ from andamios.adapters.memory import InMemoryUnitOfWork
 from andamios.domain import AggregateRoot, F, InvalidSpecification, Order, ValueObject
 from andamios.ports import Cursor, Repository, UnitOfWork, compose, keyset_after, repository_slots
 from andamios.ports._introspection import leaf_type, resolve_path
-from andamios.ports._storage import validate_spec
+from andamios.ports._spec_values import validate_spec
 from andamios.ports.errors import MappingError
 from andamios.testing import ContractUnitOfWork, Counter, Gadget
 

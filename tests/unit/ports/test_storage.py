@@ -29,7 +29,7 @@ from andamios.ports import (
     unregister_storage,
 )
 from andamios.ports._introspection import callers_namespace
-from andamios.ports._storage import check_spec_value
+from andamios.ports._spec_values import check_spec_value
 from andamios.ports.errors import DataError, DuplicateError
 
 type Alias = int
