@@ -102,11 +102,13 @@ class Repository[A: AggregateRoot[Any], ID](abc.ABC):
         return aggregate
 
     def _check_id(self, id: object) -> None:
-        wrong = self._id_type is not None and (
-            not isinstance(id, self._id_type)
-            or (isinstance(id, bool) and self._id_type is not bool)
-        )
-        if id is None or wrong or not _is_hashable(id):
+        if self._id_type is None:
+            wrong = not _is_hashable(id)
+        else:  # instances of the id types Andamios maps (UUID, int, str, ...) are hashable
+            wrong = not isinstance(id, self._id_type) or (
+                isinstance(id, bool) and self._id_type is not bool
+            )
+        if id is None or wrong:
             expected = self._id_type.__name__ if self._id_type else "an id"
             msg = (
                 f"{self._aggregate_type.__name__} ids are {expected}, "

@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
+import operator
 import sys
 import types
 import typing
@@ -43,6 +44,7 @@ from andamios.domain import (
     UpdatedAt,
 )
 from andamios.ports._audit import audit_fields
+from andamios.ports._fast_checks import Fast, fast_check, never
 from andamios.ports._instances import new_blank
 from andamios.ports._introspection import type_hints, unwrap_new_type
 from andamios.ports.errors import DataError, DuplicateError
@@ -53,6 +55,7 @@ __all__ = [
     "FieldRule",
     "Link",
     "StorageRules",
+    "check_all",
     "check_stored",
     "check_unique",
     "describe",
@@ -109,6 +112,8 @@ class FieldRule:
     nullable: bool
     constraints: tuple[Constraint, ...]
     json: bool = False
+    #: Says "fits" at once for the plain values of the field; the rest go to :meth:`problem`.
+    fast: Fast = field(default=never, compare=False, repr=False)
 
     def problem(self, value: object) -> str | None:
         """Why ``value`` cannot be stored in this field, or ``None`` if it can."""
@@ -237,7 +242,9 @@ def _build(owner: type) -> StorageRules:
             elif isinstance(marker, Unique) and (name,) not in unique:
                 unique.append((name,))
         nullable = stamped or (optional and facts.nullable)
-        rules.append(FieldRule(name, kind, nullable, _strictest(constraints), facts.json))
+        strictest = _strictest(constraints)
+        fast = fast_check(kind, strictest, json=facts.json)
+        rules.append(FieldRule(name, kind, nullable, strictest, facts.json, fast))
     rules += _inner_rules(owner, registered.columns)
     return StorageRules(
         owner,
@@ -414,7 +421,8 @@ def _dataclass_problem(value: object) -> str | None:
     """Check a value object's or child entity's own fields by its own rules."""
     rules = storage_rules(type(value))
     for rule in rules.fields:
-        problem = rule.problem(getattr(value, rule.name, None))
+        held = getattr(value, rule.name, None)
+        problem = None if rule.fast(held) else rule.problem(held)
         if problem is not None:
             return f"holds {type(value).__name__}.{rule.name}, which {problem}"
     return _link_problem(rules, value)
@@ -531,7 +539,11 @@ def check_stored(aggregate: object) -> None:
         return  # a class mapped straight in a SQLAlchemy registry: the database's rules apply
     rules = storage_rules(type(aggregate))
     for rule in rules.fields:
-        value = _read(aggregate, rule.name)
+        value = (
+            _read(aggregate, rule.name) if "." in rule.name else getattr(aggregate, rule.name, None)
+        )
+        if rule.fast(value) or (value is None and rule.nullable):
+            continue
         problem = rule.problem(value)
         if problem is not None:
             raise _data_error(aggregate, rule.name, value, problem)
@@ -539,6 +551,33 @@ def check_stored(aggregate: object) -> None:
     if problem is not None:
         link = rules.links[0].children if len(rules.links) == 1 else "children"
         raise _data_error(aggregate, link, getattr(aggregate, link, None), problem)
+
+
+def check_all(aggregates: Sequence[object]) -> None:
+    """:func:`check_stored` for many aggregates of one type, column by column (the bulk path).
+
+    The plain values of a column are accepted by one pass of the fields' cheap predicates; if
+    any is not, every aggregate is checked in order, so the error is the one memory raises.
+    """
+    kind = type(aggregates[0])  # a bulk write's group: one mapped aggregate type, never empty
+    rules = storage_rules(kind)
+    states = [aggregate.__dict__ for aggregate in aggregates]
+    plain = not rules.links and all(type(aggregate) is kind for aggregate in aggregates)
+    for rule in rules.fields:
+        if not plain:
+            break
+        try:
+            values = list(map(operator.itemgetter(rule.name), states))
+        except KeyError:  # a dotted path, or a value read through instrumentation
+            values = [_read(aggregate, rule.name) for aggregate in aggregates]
+        fast = rule.fast
+        if rule.nullable:
+            plain = all(value is None or fast(value) for value in values)
+        else:
+            plain = all(map(fast, values))
+    if not plain:
+        for aggregate in aggregates:
+            check_stored(aggregate)
 
 
 def check_unique(kind: type, rows: Iterable[tuple[object, Callable[[str], object]]]) -> None:

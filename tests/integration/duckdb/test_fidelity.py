@@ -179,6 +179,7 @@ async def _count(new_uow: UnitOfWorkFactory[Store]) -> int:
         ({"blob": bytearray(b"x")}, "blob", "is bytearray"),
         ({"price": Decimal("1.234")}, "price", "more than 2 decimal places"),
         ({"price": Decimal("NaN")}, "price", "which no Digits(12, 2) can hold"),
+        ({"price": Decimal("-Infinity")}, "price", "which no Digits(12, 2) can hold"),
         ({"ratio": Decimal("0.1")}, "ratio", "is Decimal"),
         ({"seen": datetime(2024, 1, 1, tzinfo=UTC)}, "seen", "timezone-aware datetime where"),
         ({"stamped": datetime(2024, 1, 1)}, "stamped", "naive datetime where"),

@@ -221,6 +221,7 @@ async def test_a_repository_without_an_id_type_refuses_unhashable_ids() -> None:
     async with InMemoryUnitOfWork.factory(Shelf)() as uow:
         with pytest.raises(TypeError, match="Untyped ids are an id, got list"):
             await uow.repository(Untyped).get_or_none(["x"])
+        assert await uow.repository(Untyped).get_or_none("x") is None
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from sqlalchemy.util.concurrency import await_
 from andamios.adapters.sqlalchemy._explain import explain_duplicate, name_first
 from andamios.adapters.sqlalchemy._mapping import AggregateMapping, Mapping
 from andamios.domain import AggregateRoot
-from andamios.ports._storage import check_stored, version_written
+from andamios.ports._storage import check_all, check_stored, version_written
 from andamios.ports.errors import ConcurrencyError, DataError, DuplicateError, PersistenceError
 
 if TYPE_CHECKING:
@@ -280,8 +280,7 @@ class BulkWriter:
         """INSERT new ``aggregates`` (one type) and make them persistent in ``session``."""
         _, plan = self._plan_of(aggregates)
         columns = [c for c in plan.columns if c is not plan.version]
-        for aggregate in aggregates:
-            check_stored(aggregate)
+        check_all(aggregates)
         with _no_gc():
             ones = plan.version.convert([1] * len(aggregates))
             table = self._table(aggregates, columns, {plan.version.name: ones})
@@ -393,25 +392,30 @@ class BulkWriter:
     def _before_flush(self, session: AggregateSession) -> None:
         new = self._group(session.new)
         dirty = self._group(a for a in session.dirty if session.is_modified(a))
-        self._check_values(session, new)
+        self._check_values(session, new, dirty)
         self._writes(session, new, dirty)
 
-    def _check_values(self, session: AggregateSession, new: dict[type, list[Any]]) -> None:
+    def _check_values(
+        self,
+        session: AggregateSession,
+        new: dict[type, list[Any]],
+        dirty: dict[type, list[Any]],
+    ) -> None:
         """Refuse what the flush would store changed (the same rules as every adapter)."""
-        bulk = {
-            kind
-            for kind, group in new.items()
-            if self.takes(self._mapping.aggregate_mapping(kind), len(group))
-        }
+        for kind, group in new.items():
+            if not self.takes(self._mapping.aggregate_mapping(kind), len(group)):
+                check_all(group)  # else the bulk insert checks them
+        for group in dirty.values():
+            for aggregate in group:
+                _check_version(session, aggregate)
+            check_all(group)
+        # Child entities (and classes mapped straight in the registry) one by one.
         for each in session.new:
-            if type(each) not in bulk:  # the bulk insert checks its own
+            if type(each) not in new:
                 check_stored(each)
         for each in session.dirty:
-            if not session.is_modified(each):
-                continue
-            if isinstance(each, AggregateRoot):
-                _check_version(session, each)
-            check_stored(each)
+            if type(each) not in dirty and session.is_modified(each):
+                check_stored(each)
 
     def _writes(
         self, session: AggregateSession, new: dict[type, list[Any]], dirty: dict[type, list[Any]]

@@ -29,9 +29,8 @@ def _make_transient(aggregate: AggregateRoot[Any]) -> None:
     make_transient(aggregate)
     for relationship in sa.inspect(type(aggregate)).relationships:
         held = aggregate.__dict__.get(relationship.key)
-        for child in held if isinstance(held, list) else (held,):
-            if child is not None:
-                make_transient(child)
+        for child in filter(None, held if isinstance(held, list) else [held]):
+            make_transient(child)
 
 
 class SessionContext:
