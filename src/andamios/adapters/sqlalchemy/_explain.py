@@ -31,8 +31,6 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy import event
-from sqlalchemy.orm import Session, UOWTransaction
 from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -185,20 +183,15 @@ def explain_duplicate(error: DuplicateError, objects: Sequence[object]) -> Persi
 class Explainer:
     """Names the aggregate in the conflict and duplicate errors of one unit of work's session."""
 
-    __slots__ = ("_flushed",)
+    __slots__ = ("_session",)
 
-    def __init__(self, session: Session) -> None:
-        #: What the current (or last) flush writes: new, changed and deleted objects.
-        self._flushed: tuple[tuple[object, ...], tuple[object, ...], tuple[object, ...]] = (
-            (),
-            (),
-            (),
-        )
-        event.listen(session, "before_flush", self._remember)
+    def __init__(self, session: AggregateSession) -> None:
+        self._session = session
 
-    def _remember(self, session: Session, flush_context: UOWTransaction, instances: object) -> None:
-        # After the session's own hook: the bulk path has written its groups already.
-        self._flushed = (tuple(session.new), tuple(session.dirty), tuple(session.deleted))
+    @property
+    def _flushed(self) -> tuple[tuple[object, ...], tuple[object, ...], tuple[object, ...]]:
+        """What the current (or last) flush writes: new, changed and deleted objects."""
+        return self._session.flushed
 
     def explain(
         self, error: PersistenceError, cause: BaseException, session: AggregateSession

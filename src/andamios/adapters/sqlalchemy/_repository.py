@@ -47,7 +47,7 @@ class SessionContext:
         self.session = session
         self._translate = translate
         self.writer = writer
-        self._explainer = Explainer(session.sync_session)
+        self._explainer = Explainer(cast("AggregateSession", session.sync_session))
 
     @property
     def sync_session(self) -> AggregateSession:

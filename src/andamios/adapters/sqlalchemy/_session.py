@@ -46,6 +46,12 @@ class AggregateSession(Session):
         #: Aggregates added in this transaction, by (type, id): they are not in the identity map
         #: until flushed, and ``get`` must still find them.
         self.pending: dict[tuple[type, object], AggregateRoot[Any]] = {}
+        #: What the current (or last) flush writes (new, changed, deleted): errors name them.
+        self.flushed: tuple[tuple[object, ...], tuple[object, ...], tuple[object, ...]] = (
+            (),
+            (),
+            (),
+        )
         #: Checks constraints and writes in bulk before each flush; set by the unit of work.
         self.writer: BulkWriter | None = None
         #: Batches inserted in bulk in this transaction, with the versions they had before.
@@ -144,6 +150,8 @@ def _version_changes(
     _stamp(session)
     if session.writer is not None:
         session.writer.before_flush(session)
+    # After the bulk path wrote its groups: what the ORM writes now, to explain its errors.
+    session.flushed = (tuple(session.new), tuple(session.dirty), tuple(session.deleted))
     versions = session.versions_before
     for aggregate in session.new:
         if not isinstance(aggregate, AggregateRoot):
