@@ -72,6 +72,16 @@ def _moment(kind: type, aware: bool | None) -> Fast:
     return lambda v: type(v) is kind and v.tzinfo is None  # type: ignore[attr-defined]
 
 
+#: The constraints each predicate tests; with any other, a field takes the full check only.
+_MODELLED: dict[object, set[type]] = {
+    str: {MaxLength},
+    int: {Bits},
+    Decimal: {Digits},
+    datetime: {Aware, Naive},
+    time: {Aware, Naive},
+}
+
+
 def fast_check(  # noqa: PLR0911 - one per kind of field
     kind: object, constraints: tuple[object, ...], *, json: bool
 ) -> Fast:
@@ -79,6 +89,8 @@ def fast_check(  # noqa: PLR0911 - one per kind of field
     if json or not isinstance(kind, type):
         return never
     found = {type(c): c for c in constraints}
+    if len(found) < len(constraints) or not found.keys() <= _MODELLED.get(kind, set()):
+        return never  # a constraint this predicate does not test: the full check decides
     if issubclass(kind, enum.Enum):
         return lambda v: type(v) is kind
     if kind is str:

@@ -43,11 +43,10 @@ from andamios.domain import (
     Unique,
     UpdatedAt,
 )
-from andamios.ports._audit import audit_fields
 from andamios.ports._fast_checks import Fast, fast_check, never
 from andamios.ports._instances import new_blank
 from andamios.ports._introspection import type_hints, unwrap_new_type
-from andamios.ports.errors import DataError, DuplicateError
+from andamios.ports.errors import DataError
 
 __all__ = [
     "ColumnFacts",
@@ -57,7 +56,6 @@ __all__ = [
     "StorageRules",
     "check_all",
     "check_stored",
-    "check_unique",
     "describe",
     "id_type_of",
     "json_problem",
@@ -282,11 +280,16 @@ def _strictest(constraints: list[Constraint]) -> tuple[Constraint, ...]:
     """One constraint per kind where two say the same thing differently (the tighter wins)."""
     bits = [c for c in constraints if isinstance(c, Bits)]
     lengths = [c for c in constraints if isinstance(c, MaxLength)]
-    kept: list[Constraint] = [c for c in constraints if not isinstance(c, (Bits, MaxLength))]
+    digits = [c for c in constraints if isinstance(c, Digits)]
+    merged = (Bits, MaxLength, Digits)
+    kept: list[Constraint] = [c for c in constraints if not isinstance(c, merged)]
     if bits:
         kept.append(min(bits, key=lambda c: c.bits))
     if lengths:
         kept.append(min(lengths, key=lambda c: c.length))
+    if digits:  # the fewest places after the point, and the fewest before it
+        scale = min(c.scale for c in digits)
+        kept.append(Digits(scale + min(c.precision - c.scale for c in digits), scale))
     return tuple(kept)
 
 
@@ -578,33 +581,6 @@ def check_all(aggregates: Sequence[object]) -> None:
     if not plain:
         for aggregate in aggregates:
             check_stored(aggregate)
-
-
-def check_unique(kind: type, rows: Iterable[tuple[object, Callable[[str], object]]]) -> None:
-    """Raise :class:`DuplicateError` if two ``(id, read)`` rows share a unique key of ``kind``.
-
-    ``read`` gives a row's field value; keys holding ``None`` never collide, as in SQL.
-    """
-    rules = storage_rules(kind)
-    groups = [*rules.unique, *((name,) for name in rules.live_unique)]
-    if not groups:
-        return
-    live_from = len(rules.unique)
-    deleted = audit_fields(kind).deleted
-    seen: list[dict[tuple[object, ...], object]] = [{} for _ in groups]
-    for id, read in rows:
-        for index, (group, taken) in enumerate(zip(groups, seen, strict=True)):
-            key = tuple(read(name) for name in group)
-            gone = index >= live_from and deleted is not None and read(deleted) is not None
-            if None in key or gone:
-                continue
-            other = taken.setdefault(key, id)
-            if other != id:
-                names = ", ".join(
-                    f"{name} {value!r}" for name, value in zip(group, key, strict=True)
-                )
-                msg = f"{kind.__name__} with {names} already exists"
-                raise DuplicateError(msg)
 
 
 def stored_state(owner: type, state: dict[str, object]) -> None:

@@ -228,6 +228,32 @@ async def test_a_duplicate_in_a_unique_column_is_a_duplicate_error_on_every_adap
     assert await _count(adapter) == 1
 
 
+async def test_unique_keys_are_checked_as_duckdb_checks_them_at_each_statement(
+    adapter: UnitOfWorkFactory[Store],
+) -> None:
+    first, second = item(code="x"), item(code="y")
+    async with adapter() as uow:
+        await uow.items.add_many([first, second])
+        await uow.commit()
+    async with adapter() as uow:  # two rows swapping keys in one commit
+        a, b = await uow.items.get(first.id), await uow.items.get(second.id)
+        a.code, b.code = "y", "x"
+        with pytest.raises(DuplicateError, match=r"Item with code '(x|y)' already exists"):
+            await uow.commit()
+    async with adapter() as uow:  # a row removed and a new one taking its key
+        await uow.items.remove(await uow.items.get(first.id))
+        await uow.items.add(item(code="x"))
+        with pytest.raises(DuplicateError, match="Item with code 'x' already exists"):
+            await uow.commit()
+    async with adapter() as uow:  # in two commits, both work
+        await uow.items.remove(await uow.items.get(first.id))
+        await uow.commit()
+        await uow.items.add(item(code="x"))
+        (await uow.items.get(second.id)).code = "z"
+        await uow.commit()
+        assert sorted(i.code for i in await uow.items.find()) == ["x", "z"]
+
+
 async def test_values_read_back_as_they_were_stored(adapter: UnitOfWorkFactory[Store]) -> None:
     aware = datetime(2024, 5, 1, 12, 30, 15, 123456, tzinfo=timezone(timedelta(hours=5)))
     stored = item(

@@ -19,7 +19,6 @@ from andamios.ports import (
     Link,
     UnitOfWork,
     check_stored,
-    check_unique,
     check_value,
     declared_constraints,
     id_type_of,
@@ -30,7 +29,7 @@ from andamios.ports import (
 )
 from andamios.ports._introspection import callers_namespace
 from andamios.ports._spec_values import check_spec_value
-from andamios.ports.errors import DataError, DuplicateError
+from andamios.ports.errors import DataError
 
 type Alias = int
 type ListOf[X] = list[X]
@@ -146,12 +145,6 @@ def test_links_skip_missing_children_and_unique_keys_skip_nulls() -> None:
         check_stored(holder)
     finally:
         unregister_storage(Holder)
-    first: dict[str, object] = {"code": None, "nick": None, "deleted_at": None}
-    second: dict[str, object] = {"code": None, "nick": None}
-    rows = [("a", first.get), ("b", second.get)]
-    check_unique(Holder, rows)
-    with pytest.raises(DuplicateError, match="Holder with code 'x' already exists"):
-        check_unique(Holder, [("a", {"code": "x"}.get), ("b", {"code": "x"}.get)])
 
 
 def test_id_types_come_from_the_generic_base() -> None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from andamios.adapters.memory._unique import UniqueIndex
 from andamios.domain import AggregateRoot
 from andamios.ports._instances import new_blank
 from andamios.ports._introspection import aggregate_fields
@@ -88,6 +89,8 @@ class InMemoryStore:
     def __init__(self) -> None:
         self._tables: Tables = MappingProxyType({})
         self.lock = threading.Lock()
+        #: The unique keys of the committed rows, kept by each commit (under :attr:`lock`).
+        self.unique = UniqueIndex()
 
     @property
     def tables(self) -> Tables:
@@ -106,3 +109,4 @@ class InMemoryStore:
         """Forget everything (for tests between cases)."""
         with self.lock:
             self._tables = MappingProxyType({})
+            self.unique.clear()

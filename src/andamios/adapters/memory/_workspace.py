@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -22,7 +23,6 @@ from andamios.ports._instances import new_blank
 from andamios.ports._introspection import resolve_path
 from andamios.ports._storage import (
     check_stored,
-    check_unique,
     stored_state,
     version_written,
 )
@@ -86,13 +86,6 @@ def _raise_stale(stale: list[str], changed: int) -> None:
             f"work; the first: {stale[0]}"
         )
         raise ConcurrencyError(msg)
-
-
-def _check_unique(tables: Tables, kinds: set[type[AggregateRoot[Any]]]) -> None:
-    """Refuse a commit after which two aggregates of a type share a unique key."""
-    for kind in kinds:
-        rows = tables.get(kind, {})
-        check_unique(kind, ((id, row.state.get) for id, row in rows.items()))
 
 
 class Workspace:
@@ -299,8 +292,10 @@ class Workspace:
                     raise DuplicateError(msg)
             stamps = self._stamp(updates, inserts)
             tables = self._apply(current, deletes, updates, inserts)
-            _check_unique(tables, {key[0] for key, *_ in (*updates, *inserts)})
+            publish_keys = self._unique_keys(current, deletes, updates, inserts)
             self._store.publish(tables)
+            for keep in publish_keys:
+                keep()
         for key in deletes:
             del self._loaded[key]
         for _key, loaded, state in updates:
@@ -316,6 +311,27 @@ class Workspace:
         self._moment = self._clock.now()
         self._added.clear()
         self._removed.clear()
+
+    def _unique_keys(
+        self,
+        current: Tables,
+        deletes: list[Key],
+        updates: list[tuple[Key, _Loaded, dict[str, object]]],
+        inserts: list[tuple[Key, AggregateRoot[Any], dict[str, object]]],
+    ) -> list[Callable[[], None]]:
+        """Check the unique keys this commit writes (DuplicateError); what keeps the index."""
+        written: dict[type[AggregateRoot[Any]], list[tuple[object, dict[str, object]]]] = {}
+        for (kind, id), _, state in (*updates, *inserts):
+            written.setdefault(kind, []).append((id, state))
+        removed: dict[type[AggregateRoot[Any]], list[object]] = {}
+        for kind, id in deletes:
+            removed.setdefault(kind, []).append(id)
+        return [
+            self._store.unique.commit(
+                kind, current.get(kind, {}), written.get(kind, ()), removed.get(kind, ())
+            )
+            for kind in written.keys() | removed.keys()
+        ]
 
     def _stamp(
         self,
