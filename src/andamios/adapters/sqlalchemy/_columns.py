@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import types
 import typing
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
@@ -28,7 +27,6 @@ import sqlalchemy as sa
 from andamios.adapters.sqlalchemy._types import JsonValue
 from andamios.domain import Aware, Bits, Digits, MaxLength, Naive
 from andamios.ports import ColumnFacts, Constraint
-from andamios.ports._introspection import unwrap_new_type
 from andamios.ports.errors import MappingError
 
 __all__ = [
@@ -38,20 +36,6 @@ __all__ = [
     "refuse_unfilled",
     "unique_groups",
 ]
-
-
-def _plain(kind: object) -> object:
-    """The field type without ``Annotated``, ``X | None`` and ``NewType``."""
-    if typing.get_origin(kind) is typing.Annotated:
-        kind = typing.get_args(kind)[0]
-    if isinstance(kind, types.UnionType) or typing.get_origin(kind) is typing.Union:
-        members = [a for a in typing.get_args(kind) if a is not type(None)]
-        if len(members) != 1:
-            return None
-        kind = members[0]
-        if typing.get_origin(kind) is typing.Annotated:
-            kind = typing.get_args(kind)[0]
-    return unwrap_new_type(kind)
 
 
 def _type_constraints(kind: sa.types.TypeEngine[Any]) -> tuple[Constraint, ...]:  # noqa: PLR0911 - one per type
@@ -118,11 +102,9 @@ def _why_not(kind: type, column_type: sa.types.TypeEngine[Any]) -> str | None:
     return None
 
 
-def check_column_type(
-    owner: type, field: str, annotation: object, column: sa.ColumnElement[Any]
-) -> None:
-    """Raise MappingError if ``column`` would change a value of the field's type."""
-    kind = _plain(annotation)
+def check_column_type(owner: type, field: str, kind: object, column: sa.ColumnElement[Any]) -> None:
+    """Raise MappingError if ``column`` would change a value of ``kind``, the field's bare type
+    (``FieldRule.kind``: no ``Annotated``, ``X | None`` or ``NewType``)."""
     column_type = column.type
     if not isinstance(kind, type) or isinstance(column_type, sa.types.TypeDecorator):
         return  # a custom column type converts the value itself

@@ -38,6 +38,7 @@ from andamios.ports import (
     audit_fields,
     register_blank_factory,
     register_storage,
+    storage_rules,
     unregister_blank_factory,
     unregister_storage,
 )
@@ -627,7 +628,7 @@ def _storage_of(
 ) -> tuple[dict[str, ColumnFacts], list[tuple[str, ...]]]:
     """What the columns of ``owner``'s table add to its domain's rules; MappingError if a column
     would change a value of its field's type or allows less than the domain declares."""
-    hints = type_hints(owner)
+    kinds = storage_rules(owner).by_name  # the domain's bare field types
     markers = field_markers(owner)
     fields = set(aggregate_fields(owner))
     facts: dict[str, ColumnFacts] = {}
@@ -637,18 +638,18 @@ def _storage_of(
             continue
         column = prop.columns[0]
         fields_of[column] = prop.key
-        if prop.key != "version":
-            check_column_type(owner, prop.key, hints.get(prop.key), column)
+        if prop.key not in ("id", "version"):  # the id's column is the primary key's business
+            check_column_type(owner, prop.key, kinds[prop.key].kind, column)
             check_agreement(owner, prop.key, markers.get(prop.key, ()), column)
         facts[prop.key] = column_facts(column)
     for composite in mapper.composites:
         value_type = composite.composite_class
         if not (isinstance(value_type, type) and dataclasses.is_dataclass(value_type)):
             continue
-        inner_hints = type_hints(value_type)
+        inner_kinds = storage_rules(value_type).by_name
         inner_markers = field_markers(value_type)
         for each, column in zip(dataclasses.fields(value_type), composite.columns, strict=False):
-            check_column_type(value_type, each.name, inner_hints.get(each.name), column)
+            check_column_type(value_type, each.name, inner_kinds[each.name].kind, column)
             check_agreement(value_type, each.name, inner_markers.get(each.name, ()), column)
             path = f"{composite.key}.{each.name}"
             fields_of[column] = path
