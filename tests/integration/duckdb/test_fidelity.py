@@ -158,6 +158,12 @@ def item(**values: Any) -> Item:
     return Item(**values)
 
 
+async def _store(new_uow: UnitOfWorkFactory[Store], stored: Item) -> None:
+    async with new_uow() as uow:
+        await uow.items.add(stored)
+        await uow.commit()
+
+
 async def _count(new_uow: UnitOfWorkFactory[Store]) -> int:
     async with new_uow() as uow:
         return await uow.items.count()
@@ -266,9 +272,7 @@ async def test_values_read_back_as_they_were_stored(adapter: UnitOfWorkFactory[S
         blob=b"\x00\xff",
         cost=Money(Decimal("1.50"), "EUR"),
     )
-    async with adapter() as uow:
-        await uow.items.add(stored)
-        await uow.commit()
+    await _store(adapter, stored)
     async with adapter() as uow:
         back = await uow.items.get(stored.id)
     assert (back.name, back.count, back.blob, back.cost) == (
@@ -290,9 +294,7 @@ async def test_a_missing_value_object_in_columns_reads_back_none(
     adapter: UnitOfWorkFactory[Store],
 ) -> None:
     stored = item()
-    async with adapter() as uow:
-        await uow.items.add(stored)
-        await uow.commit()
+    await _store(adapter, stored)
     async with adapter() as uow:
         assert (await uow.items.get(stored.id)).cost is None  # not Money(None, None)
         assert await uow.items.count(F("cost.amount").is_none()) == 1
@@ -302,9 +304,7 @@ async def test_a_float_field_reads_back_a_float_on_every_adapter(
     adapter: UnitOfWorkFactory[Store],
 ) -> None:
     stored = item(ratio=1)  # an int where a float is declared
-    async with adapter() as uow:
-        await uow.items.add(stored)
-        await uow.commit()
+    await _store(adapter, stored)
     async with adapter() as uow:
         back = await uow.items.get(stored.id)
     assert type(back.ratio) is float
@@ -335,9 +335,7 @@ async def test_a_domain_that_writes_the_version_is_refused_on_every_adapter(
     adapter: UnitOfWorkFactory[Store],
 ) -> None:
     stored = item()
-    async with adapter() as uow:
-        await uow.items.add(stored)
-        await uow.commit()
+    await _store(adapter, stored)
     async with adapter() as uow:
         loaded = await uow.items.get(stored.id)
         loaded.name = "bob"
