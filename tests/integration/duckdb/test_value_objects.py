@@ -19,6 +19,7 @@ from sqlalchemy.orm import composite
 from tests.integration.duckdb._contract_mapping import open_database
 from tests.unit.ports.test_clock_and_audit import Touched
 
+from andamios.adapters.duckdb import AsyncDuckDBDialect
 from andamios.adapters.memory import InMemoryUnitOfWork
 from andamios.adapters.sqlalchemy import JsonValue, Mapping, SqlAlchemyUnitOfWork
 from andamios.domain import AggregateRoot, F, InvalidSpecification, ValueObject, uuid7
@@ -158,7 +159,10 @@ async def test_json_fields_a_column_cannot_compare_are_refused_before_sql(tmp_pa
     _map(mapping)
     try:
         stored = mapping.aggregate_mapping(Plan)
-        assert str(stored.column("terms.fee.amount")).startswith("CAST(json_extract_string(")
+        fee = stored.column("terms.fee.amount")
+        assert str(fee).startswith("CAST(JSON_VALUE(plans.terms, '$.fee.amount') AS NUMERIC(38, 10))")
+        on_duckdb = fee.compile(dialect=AsyncDuckDBDialect())
+        assert str(on_duckdb).startswith("CAST(json_extract_string(plans.terms, '$.fee.amount')")
         for path in ("terms.tier", "terms.tags", "extras.first", "price.unknown"):
             with pytest.raises(InvalidSpecification, match=f"Plan.{path} has no column"):
                 stored.column(path)

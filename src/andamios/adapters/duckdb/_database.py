@@ -17,11 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from andamios.adapters.duckdb._errors import translate_error, translate_open_error
 from andamios.adapters.duckdb._settings import DuckDBSettings
+from andamios.adapters.duckdb._staging import ArrowStager
 from andamios.ports.errors import DatabaseError, DatabaseUnavailable, PersistenceError
 
 __all__ = ["Database", "HealthCheck"]
 
 _DRIVER_ERRORS = (SQLAlchemyError, duckdb.Error)
+_ARROW = ArrowStager()
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,3 +231,8 @@ class Database:
     def translate_error(self, exc: BaseException) -> PersistenceError:
         """Translate a driver error into the Andamios tree (see :func:`translate_error`)."""
         return translate_error(exc)
+
+    @property
+    def bulk_stager(self) -> ArrowStager:
+        """Bulk writes stage their rows as an Arrow table (see ``docs/adr/0006-bulk-path.md``)."""
+        return _ARROW

@@ -19,6 +19,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, cast
 
 import duckdb
+import sqlalchemy as sa
 from duckdb_engine import Dialect as _DuckDBEngineDialect
 from duckdb_engine import DuckDBIdentifierPreparer
 from duckdb_engine.config import apply_config, get_core_config
@@ -32,9 +33,13 @@ from sqlalchemy.connectors.asyncio import (
 from sqlalchemy.dialects.postgresql.base import PGIdentifierPreparer
 from sqlalchemy.dialects.postgresql.psycopg2 import PGExecutionContext_psycopg2
 from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.util.concurrency import await_
 
 from andamios.adapters.duckdb._connection import AsyncDuckDBConnection, SharedDatabase
+from andamios.adapters.duckdb._reflection import DuckDBInspector
+from andamios.adapters.sql_spi import JsonText
 
 if TYPE_CHECKING:
     from sqlalchemy.connectors.asyncio import AsyncIODBAPIConnection
@@ -372,6 +377,7 @@ class AsyncDuckDBDialect(_DuckDBEngineDialect):
     - ``isolation_level="AUTOCOMMIT"`` works (the default level is ``SNAPSHOT``);
     - ``Decimal`` values are bound as decimals, never through ``float``;
     - every identifier DuckDB's parser cannot take bare (``at``, ``order``, ``left``) is quoted;
+    - reflection (``sqlalchemy.inspect()``) reads DuckDB's catalog (:class:`DuckDBInspector`);
     - after a failed statement, a transaction refuses further statements and its COMMIT
       (:class:`~._connection.TransactionAborted`), where DuckDB would roll back silently.
     """
@@ -379,6 +385,9 @@ class AsyncDuckDBDialect(_DuckDBEngineDialect):
     driver = "async"
     is_async = True
     has_terminate = True
+    # DuckDB refuses to UPDATE a row a foreign key references (an UPDATE is a delete and an
+    # insert to it), so a child table's key to its root is never created (ADR 0009).
+    andamios_child_foreign_keys = False
     supports_statement_cache = True
     supports_server_side_cursors = True
     # duckdb binds Decimal parameters natively; without this SQLAlchemy's Numeric sends floats
@@ -388,6 +397,9 @@ class AsyncDuckDBDialect(_DuckDBEngineDialect):
     minimum_dbapi_version = None  # type: ignore[assignment]
     execution_ctx_cls = AsyncDuckDBExecutionContext
     preparer = AsyncDuckDBIdentifierPreparer
+    # sqlalchemy.inspect() builds the dialect's inspector. duckdb-engine's (a PGInspector,
+    # hence the ignore) queries pg_catalog tables DuckDB lacks; this one reads DuckDB's catalog.
+    inspector = DuckDBInspector  # type: ignore[assignment]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -497,3 +509,11 @@ class AsyncDuckDBDialect(_DuckDBEngineDialect):
 
 
 dialect = AsyncDuckDBDialect
+
+
+@compiles(JsonText, "duckdb")
+def _json_text(element: JsonText, compiler: SQLCompiler, **kw: Any) -> str:
+    """A JSON value object's leaf as text: ``json_extract_string(column, '$.a.b')``."""
+    column = compiler.process(element.column, **kw)
+    path = compiler.render_literal_value(element.json_path, sa.String())
+    return f"json_extract_string({column}, {path})"

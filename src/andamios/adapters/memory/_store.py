@@ -12,8 +12,7 @@ from typing import Any
 
 from andamios.adapters.memory._unique import UniqueIndex
 from andamios.domain import AggregateRoot
-from andamios.ports._instances import new_blank
-from andamios.ports._introspection import aggregate_fields
+from andamios.ports.spi import aggregate_fields, new_blank
 
 __all__ = ["InMemoryStore", "StoredRow", "capture_state", "copy_value", "structural"]
 

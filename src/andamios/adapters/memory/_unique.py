@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from andamios.domain import AggregateRoot
-from andamios.ports import StorageRules, audit_fields, storage_rules
 from andamios.ports.errors import DuplicateError
+from andamios.ports.spi import StorageRules, audit_fields, storage_rules
 
 __all__ = ["UniqueIndex"]
 

@@ -8,7 +8,7 @@ from typing import Any, cast
 from andamios.adapters.memory._store import InMemoryStore
 from andamios.adapters.memory._workspace import Workspace
 from andamios.domain import AggregateRoot, Order, Spec
-from andamios.ports import Clock, Repository, Tracker, UnitOfWork, compose
+from andamios.ports.spi import Clock, Repository, Tracker, UnitOfWork, compose
 
 __all__ = ["InMemoryFactory", "InMemoryRepository", "InMemoryUnitOfWork"]
 

@@ -17,16 +17,17 @@ from andamios.adapters.memory._store import (
     structural,
 )
 from andamios.domain import AggregateRoot, Order, Spec
-from andamios.ports._audit import audit_fields
-from andamios.ports._clock import Clock, SystemClock
-from andamios.ports._instances import new_blank
-from andamios.ports._introspection import resolve_path
-from andamios.ports._storage import (
+from andamios.ports.errors import ConcurrencyError, DuplicateError
+from andamios.ports.spi import (
+    Clock,
+    SystemClock,
+    audit_fields,
     check_stored,
+    new_blank,
+    resolve_path,
     stored_state,
     version_written,
 )
-from andamios.ports.errors import ConcurrencyError, DuplicateError
 
 __all__ = ["Workspace"]
 

@@ -17,15 +17,17 @@ The only module of an application that imports SQLAlchemy is its mapping::
 
     new_uow = SqlAlchemyUnitOfWork.factory(Shop, database=db, mapping=mapping)
 
-On DuckDB, ``add_many`` and every flush that writes at least :data:`BULK_THRESHOLD` aggregates of
-one type take the Arrow bulk path (``docs/adr/0006-bulk-path.md``).
+Where its database supplies a bulk stager (DuckDB: Arrow; PostgreSQL: ``COPY``), ``add_many`` and
+every flush that writes at least :data:`BULK_THRESHOLD` aggregates of one type take the bulk path
+(``docs/adr/0006-bulk-path.md``). This package names no dialect: what differs between databases
+comes from their adapters through :mod:`andamios.adapters.sql_spi`.
 """
 
 from __future__ import annotations
 
 from andamios.adapters.sqlalchemy._bulk import BULK_THRESHOLD
 from andamios.adapters.sqlalchemy._compiler import compile_order, compile_spec
-from andamios.adapters.sqlalchemy._mapping import AggregateMapping, Child, Mapping
+from andamios.adapters.sqlalchemy._mapping import NO_DDL, AggregateMapping, Child, Mapping
 from andamios.adapters.sqlalchemy._repository import SqlAlchemyRepository
 from andamios.adapters.sqlalchemy._types import JsonValue
 from andamios.adapters.sqlalchemy._unit_of_work import (
@@ -36,6 +38,7 @@ from andamios.adapters.sqlalchemy._unit_of_work import (
 
 __all__ = [
     "BULK_THRESHOLD",
+    "NO_DDL",
     "AggregateMapping",
     "Child",
     "JsonValue",

@@ -1,20 +1,22 @@
-"""The bulk (Arrow) path: many aggregates of one type written in one columnar statement.
+"""The bulk path: many aggregates of one type written in one statement over staged rows.
 
-DuckDB ingests an Arrow table ~50x faster than row-by-row SQL. When a unit of work inserts,
-updates or deletes at least :data:`BULK_THRESHOLD` aggregates of one type at once, this module
-builds Arrow arrays with explicit types read from the mapped table and runs one statement on the
-unit of work's own DuckDB connection, inside its transaction:
+When a unit of work inserts, updates or deletes at least :data:`BULK_THRESHOLD` aggregates of
+one type at once, and its database supplies a
+:class:`~andamios.adapters.sql_spi.BulkStager` (DuckDB: an Arrow table; PostgreSQL: ``COPY``
+into a temporary table), this module stages their columns, converted as the stager says for
+each mapped column, and runs one statement on the unit of work's own connection, inside its
+transaction:
 
-- insert: ``INSERT INTO t (...) SELECT ... FROM staged``;
-- update: ``UPDATE t SET ... , version = t.version + 1 FROM staged WHERE t.id = staged.id AND
-  t.version = staged.expected RETURNING t.id`` (RETURNING: see ADR 0004, decision 3);
-- delete: ``DELETE FROM t USING staged WHERE ... RETURNING t.id``.
+- insert: ``INSERT INTO t (...) SELECT ... FROM andamios_staged``;
+- update: ``UPDATE t SET ... , version = t.version + 1 FROM andamios_staged AS staged WHERE
+  t.id = staged.id AND t.version = staged.andamios_expected RETURNING t.id`` (RETURNING: see
+  ADR 0004, decision 3);
+- delete: ``DELETE FROM t USING andamios_staged AS staged WHERE ... RETURNING t.id``.
 
 Fewer rows back than staged means another unit of work changed or removed some of them: the
 whole commit fails with :class:`ConcurrencyError` naming how many. Afterwards the session holds
 the aggregates exactly as if the ORM had flushed them (identity map, committed state, versions),
-so later changes are tracked and ``get`` returns the same objects. pyarrow is imported here only
-when a bulk statement runs (see ``docs/adr/0006-bulk-path.md``).
+so later changes are tracked and ``get`` returns the same objects (``docs/adr/0006-bulk-path.md``).
 """
 
 from __future__ import annotations
@@ -30,13 +32,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.orm.state import InstanceState
-from sqlalchemy.util.concurrency import await_
 
+from andamios.adapters.sql_spi import STAGED, BulkStager, Convert
 from andamios.adapters.sqlalchemy._explain import explain_duplicate, name_first
 from andamios.adapters.sqlalchemy._mapping import AggregateMapping, Mapping
 from andamios.domain import AggregateRoot
-from andamios.ports._storage import check_all, check_stored, version_written
 from andamios.ports.errors import ConcurrencyError, DataError, DuplicateError, PersistenceError
+from andamios.ports.spi import check_all, check_stored, version_written
 
 if TYPE_CHECKING:
     from andamios.adapters.sqlalchemy._session import AggregateSession
@@ -48,7 +50,6 @@ __all__ = ["BULK_THRESHOLD", "BulkWriter"]
 #: slower, for inserts and (one ``UPDATE ... RETURNING`` per row on the ORM path) updates.
 BULK_THRESHOLD = 5
 
-type _Convert = Callable[[list[Any]], Any]
 type Translate = Callable[[BaseException], PersistenceError]
 
 
@@ -57,9 +58,14 @@ class _Column:
     """One mapped column: the attribute holding it, its name (quoted: ``sql``), its conversion."""
 
     key: str
-    name: str
+    column: sa.Column[Any]
     sql: str
-    convert: _Convert
+    convert: Convert
+
+    @property
+    def name(self) -> str:
+        """The column's name, unquoted."""
+        return self.column.name
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,77 +79,7 @@ class _Plan:
     identity_class: type
 
 
-def _base_type(kind: sa.types.TypeEngine[Any]) -> sa.types.TypeEngine[Any]:
-    while isinstance(kind, sa.types.TypeDecorator):
-        kind = kind.impl_instance
-    return kind
-
-
-def _arrow_type(kind: sa.types.TypeEngine[Any]) -> Any:
-    """The Arrow type of a (base) column type; None if the bulk path does not support it."""
-    import pyarrow as pa  # type: ignore[import-untyped]  # noqa: PLC0415 - only on the bulk path
-
-    simple = (
-        ((sa.Enum, sa.JSON, sa.String), pa.string),
-        ((sa.Boolean,), pa.bool_),
-        ((sa.SmallInteger,), pa.int16),
-        ((sa.BigInteger,), pa.int64),
-        ((sa.Integer,), pa.int32),
-        ((sa.Float,), pa.float64),
-        ((sa.Date,), pa.date32),
-        ((sa.LargeBinary,), pa.binary),
-    )
-    for classes, make in simple:
-        if isinstance(kind, classes) and not isinstance(kind, sa.DateTime):
-            return make()
-    if isinstance(kind, sa.Numeric):
-        if kind.precision is None:
-            return None  # NUMERIC without precision: leave its rounding to the ORM and DuckDB
-        return pa.decimal128(kind.precision, kind.scale or 0)
-    if isinstance(kind, sa.DateTime):
-        return pa.timestamp("us", tz="UTC" if kind.timezone else None)
-    if isinstance(kind, sa.Time):
-        return pa.time64("us")
-    return None
-
-
-def _uuid_bytes(values: list[Any]) -> list[Any]:
-    # What UUID.bytes computes, without its property call: 2.5x faster.
-    return [None if value is None else value.int.to_bytes(16) for value in values]
-
-
-def _converter(column: sa.Column[Any], dialect: sa.Dialect) -> _Convert | None:
-    """Python values of ``column`` -> an Arrow array of its type; None if unsupported."""
-    import pyarrow as pa  # noqa: PLC0415 - only on the bulk path
-
-    if isinstance(column.type, sa.Interval):
-        # A TypeDecorator only where the database has no INTERVAL; DuckDB has one.
-        duration = pa.duration("us")
-        return lambda values: pa.array(values, type=duration)
-    base = _base_type(column.type)
-    process: Callable[[Any], Any] | None = None
-    if isinstance(column.type, sa.types.TypeDecorator) or isinstance(base, (sa.Enum, sa.JSON)):
-        # Value objects, enums and JSON are stored as the column's own bind processing says.
-        process = column.type.bind_processor(dialect)
-    prepare: Callable[[list[Any]], list[Any]] = list
-    if isinstance(base, sa.Uuid):
-        if not base.as_uuid:
-            return None
-        prepare, arrow_type = _uuid_bytes, pa.binary(16)
-    else:
-        arrow_type = _arrow_type(base)
-        if arrow_type is None:
-            return None
-
-    def convert(values: list[Any]) -> Any:
-        if process is not None:
-            values = [None if value is None else process(value) for value in values]
-        return pa.array(prepare(values), type=arrow_type)
-
-    return convert
-
-
-def _plan(mapping: AggregateMapping, dialect: sa.Dialect) -> _Plan | None:
+def _plan(mapping: AggregateMapping, dialect: sa.Dialect, stager: BulkStager) -> _Plan | None:
     """The bulk plan of an aggregate type, or None if its mapping needs the ORM."""
     mapper = mapping.mapper
     if mapper.relationships or mapper.inherits is not None:
@@ -155,10 +91,10 @@ def _plan(mapping: AggregateMapping, dialect: sa.Dialect) -> _Plan | None:
         key = by_column.get(column)
         if key is None:
             continue  # not mapped: map() made sure a default or NULL fills it, as the ORM does
-        convert = _converter(column, dialect)
+        convert = stager.converter(column, dialect)
         if convert is None:
             return None
-        columns.append(_Column(key, column.name, preparer.quote(column.name), convert))
+        columns.append(_Column(key, column, preparer.quote(column.name), convert))
     by_key = {column.key: column for column in columns}
     return _Plan(
         table=preparer.format_table(mapping.table),
@@ -195,36 +131,41 @@ def _values(aggregates: Sequence[Any], states: list[dict[str, Any]], key: str) -
         return [getattr(aggregate, key) for aggregate in aggregates]
 
 
-def _run_staged(conn: Any, table: Any, sql: str) -> list[Any]:
-    """Run ``sql`` reading the Arrow ``table`` as ``andamios_staged`` (on the worker thread).
-
-    DuckDB's replacement scan finds the local variable by its name: nothing is registered in
-    the connection's catalog, so nothing is left to clean up when the statement fails and the
-    transaction is aborted (an ``unregister`` would itself fail then).
-    """
-    andamios_staged = table  # noqa: F841 - read by name by DuckDB's replacement scan
-    return list(conn.execute(sql).fetchall())
-
-
 class BulkWriter:
     """Writes many aggregates of one type per statement for one unit of work's session."""
 
-    __slots__ = ("_dialect", "_mapping", "_plans", "_translate", "threshold")
+    __slots__ = (
+        "_dialect",
+        "_expected",
+        "_mapping",
+        "_plans",
+        "_stager",
+        "_translate",
+        "threshold",
+    )
 
     def __init__(
-        self, mapping: Mapping, dialect: sa.Dialect, translate: Translate, threshold: int
+        self,
+        mapping: Mapping,
+        dialect: sa.Dialect,
+        translate: Translate,
+        threshold: int,
+        stager: BulkStager | None,
     ) -> None:
         self._mapping = mapping
         self._dialect = dialect
         self._translate = translate
+        self._stager = stager
         self._plans: dict[type, _Plan | None] = {}
+        self._expected: Convert | None = None
         self.threshold = threshold
 
     def plan(self, mapping: AggregateMapping) -> _Plan | None:
         """The bulk plan of ``mapping``'s aggregate, or None if it must go through the ORM."""
         kind = mapping.aggregate_type
         if kind not in self._plans:
-            self._plans[kind] = _plan(mapping, self._dialect)
+            stager = self._stager
+            self._plans[kind] = None if stager is None else _plan(mapping, self._dialect, stager)
         return self._plans[kind]
 
     def takes(self, mapping: AggregateMapping, count: int) -> bool:
@@ -234,35 +175,44 @@ class BulkWriter:
     # -- the statements ------------------------------------------------------------------------
 
     def _table(
-        self, aggregates: Sequence[Any], columns: Iterable[_Column], extra: dict[str, Any]
-    ) -> Any:
-        """The staged Arrow table of ``columns``, plus ``extra`` ready-made arrays."""
-        import pyarrow as pa  # noqa: PLC0415 - only on the bulk path
-
-        arrays: dict[str, Any] = {}
+        self,
+        aggregates: Sequence[Any],
+        columns: Iterable[_Column],
+        extra: Sequence[tuple[sa.Column[Any], Any]] = (),
+    ) -> list[tuple[sa.Column[Any], Any]]:
+        """The staged ``columns`` of ``aggregates``, then ``extra`` ready-made ones."""
+        staged: list[tuple[sa.Column[Any], Any]] = []
         states = [aggregate.__dict__ for aggregate in aggregates]
         for column in columns:
             values = _values(aggregates, states, column.key)
             try:
-                arrays[column.name] = column.convert(values)
-            except (
-                pa.ArrowException,
-                TypeError,
-                ValueError,
-                AttributeError,
-                OverflowError,
-            ) as error:
+                staged.append((column.column, column.convert(values)))
+            except Exception as error:  # any value the stager cannot convert
                 raise _unfit(aggregates, column, values) from error
-        arrays.update(extra)
-        return pa.table(arrays)
+        staged.extend(extra)
+        return staged
+
+    def _versions(self, versions: list[int]) -> tuple[sa.Column[Any], Any]:
+        """The staged ``andamios_expected`` column: the version each row must still have."""
+        if self._expected is None:
+            stager = self._stager
+            assert stager is not None  # a plan exists, so a stager does
+            self._expected = stager.converter(_EXPECTED, self._dialect)
+            assert self._expected is not None  # every stager converts a BIGINT
+        return _EXPECTED, self._expected(versions)
 
     def _execute(
-        self, session: Session, table: Any, sql: str, aggregates: Sequence[Any]
+        self,
+        session: Session,
+        staged: Sequence[tuple[sa.Column[Any], Any]],
+        sql: str,
+        aggregates: Sequence[Any],
     ) -> list[Any]:
-        """Run ``sql`` with ``table`` (of ``aggregates``) staged; return the rows it returned."""
-        driver: Any = session.connection().connection.driver_connection
+        """Run ``sql`` over ``staged`` (of ``aggregates``); return the rows it returned."""
+        stager = self._stager
+        assert stager is not None  # a plan exists, so a stager does
         try:
-            rows: list[Any] = await_(driver.run(_run_staged, table, sql))
+            rows = stager.run(session.connection(), staged, sql)
         except Exception as error:
             translated = self._translate(error)
             if isinstance(translated, DuplicateError):
@@ -283,12 +233,12 @@ class BulkWriter:
         check_all(aggregates)
         with _no_gc():
             ones = plan.version.convert([1] * len(aggregates))
-            table = self._table(aggregates, columns, {plan.version.name: ones})
+            table = self._table(aggregates, columns, [(plan.version.column, ones)])
         names = ", ".join(c.sql for c in (*columns, plan.version))
         self._execute(
             session,
             table,
-            f"INSERT INTO {plan.table} ({names}) SELECT {names} FROM andamios_staged",
+            f"INSERT INTO {plan.table} ({names}) SELECT {names} FROM {STAGED}",
             aggregates,
         )
         with _no_gc():
@@ -307,8 +257,8 @@ class BulkWriter:
         self._check_all(
             session,
             mapping,
-            self._table(aggregates, (plan.id, *columns), _expected(loaded)),
-            f"UPDATE {target} SET {', '.join(assignments)} FROM andamios_staged AS staged "
+            self._table(aggregates, (plan.id, *columns), [self._versions(loaded)]),
+            f"UPDATE {target} SET {', '.join(assignments)} FROM {STAGED} AS staged "
             f"WHERE {target}.{plan.id.sql} = staged.{plan.id.sql} "
             f"AND {target}.{plan.version.sql} = staged.andamios_expected "
             f"RETURNING {target}.{plan.id.sql}",
@@ -328,8 +278,8 @@ class BulkWriter:
         self._check_all(
             session,
             mapping,
-            self._table(aggregates, (plan.id,), _expected(loaded)),
-            f"DELETE FROM {target} USING andamios_staged AS staged "
+            self._table(aggregates, (plan.id,), [self._versions(loaded)]),
+            f"DELETE FROM {target} USING {STAGED} AS staged "
             f"WHERE {target}.{plan.id.sql} = staged.{plan.id.sql} "
             f"AND {target}.{plan.version.sql} = staged.andamios_expected "
             f"RETURNING {target}.{plan.id.sql}",
@@ -343,7 +293,7 @@ class BulkWriter:
         self,
         session: Session,
         mapping: AggregateMapping,
-        table: Any,
+        staged: Sequence[tuple[sa.Column[Any], Any]],
         sql: str,
         *,
         aggregates: Sequence[AggregateRoot[Any]],
@@ -352,7 +302,7 @@ class BulkWriter:
         """Run ``sql``, which returns the id of each row it wrote: every aggregate's, or none."""
         kind, count = mapping.aggregate_type.__name__, len(aggregates)
         try:
-            rows = self._execute(session, table, sql, aggregates)
+            rows = self._execute(session, staged, sql, aggregates)
         except ConcurrencyError as error:
             # A writer whose change this transaction's snapshot cannot see: DuckDB tells only
             # that there was a conflict, not with which row nor how many it would have hit.
@@ -457,10 +407,8 @@ def _committed_version(state: InstanceState[Any]) -> int:
     return cast("int", state.committed_state.get("version", state.dict["version"]))
 
 
-def _expected(versions: list[int]) -> dict[str, Any]:
-    import pyarrow as pa  # noqa: PLC0415 - only on the bulk path
-
-    return {"andamios_expected": pa.array(versions, pa.int64())}
+#: The staged column of the versions an UPDATE or DELETE expects (see :meth:`BulkWriter.update`).
+_EXPECTED: sa.Column[int] = sa.Column("andamios_expected", sa.BigInteger())
 
 
 def _check_version(session: AggregateSession, aggregate: AggregateRoot[Any]) -> None:

@@ -5,7 +5,9 @@ Every field path goes through the aggregate's mapping (an unknown one is an
 parameter typed by its column. The SQL keeps the semantics the in-memory adapter evaluates:
 three-valued logic for NULL (``x IN (1, NULL)`` is unknown, never false, when ``x`` is not 1),
 literal ``contains``/``startswith``/``endswith`` (``%`` and ``_`` escaped), ``ilike`` as a LIKE
-pattern without an escape character, and ``NULLS LAST``/``NULLS FIRST`` written out in ORDER BY.
+pattern without an escape character, ``NULLS LAST``/``NULLS FIRST`` written out in ORDER BY, and
+text ordered by code point, as Python orders ``str`` (:class:`~andamios.adapters.sql_spi.
+CodePointText`: a database whose collation could say otherwise is told so).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from andamios.adapters.sql_spi import CodePointText
 from andamios.adapters.sqlalchemy._mapping import AggregateMapping
 from andamios.domain import (
     And,
@@ -47,6 +50,23 @@ _OPERATORS: dict[Op, Callable[[Any, Any], sa.ColumnElement[bool]]] = {
 }
 
 
+_ORDERING = frozenset({Op.LT, Op.LE, Op.GT, Op.GE})
+
+
+def _base_type(kind: sa.types.TypeEngine[Any]) -> sa.types.TypeEngine[Any]:
+    while isinstance(kind, sa.types.TypeDecorator):
+        kind = kind.impl_instance
+    return kind
+
+
+def _ordered(column: _Column) -> _Column:
+    """``column`` as ordering and range comparisons see it: text by code point."""
+    base = _base_type(column.type)
+    if isinstance(base, sa.String) and not getattr(base, "native_enum", False):
+        return CodePointText(column)
+    return column
+
+
 def _bound(column: _Column, value: object) -> sa.BindParameter[Any]:
     # Explicit: SQLAlchemy would inline True/False as SQL keywords, and values are always bound.
     return sa.bindparam(None, value, type_=column.type)
@@ -69,7 +89,8 @@ def compile_spec(  # noqa: PLR0911 - one return per node kind
     match spec:
         case Compare(field=path, op=op, value=value):
             column = mapping.column(path)
-            return _OPERATORS[op](column, _bound(column, value))
+            compared = _ordered(column) if op in _ORDERING else column
+            return _OPERATORS[op](compared, _bound(column, value))
         case In(field=path, values=values, negated=negated):
             # One expanding bound parameter; a None inside binds NULL, so the database applies
             # SQL's three-valued IN / NOT IN exactly as the in-memory adapter evaluates it.
@@ -80,7 +101,7 @@ def compile_spec(  # noqa: PLR0911 - one return per node kind
             return column.is_not(None) if negated else column.is_(None)
         case Between(field=path, low=low, high=high):
             column = mapping.column(path)
-            return column.between(_bound(column, low), _bound(column, high))
+            return _ordered(column).between(_bound(column, low), _bound(column, high))
         case Match(field=path, kind=kind, text=text):
             return _match(mapping.column(path), kind, text)
         case And(parts=parts):
@@ -97,7 +118,7 @@ def compile_order(mapping: AggregateMapping, order: Sequence[Order]) -> list[sa.
     """ORDER BY terms with the NULL placement of every term written out."""
     terms: list[sa.ColumnElement[Any]] = []
     for term in order:
-        column = mapping.column(term.field)
+        column = _ordered(mapping.column(term.field))
         directed = column.desc() if term.descending else column.asc()
         terms.append(directed.nulls_first() if term.nulls_first else directed.nulls_last())
     return terms

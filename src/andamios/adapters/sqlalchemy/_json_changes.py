@@ -31,7 +31,7 @@ from sqlalchemy.orm import Mapper
 from sqlalchemy.orm.attributes import flag_modified
 
 from andamios.adapters.sqlalchemy._types import JsonValue
-from andamios.ports._storage import json_problem
+from andamios.ports.spi import json_problem
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

@@ -23,6 +23,7 @@ from sqlalchemy.orm import (
 from sqlalchemy.orm.base import opt_manager_of_class
 from sqlalchemy.orm.instrumentation import ClassManager
 
+from andamios.adapters.sql_spi import JsonText, emits_child_foreign_keys
 from andamios.adapters.sqlalchemy._columns import (
     check_agreement,
     check_column_type,
@@ -32,24 +33,22 @@ from andamios.adapters.sqlalchemy._columns import (
 )
 from andamios.adapters.sqlalchemy._types import JsonValue
 from andamios.domain import AggregateRoot, Entity, InvalidSpecification, Unique
-from andamios.ports import (
+from andamios.ports.errors import MappingError
+from andamios.ports.spi import (
     ColumnFacts,
     Link,
-    audit_fields,
-    register_blank_factory,
-    register_storage,
-    storage_rules,
-    unregister_blank_factory,
-    unregister_storage,
-)
-from andamios.ports._introspection import (
     aggregate_fields,
+    audit_fields,
     check_aggregate_type,
     field_markers,
     leaf_type,
+    register_blank_factory,
+    register_storage,
+    storage_rules,
     type_hints,
+    unregister_blank_factory,
+    unregister_storage,
 )
-from andamios.ports.errors import MappingError
 
 __all__ = ["AggregateMapping", "Child", "Mapping"]
 
@@ -124,10 +123,12 @@ _JSON_LEAVES: dict[object, Callable[[], sa.types.TypeEngine[Any]]] = {
 
 
 def _json_path(mapper: Mapper[Any], path: str) -> sa.ColumnElement[Any] | None:
-    """A field inside a dataclass stored by :class:`JsonValue`, read with DuckDB's JSON functions.
+    """A field inside a dataclass stored by :class:`JsonValue`, read as the database reads JSON.
 
-    ``F("size.width_cm")`` becomes ``CAST(json_extract_string(size, '$.width_cm') AS BIGINT)``:
-    a missing value object (SQL ``NULL``) gives ``NULL``, as the in-memory adapter's path does.
+    ``F("size.width_cm")`` becomes ``CAST(<the text at $.width_cm of size> AS BIGINT)``; how a
+    database reads that text is its adapter's :class:`~andamios.adapters.sql_spi.JsonText`
+    (DuckDB: ``json_extract_string``). A missing value object (SQL ``NULL``) gives ``NULL``, as
+    the in-memory adapter's path does.
     """
     head, _, rest = path.partition(".")
     column = mapper.columns.get(head)
@@ -139,7 +140,7 @@ def _json_path(mapper: Mapper[Any], path: str) -> sa.ColumnElement[Any] | None:
     make = _JSON_LEAVES.get(leaf_type(value_type, rest))
     if make is None:
         return None
-    return sa.cast(sa.func.json_extract_string(column, f"$.{rest}"), make())
+    return sa.cast(JsonText(column, rest.split(".")), make())
 
 
 def _referenced_columns(value: object) -> set[sa.ColumnElement[Any]]:
@@ -215,14 +216,14 @@ class Child:
     order_by: str | Sequence[str] = ()
 
 
-#: Marks (in ``info``) the foreign key of a child table that DuckDB DDL leaves out.
+#: Marks (in ``info``) the foreign key of a child table, created only where the dialect says so.
 NO_DDL = "andamios.no_ddl"
 
 
-def _no_ddl_on_duckdb(ddl: object, target: object, bind: object, **kw: Any) -> bool:
-    """Whether a child's foreign key is emitted: never on DuckDB (ADR 0009, child entities)."""
-    dialect = kw.get("dialect")
-    return getattr(dialect, "name", None) != "duckdb"
+def _child_key_emitted(ddl: object, target: object, bind: object, **kw: Any) -> bool:
+    """Whether a child's foreign key is created: unless the dialect says it cannot serve one
+    (:data:`~andamios.adapters.sql_spi.CHILD_FOREIGN_KEYS`; DuckDB, ADR 0009)."""
+    return emits_child_foreign_keys(kw.get("dialect"))
 
 
 class Mapping:
@@ -379,7 +380,7 @@ class Mapping:
                 for fk in foreign_keys:
                     constraint = fk.constraint
                     if constraint is not None:  # pragma: no branch - set once in a table
-                        constraint.ddl_if(callable_=_no_ddl_on_duckdb)  # type: ignore[arg-type]
+                        constraint.ddl_if(callable_=_child_key_emitted)  # type: ignore[arg-type]
                         # Read by the migrations' autogenerate, which leaves it out likewise.
                         constraint.info[NO_DDL] = True
                 many = _holds_many(cls, key)

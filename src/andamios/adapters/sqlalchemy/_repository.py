@@ -18,8 +18,8 @@ from andamios.adapters.sqlalchemy._explain import Explainer
 from andamios.adapters.sqlalchemy._mapping import AggregateMapping
 from andamios.adapters.sqlalchemy._session import AggregateSession
 from andamios.domain import AggregateRoot, Order, Spec
-from andamios.ports import Repository, Tracker
 from andamios.ports.errors import DuplicateError, PersistenceError, UnitOfWorkError
+from andamios.ports.spi import Repository, Tracker
 
 __all__ = ["SessionContext", "SqlAlchemyRepository"]
 

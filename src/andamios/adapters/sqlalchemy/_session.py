@@ -12,8 +12,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from andamios.adapters.sqlalchemy._json_changes import JsonSnapshots
 from andamios.domain import AggregateRoot
-from andamios.ports._audit import audit_fields
-from andamios.ports._clock import Clock, SystemClock
+from andamios.ports.spi import Clock, SystemClock, audit_fields
 
 if TYPE_CHECKING:
     from andamios.adapters.sqlalchemy._bulk import BulkWriter

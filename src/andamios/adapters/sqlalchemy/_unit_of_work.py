@@ -2,31 +2,38 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any, Protocol, cast
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from andamios.adapters.sql_spi import BulkStager
 from andamios.adapters.sqlalchemy._bulk import BULK_THRESHOLD, BulkWriter
 from andamios.adapters.sqlalchemy._mapping import Mapping
 from andamios.adapters.sqlalchemy._repository import SessionContext, SqlAlchemyRepository
 from andamios.adapters.sqlalchemy._session import AggregateSession
 from andamios.domain import AggregateRoot
-from andamios.ports import Clock, Repository, UnitOfWork, compose, repository_slots
 from andamios.ports.errors import PersistenceError, UnitOfWorkError
+from andamios.ports.spi import Clock, Repository, UnitOfWork, compose, repository_slots
 
 __all__ = ["SqlAlchemyFactory", "SqlAlchemyUnitOfWork", "SqlDatabase"]
 
 
 class SqlDatabase(Protocol):
-    """What a unit of work needs from a database: an async engine and error translation.
+    """What a unit of work needs from a database: an async engine, error translation, and how
+    it stages bulk writes.
 
-    :class:`andamios.adapters.duckdb.Database` is one.
+    :class:`andamios.adapters.duckdb.Database` and :class:`andamios.adapters.postgresql.Database`
+    are two; a third party's adapter supplies the same (see :mod:`andamios.adapters.sql_spi`).
     """
 
     @property
     def engine(self) -> AsyncEngine:
         """The engine sessions are bound to."""
+        ...
+
+    @property
+    def bulk_stager(self) -> BulkStager | None:
+        """How many rows are staged for one bulk statement; ``None``: the ORM writes them all."""
         ...
 
     def translate_error(self, exc: BaseException) -> PersistenceError:
@@ -72,13 +79,12 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
             expire_on_commit=False,
             autoflush=True,
         )
-        threshold = BULK_THRESHOLD if bulk_threshold is None else bulk_threshold
         writer = BulkWriter(
             mapping,
             engine.dialect,
             database.translate_error,
-            # Only DuckDB's driver connection runs Arrow statements; elsewhere the ORM writes.
-            threshold if _runs_arrow(engine) else _NEVER,
+            BULK_THRESHOLD if bulk_threshold is None else bulk_threshold,
+            database.bulk_stager,
         )
         sync_session = cast("AggregateSession", session.sync_session)
         sync_session.writer = writer
@@ -160,14 +166,6 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
     async def _close(self) -> None:
         with self._context.translated():
             await self._context.session.close()
-
-
-_NEVER = sys.maxsize
-
-
-def _runs_arrow(engine: AsyncEngine) -> bool:
-    """Whether the engine's connections run Arrow statements (the ``duckdb+async`` driver)."""
-    return engine.dialect.name == "duckdb" and engine.dialect.is_async
 
 
 class SqlAlchemyFactory[U: UnitOfWork]:

@@ -1,0 +1,116 @@
+"""DuckDB's bulk staging: rows as an Arrow table, read by a replacement scan.
+
+DuckDB ingests an Arrow table ~50x faster than row-by-row SQL (ADR 0006). Each column of the
+staged rows becomes an Arrow array with an explicit type read from the mapped column, and the
+statement runs on the unit of work's own connection (its worker thread), inside its
+transaction. pyarrow is imported only when a bulk statement runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.util.concurrency import await_
+
+from andamios.adapters.sql_spi import Convert
+
+__all__ = ["ArrowStager"]
+
+
+def _base_type(kind: sa.types.TypeEngine[Any]) -> sa.types.TypeEngine[Any]:
+    while isinstance(kind, sa.types.TypeDecorator):
+        kind = kind.impl_instance
+    return kind
+
+
+def _arrow_type(kind: sa.types.TypeEngine[Any]) -> Any:
+    """The Arrow type of a (base) column type; None if the bulk path does not support it."""
+    import pyarrow as pa  # type: ignore[import-untyped]  # noqa: PLC0415 - only on the bulk path
+
+    simple = (
+        ((sa.Enum, sa.JSON, sa.String), pa.string),
+        ((sa.Boolean,), pa.bool_),
+        ((sa.SmallInteger,), pa.int16),
+        ((sa.BigInteger,), pa.int64),
+        ((sa.Integer,), pa.int32),
+        ((sa.Float,), pa.float64),
+        ((sa.Date,), pa.date32),
+        ((sa.LargeBinary,), pa.binary),
+    )
+    for classes, make in simple:
+        if isinstance(kind, classes) and not isinstance(kind, sa.DateTime):
+            return make()
+    if isinstance(kind, sa.Numeric):
+        if kind.precision is None:
+            return None  # NUMERIC without precision: leave its rounding to the ORM and DuckDB
+        return pa.decimal128(kind.precision, kind.scale or 0)
+    if isinstance(kind, sa.DateTime):
+        return pa.timestamp("us", tz="UTC" if kind.timezone else None)
+    if isinstance(kind, sa.Time):
+        return pa.time64("us")
+    return None
+
+
+def _uuid_bytes(values: list[Any]) -> list[Any]:
+    # What UUID.bytes computes, without its property call: 2.5x faster.
+    return [None if value is None else value.int.to_bytes(16) for value in values]
+
+
+def _run_staged(conn: Any, table: Any, sql: str) -> list[Any]:
+    """Run ``sql`` reading the Arrow ``table`` as ``andamios_staged`` (on the worker thread).
+
+    DuckDB's replacement scan finds the local variable by its name: nothing is registered in
+    the connection's catalog, so nothing is left to clean up when the statement fails and the
+    transaction is aborted (an ``unregister`` would itself fail then).
+    """
+    andamios_staged = table  # noqa: F841 - read by name by DuckDB's replacement scan
+    return list(conn.execute(sql).fetchall())
+
+
+class ArrowStager:
+    """Stages rows as an Arrow table on the ``duckdb+async`` driver connection."""
+
+    __slots__ = ()
+
+    def converter(self, column: sa.Column[Any], dialect: sa.Dialect) -> Convert | None:
+        """Python values of ``column`` -> an Arrow array of its type; None if unsupported."""
+        import pyarrow as pa  # noqa: PLC0415 - only on the bulk path
+
+        if isinstance(column.type, sa.Interval):
+            # A TypeDecorator only where the database has no INTERVAL; DuckDB has one.
+            duration = pa.duration("us")
+            return lambda values: pa.array(values, type=duration)
+        base = _base_type(column.type)
+        process: Callable[[Any], Any] | None = None
+        if isinstance(column.type, sa.types.TypeDecorator) or isinstance(base, (sa.Enum, sa.JSON)):
+            # Value objects, enums and JSON are stored as the column's own bind processing says.
+            process = column.type.bind_processor(dialect)
+        prepare: Callable[[list[Any]], list[Any]] = list
+        if isinstance(base, sa.Uuid):
+            if not base.as_uuid:
+                return None
+            prepare, arrow_type = _uuid_bytes, pa.binary(16)
+        else:
+            arrow_type = _arrow_type(base)
+            if arrow_type is None:
+                return None
+
+        def convert(values: list[Any]) -> Any:
+            if process is not None:
+                values = [None if value is None else process(value) for value in values]
+            return pa.array(prepare(values), type=arrow_type)
+
+        return convert
+
+    def run(
+        self, connection: sa.Connection, staged: Sequence[tuple[sa.Column[Any], Any]], sql: str
+    ) -> list[Any]:
+        """Run ``sql`` with the staged arrays as one Arrow table, on the connection's worker."""
+        import pyarrow as pa  # noqa: PLC0415 - only on the bulk path
+
+        table = pa.table({column.name: array for column, array in staged})
+        driver: Any = connection.connection.driver_connection
+        rows: list[Any] = await_(driver.run(_run_staged, table, sql))
+        return rows

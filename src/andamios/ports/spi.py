@@ -1,0 +1,94 @@
+"""The service provider interface: what an adapter is built from.
+
+Applications use :mod:`andamios.ports`; adapters — the ones shipped and a third party's — use
+this module, and never ``andamios.ports._*`` (an import-linter contract holds the shipped ones
+to it). Everything here is stable API for adapter authors:
+
+- the unit-of-work machinery a concrete unit of work composes: :class:`Tracker` (the
+  lifecycle and the aggregates seen), :func:`compose` and :func:`repository_slots` (the shape's
+  repositories), :class:`Clock` for audit timestamps;
+- how aggregates are read and built: :func:`aggregate_fields`, :func:`resolve_path` (a dotted
+  spec path), :func:`type_hints`, :func:`field_markers`, :func:`leaf_type`,
+  :func:`check_aggregate_type`, :func:`new_blank` (a blank instance to load into) and the
+  blank-factory registry;
+- the storage rules every adapter enforces alike (ADR 0010): :func:`register_storage` (a SQL
+  mapping registers what its columns can hold), :func:`storage_rules`, :func:`check_stored` /
+  :func:`check_all` (refuse before writing), :func:`stored_state` (what a value reads back as),
+  :func:`json_problem`, :func:`version_written`, :func:`id_type_of`;
+- :func:`audit_fields`, and :func:`keyset_after` for keyset pagination.
+"""
+
+from __future__ import annotations
+
+from andamios.ports._audit import AuditFields, audit_fields
+from andamios.ports._clock import Clock, SystemClock
+from andamios.ports._instances import new_blank, register_blank_factory, unregister_blank_factory
+from andamios.ports._introspection import (
+    aggregate_fields,
+    check_aggregate_type,
+    field_markers,
+    leaf_type,
+    resolve_path,
+    type_hints,
+)
+from andamios.ports._pagination import keyset_after
+from andamios.ports._repository import Repository
+from andamios.ports._storage import (
+    ColumnFacts,
+    FieldRule,
+    Link,
+    StorageRules,
+    check_all,
+    check_stored,
+    id_type_of,
+    json_problem,
+    register_storage,
+    storage_rules,
+    stored_state,
+    unregister_storage,
+    version_written,
+)
+from andamios.ports._tracker import Tracker, UnitOfWorkState
+from andamios.ports._unit_of_work import (
+    RepositorySlot,
+    UnitOfWork,
+    compose,
+    repository_slots,
+)
+
+__all__ = [
+    "AuditFields",
+    "Clock",
+    "ColumnFacts",
+    "FieldRule",
+    "Link",
+    "Repository",
+    "RepositorySlot",
+    "StorageRules",
+    "SystemClock",
+    "Tracker",
+    "UnitOfWork",
+    "UnitOfWorkState",
+    "aggregate_fields",
+    "audit_fields",
+    "check_aggregate_type",
+    "check_all",
+    "check_stored",
+    "compose",
+    "field_markers",
+    "id_type_of",
+    "json_problem",
+    "keyset_after",
+    "leaf_type",
+    "new_blank",
+    "register_blank_factory",
+    "register_storage",
+    "repository_slots",
+    "resolve_path",
+    "storage_rules",
+    "stored_state",
+    "type_hints",
+    "unregister_blank_factory",
+    "unregister_storage",
+    "version_written",
+]
