@@ -230,7 +230,7 @@ def test_dropped_columns_of_duckdb_types_come_back_on_downgrade(project: Project
     project.query("ALTER TABLE products ADD COLUMN point STRUCT(x INTEGER, y INTEGER)")
     migrations.revision("two", autogenerate=True, rev_id="r2")
     script = _script(project, "two")
-    assert "from andamios.adapters.migrations import DuckDBType" in script
+    assert "from andamios.adapters.duckdb import DuckDBType" in script
     assert "DuckDBType('STRUCT(x INTEGER, y INTEGER)')" in script
 
     migrations.upgrade()

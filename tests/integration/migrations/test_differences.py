@@ -20,7 +20,6 @@ from andamios.adapters.migrations import (
     render_item,
 )
 from andamios.adapters.migrations._autogenerate import _reference, _rewrite
-from andamios.adapters.migrations._catalog import _index_expression, _split_expressions
 from andamios.adapters.migrations._rules import TableShape
 
 BEFORE = [
@@ -112,12 +111,6 @@ def test_references_to_unknown_or_same_tables_change_nothing() -> None:
     state = {"a": TableShape("a")}
     _reference(state, "a", ["a", "elsewhere"])
     assert state == {"a": TableShape("a")}
-
-
-def test_index_expressions_are_split_outside_parentheses() -> None:
-    assert _split_expressions("[lower(a, b), c]") == ["lower(a, b)", "c"]
-    assert _index_expression("lower(a, b)") == (None, "lower(a, b)")
-    assert _index_expression("'\"Odd\"'") == ("Odd", '"Odd"')
 
 
 def test_types_duckdb_does_not_know_have_no_canonical_name() -> None:

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 import sqlalchemy as sa
 
-from andamios.adapters.migrations._catalog import Catalog
+from andamios.adapters.duckdb import Database
 from andamios.adapters.migrations._rules import TableShape, judge
 
 PLAIN = [
@@ -122,4 +122,29 @@ def test_shapes_follow_references_and_indexes() -> None:
     assert shape.referenced("l").referenced("l").referenced_by == ("l",)
     assert shape.referenced("l").unreferenced_by("l") == shape
     assert shape.unreferenced_by("l") is shape
-    assert TableShape.from_catalog(Catalog(None, {}, []), "missing") == TableShape("missing")
+
+
+async def test_shapes_are_read_from_the_database() -> None:
+    async with Database("duckdb+async:///:memory:") as db, db.engine.begin() as conn:
+        for statement in [
+            *INDEXED,
+            "CREATE TABLE l (id UUID PRIMARY KEY, pid UUID REFERENCES p (id))",
+        ]:
+            await conn.exec_driver_sql(statement)
+        await conn.exec_driver_sql(
+            "CREATE TABLE s (id INTEGER PRIMARY KEY, up INTEGER REFERENCES s (id))"
+        )
+        shapes = await conn.run_sync(lambda c: TableShape.read_all(sa.inspect(c)))
+        missing = await conn.run_sync(lambda c: TableShape.read(sa.inspect(c), "missing"))
+    assert shapes == {
+        "p": TableShape(
+            "p",
+            indexes=("ix_p_name",),
+            key_columns=frozenset({"id", "sku"}),
+            referenced_by=("l",),
+        ),
+        "l": TableShape("l", key_columns=frozenset({"id"}), foreign_key_columns=frozenset({"pid"})),
+        # A table's key to itself does not lock it against itself.
+        "s": TableShape("s", key_columns=frozenset({"id"}), foreign_key_columns=frozenset({"up"})),
+    }
+    assert missing == TableShape("missing")

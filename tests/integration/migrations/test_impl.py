@@ -11,7 +11,8 @@ from alembic.ddl.impl import DefaultImpl
 from tests.integration.migrations._project import Project
 from tests.integration.migrations._revisions import write_revision
 
-from andamios.adapters.duckdb import AsyncDuckDBDialect
+from andamios.adapters.duckdb import AsyncDuckDBDialect, DuckDBType
+from andamios.adapters.duckdb._types import sqlalchemy_type
 from andamios.adapters.migrations import DuckDBImpl, Migrations, UnsupportedMigration
 
 TABLES = """\
@@ -215,15 +216,18 @@ def test_offline_sql_is_written_without_checks(project: Project, migrations: Mig
 def test_types_are_compared_by_duckdbs_names() -> None:
     impl = DuckDBImpl(AsyncDuckDBDialect(), None, False, None, None, {})
 
-    def differs(reflected: str | None, wanted: sa.types.TypeEngine[Any]) -> bool:
-        info = {} if reflected is None else {"duckdb_type": reflected}
-        return impl.compare_type(sa.Column("c", sa.Integer, info=info), sa.Column("c", wanted))
+    def differs(reflected: str, wanted: sa.types.TypeEngine[Any]) -> bool:
+        # A reflected column's type, as the DuckDB adapter's reflection makes it.
+        column = sa.Column("c", sqlalchemy_type(reflected))
+        return impl.compare_type(column, sa.Column("c", wanted))
 
     assert not differs("VARCHAR", sa.Text())
     assert not differs("DECIMAL(18,3)", sa.Numeric())
     assert not differs("TIMESTAMP WITH TIME ZONE", sa.DateTime(timezone=True))
     assert differs("TIMESTAMP", sa.DateTime(timezone=True))
     assert differs("INTEGER", sa.BigInteger())
+    assert differs("TINYINT", sa.SmallInteger())
+    assert not differs("INTEGER[]", DuckDBType("INTEGER[]"))
     # No DuckDB name (an enum type only the database knows): Alembic's own comparison.
     mood = sa.Enum("happy", "sad", name="mood")
     assert not impl.compare_type(sa.Column("c", mood), sa.Column("c", mood))

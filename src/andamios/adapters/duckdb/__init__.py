@@ -5,6 +5,8 @@
 - :class:`AsyncDuckDBDialect` is the ``duckdb+async`` SQLAlchemy dialect (registered by entry
   point, so ``create_async_engine("duckdb+async:///file.duckdb")`` works on its own), and
   :class:`AsyncDuckDBConnection` the driver connection under each pooled connection.
+- :class:`DuckDBInspector` is its reflection (what ``sqlalchemy.inspect()`` returns), read from
+  DuckDB's own catalog; :class:`DuckDBType` a reflected type SQLAlchemy has no type for.
 - :func:`translate_error` turns DuckDB and SQLAlchemy errors into :mod:`andamios.ports.errors`.
 """
 
@@ -14,13 +16,17 @@ from andamios.adapters.duckdb._connection import AsyncDuckDBConnection
 from andamios.adapters.duckdb._database import Database, HealthCheck
 from andamios.adapters.duckdb._dialect import AsyncDuckDBDialect
 from andamios.adapters.duckdb._errors import translate_error
+from andamios.adapters.duckdb._reflection import DuckDBInspector
 from andamios.adapters.duckdb._settings import DuckDBSettings
+from andamios.adapters.duckdb._types import DuckDBType
 
 __all__ = [
     "AsyncDuckDBConnection",
     "AsyncDuckDBDialect",
     "Database",
+    "DuckDBInspector",
     "DuckDBSettings",
+    "DuckDBType",
     "HealthCheck",
     "translate_error",
 ]

@@ -1,13 +1,18 @@
-"""Migrations with Alembic on DuckDB.
+"""Migrations with Alembic, on DuckDB (and on the databases Alembic implements itself).
 
-- :class:`DuckDBImpl` is Alembic's implementation for DuckDB (registered on import): DDL in one
-  transaction, types compared by DuckDB's own names, table rebuilds where DuckDB cannot alter
-  a table in place, and a clear :class:`UnsupportedMigration` where it cannot do either.
 - :class:`MigrationEnvironment` is what a migrations folder's ``env.py`` uses: the settings
   (:func:`load_settings`: flags, ``ANDAMIOS_*`` variables, ``[tool.andamios]``), the mapping's
-  metadata, the async ``duckdb+async`` connection, and Alembic's options for DuckDB.
+  metadata, an async connection to the database, and Alembic's options.
 - :class:`Migrations` runs Alembic's commands for a project (``andamios db ...``).
-- :class:`DuckDBInspector` reflects DuckDB schemas from DuckDB's own catalog.
+- On every database, autogenerate leaves out the foreign keys the database's dialect does not
+  create (a child table's, on DuckDB) and renders types a migration can import.
+- :class:`DuckDBImpl` is Alembic's implementation for DuckDB (registered on import): DDL in one
+  transaction, types compared by DuckDB's own names (:func:`canonical_type`), table rebuilds
+  where DuckDB cannot alter a table in place (:class:`RebuildTableOps`), and a clear
+  :class:`UnsupportedMigration` where it cannot do either (:class:`UnsupportedChangeOp`). Other
+  databases use Alembic's own implementation (PostgreSQL's, with PostgreSQL's reflection).
+
+DuckDB's reflection is the DuckDB adapter's (``andamios.adapters.duckdb.DuckDBInspector``).
 """
 
 from __future__ import annotations
@@ -23,7 +28,6 @@ from andamios.adapters.migrations._commands import TEMPLATE, CheckResult, Migrat
 from andamios.adapters.migrations._environment import SETTINGS_ATTRIBUTE, MigrationEnvironment
 from andamios.adapters.migrations._errors import MigrationError, UnsupportedMigration
 from andamios.adapters.migrations._impl import DuckDBImpl
-from andamios.adapters.migrations._reflection import DuckDBInspector, use_catalog_reflection
 from andamios.adapters.migrations._settings import (
     ENV_DATABASE_URL,
     ENV_MAPPING,
@@ -31,7 +35,7 @@ from andamios.adapters.migrations._settings import (
     ProjectSettings,
     load_settings,
 )
-from andamios.adapters.migrations._types import DuckDBType, canonical_type
+from andamios.adapters.migrations._types import canonical_type
 
 __all__ = [
     "ENV_DATABASE_URL",
@@ -41,8 +45,6 @@ __all__ = [
     "TEMPLATE",
     "CheckResult",
     "DuckDBImpl",
-    "DuckDBInspector",
-    "DuckDBType",
     "MigrationEnvironment",
     "MigrationError",
     "Migrations",
@@ -55,5 +57,4 @@ __all__ = [
     "load_settings",
     "process_revision_directives",
     "render_item",
-    "use_catalog_reflection",
 ]

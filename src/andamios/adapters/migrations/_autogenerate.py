@@ -1,5 +1,10 @@
-"""Autogenerate on DuckDB: migrations that DuckDB can run, or that say why it cannot.
+"""Autogenerate: what every database needs, and on DuckDB, migrations that DuckDB can run.
 
+On every database, :func:`include_object` and :func:`render_item` leave out the foreign keys
+the database's dialect does not create (:func:`~._ddl.created_on`), and :func:`render_item`
+writes types a migration can import. On other databases the migration is Alembic's own.
+
+On DuckDB (Alembic's implementation is :class:`~._impl.DuckDBImpl`),
 :func:`process_revision_directives` (set by the migration environment) rewrites what Alembic
 compared, table by table, with the rules of :mod:`._rules`:
 
@@ -16,6 +21,7 @@ of new tables' columns first (Alembic does not render ``sa.Sequence``).
 
 from __future__ import annotations
 
+import sys
 import textwrap
 from collections.abc import Iterable
 from typing import Any
@@ -27,9 +33,9 @@ from alembic.autogenerate.render import render_op
 from alembic.operations import ops
 from alembic.runtime.migration import MigrationContext
 
-from andamios.adapters.migrations._catalog import read_catalog
+from andamios.adapters.migrations._ddl import created_on
+from andamios.adapters.migrations._impl import DuckDBImpl
 from andamios.adapters.migrations._rules import TableShape, Verdict, judge, refusal
-from andamios.adapters.migrations._types import DuckDBType
 
 __all__ = [
     "RebuildTableOps",
@@ -110,41 +116,81 @@ def _render_unsupported(autogen_context: AutogenContext, op: UnsupportedChangeOp
     ]
 
 
-#: The ``info`` key marking the foreign key of a child table (``Mapping.map(children=)``) that
-#: is not emitted on DuckDB (ADR 0009): migrations neither write it nor miss it.
-NO_DDL = "andamios.no_ddl"
-
-
 def include_object(
-    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+    obj: object,
+    name: str | None,
+    type_: str,
+    reflected: bool,
+    compare_to: object,
+    *,
+    dialect: sa.Dialect,
 ) -> bool:
-    """Leave the child tables' DDL-less foreign keys out of the comparison (``include_object``)."""
-    return not (type_ == "foreign_key_constraint" and _ddl_less(obj))
+    """Leave out of the comparison the foreign keys ``dialect`` does not create.
+
+    Alembic's ``include_object`` hook, with the dialect bound (the migration environment binds
+    the database's): the mapping's key of a child table is not created on DuckDB (ADR 0009),
+    so a DuckDB database neither gets it from a migration nor is found to miss it.
+    """
+    return not (
+        type_ == "foreign_key_constraint"
+        and isinstance(obj, sa.ForeignKeyConstraint)
+        and not created_on(obj, dialect)
+    )
 
 
-def _ddl_less(obj: object) -> bool:
-    return isinstance(obj, sa.ForeignKeyConstraint) and bool(obj.info.get(NO_DDL))
+def _public_import(cls: type) -> str | None:
+    """``from package import Name`` for a class of a private module its package exports."""
+    parts = cls.__module__.split(".")
+    private = next((at for at, part in enumerate(parts) if part.startswith("_")), None)
+    if not private:  # a public module (None), or a private top-level one (0)
+        return None
+    package = ".".join(parts[:private])
+    if getattr(sys.modules.get(package), cls.__name__, None) is not cls:
+        return None
+    return f"from {package} import {cls.__name__}"
+
+
+def _targets(constraint: sa.ForeignKeyConstraint) -> tuple[list[str], list[str]]:
+    return list(constraint.column_keys), [key.target_fullname for key in constraint.elements]
+
+
+def _mapped(rendered: sa.ForeignKeyConstraint, context: AutogenContext) -> sa.ForeignKeyConstraint:
+    """The mapping's foreign key that ``rendered`` copies, if it is one (else ``rendered``).
+
+    Alembic renders ``create_table`` from a copy of the mapping's table, and SQLAlchemy's copy
+    of a constraint drops its DDL condition: the condition is the original's.
+    """
+    table = context.table_key_to_table.get(rendered.table.key)
+    keys = table.foreign_key_constraints if table is not None else ()
+    return next((key for key in keys if _targets(key) == _targets(rendered)), rendered)
 
 
 def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | bool | None:
-    """Render types a migration could not import otherwise (``render_item`` of the context).
+    """Render what a migration needs rendered otherwise (``render_item`` of the context).
 
-    - DuckDB types SQLAlchemy has no type for, as ``DuckDBType('STRUCT(...)')``;
+    - a foreign key the database's dialect does not create is left out of ``create_table``;
     - an application's ``TypeDecorator`` over a SQLAlchemy type, as that type (the database
       stores the same): a migration must not depend on application code that will change;
+    - a type of a private module (``DuckDBType`` of ``andamios.adapters.duckdb._types``) is
+      imported from the package that exports it (``from andamios.adapters.duckdb import
+      DuckDBType``);
     - any other type of the application's, with an import of its module.
     """
-    if type_ == "foreign_key" and _ddl_less(obj):
-        return None  # left out of create_table (Alembic skips a constraint rendered as None)
+    if type_ == "foreign_key":
+        dialect = autogen_context.dialect
+        if dialect is not None and not created_on(_mapped(obj, autogen_context), dialect):
+            return None  # Alembic leaves a constraint rendered as None out of create_table
+        return False
     if type_ != "type" or type(obj).__module__.startswith("sqlalchemy."):
         return False
-    if isinstance(obj, DuckDBType):
-        autogen_context.imports.add("from andamios.adapters.migrations import DuckDBType")
-        return repr(obj)
     if isinstance(obj, sa.types.TypeDecorator):
         impl = obj.impl_instance
         if type(impl).__module__ == "sqlalchemy.sql.sqltypes":
             return f"sa.{impl!r}"
+    statement = _public_import(type(obj))
+    if statement is not None:
+        autogen_context.imports.add(statement)
+        return repr(obj)
     autogen_context.imports.add(f"import {type(obj).__module__}")
     return False
 
@@ -264,8 +310,11 @@ def _with_sequences(
     return [*before, create]
 
 
-def _referenced_tables(items: Iterable[Any]) -> set[str]:
-    """The tables the foreign keys among ``items`` (columns, constraints, ops) point to."""
+def _referenced_tables(items: Iterable[Any], dialect: sa.Dialect) -> set[str]:
+    """The tables the foreign keys among ``items`` (columns, constraints, ops) point to.
+
+    Keys ``dialect`` does not create (a child table's, on DuckDB) reference nothing.
+    """
     targets: set[str] = set()
     for item in items:
         if isinstance(item, sa.Column):
@@ -279,12 +328,16 @@ def _referenced_tables(items: Iterable[Any]) -> set[str]:
             continue
         else:
             continue
-        targets.update(key.target_fullname.split(".")[-2] for key in keys)
+        targets.update(
+            key.target_fullname.split(".")[-2]
+            for key in keys
+            if key.constraint is None or created_on(key.constraint, dialect)
+        )
     return targets
 
 
 def _order(
-    changes: list[ops.MigrateOperation], state: dict[str, TableShape]
+    changes: list[ops.MigrateOperation], state: dict[str, TableShape], dialect: sa.Dialect
 ) -> list[ops.MigrateOperation]:
     """Order a revision's changes so that DuckDB can make them.
 
@@ -306,7 +359,7 @@ def _order(
         if isinstance(c, ops.ModifyTableOps) and c.table_name not in dropped | created
     ]
     altered_names = {c.table_name for c in altered}
-    needed = _referenced_tables(inner for c in altered for inner in c.ops)
+    needed = _referenced_tables((inner for c in altered for inner in c.ops), dialect)
     early = {
         name
         for name in dropped
@@ -329,17 +382,17 @@ def _rewrite(
     """Rewrite one list of changes, following the tables' shapes as the changes run."""
     first: list[ops.MigrateOperation] = []
     rewritten: list[ops.MigrateOperation] = []
-    for change in _order(list(container.ops), state):
+    for change in _order(list(container.ops), state, dialect):
         if isinstance(change, ops.ModifyTableOps):
             shape = state.get(change.table_name, TableShape(change.table_name))
             refused, table_ops = _table_changes(change, shape)
             first.extend(refused)
             rewritten.append(table_ops)
             state[change.table_name] = shape.changed(change.ops)
-            _reference(state, change.table_name, _referenced_tables(change.ops))
+            _reference(state, change.table_name, _referenced_tables(change.ops, dialect))
         elif isinstance(change, ops.CreateTableOp):
             state[change.table_name] = TableShape(change.table_name)
-            _reference(state, change.table_name, _referenced_tables(change.columns))
+            _reference(state, change.table_name, _referenced_tables(change.columns, dialect))
             if _sequences(change):
                 sequences[change.table_name] = [s.name for s in _sequences(change)]
                 rewritten.extend(_with_sequences(change, dialect))
@@ -368,21 +421,29 @@ def _reference(state: dict[str, TableShape], source: str, targets: Iterable[str]
 def process_revision_directives(
     context: MigrationContext, revision: Any, directives: list[ops.MigrationScript]
 ) -> None:
-    """Rewrite autogenerated operations into operations DuckDB can run (see the module)."""
+    """On DuckDB, rewrite autogenerated operations into operations it can run (see the module).
+
+    Other databases' implementations alter tables as Alembic writes the operations: they are
+    left as they are.
+    """
+    if not isinstance(context.impl, DuckDBImpl):
+        return
     connection = context.connection
     if connection is None:  # pragma: no cover - autogenerate always has a connection
         return
-    catalog = read_catalog(connection)
+    dialect = context.dialect
+    database = TableShape.read_all(sa.inspect(connection))
     metadata = context.opts.get("target_metadata")
     tables = metadata.tables if isinstance(metadata, sa.MetaData) else {}
     sequences: dict[str, list[str]] = {}
     for script in directives:
         for upgrade_ops in script.upgrade_ops_list:
-            live = {name: TableShape.from_catalog(catalog, name) for name in catalog.tables}
-            _rewrite(upgrade_ops, live, context.dialect, sequences)
+            _rewrite(upgrade_ops, dict(database), dialect, sequences)
         for downgrade_ops in script.downgrade_ops_list:
-            upgraded = {table.name: TableShape.from_table(table) for table in tables.values()}
-            _rewrite(downgrade_ops, upgraded, context.dialect, sequences)
+            upgraded = {
+                table.name: TableShape.from_table(table, dialect) for table in tables.values()
+            }
+            _rewrite(downgrade_ops, upgraded, dialect, sequences)
 
 
 # -- describing differences ------------------------------------------------------------------

@@ -10,6 +10,7 @@ from typing import Any, Self
 
 import sqlalchemy as sa
 from alembic.config import Config
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from andamios.adapters.duckdb import Database
@@ -18,7 +19,6 @@ from andamios.adapters.migrations._autogenerate import (
     process_revision_directives,
     render_item,
 )
-from andamios.adapters.migrations._reflection import use_catalog_reflection
 from andamios.adapters.migrations._settings import ProjectSettings, load_settings
 
 __all__ = ["SETTINGS_ATTRIBUTE", "MigrationEnvironment"]
@@ -28,7 +28,7 @@ SETTINGS_ATTRIBUTE = "andamios.settings"
 
 
 class MigrationEnvironment:
-    """The database, the target metadata and Alembic's options for DuckDB, for one ``env.py``.
+    """The database, the target metadata and Alembic's options, for one ``env.py``.
 
     ::
 
@@ -42,6 +42,7 @@ class MigrationEnvironment:
 
     def __init__(self, settings: ProjectSettings) -> None:
         self.settings = settings
+        self._dialect: sa.Dialect | None = None
 
     @classmethod
     def from_config(cls, config: Config) -> Self:
@@ -56,8 +57,15 @@ class MigrationEnvironment:
 
     @property
     def url(self) -> str:
-        """The ``duckdb+async`` URL of the database to migrate."""
+        """The URL of the database to migrate."""
         return self.settings.require_database_url()
+
+    @property
+    def dialect(self) -> sa.Dialect:
+        """The database's SQLAlchemy dialect: the one :meth:`connect` opened, else the URL's."""
+        if self._dialect is None:
+            self._dialect = make_url(self.url).get_dialect()()
+        return self._dialect
 
     @functools.cached_property
     def metadata(self) -> sa.MetaData | None:
@@ -65,21 +73,29 @@ class MigrationEnvironment:
         return None if self.settings.mapping is None else self.settings.load_metadata()
 
     def options(self, **overrides: Any) -> dict[str, Any]:
-        """The keywords of ``context.configure`` for DuckDB (``overrides`` win)."""
+        """The keywords of ``context.configure`` (``overrides`` win)."""
         options: dict[str, Any] = {
             "target_metadata": self.metadata,
             "compare_type": True,
             "render_item": render_item,
-            "include_object": include_object,
+            "include_object": self.include_object,
             "process_revision_directives": process_revision_directives,
         }
         options.update(overrides)
         return options
 
+    def include_object(
+        self, obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+    ) -> bool:
+        """Alembic's ``include_object`` hook: :func:`~._autogenerate.include_object` on the
+        database's :attr:`dialect` (asked when autogenerate compares, once connected)."""
+        return include_object(obj, name, type_, reflected, compare_to, dialect=self.dialect)
+
     @asynccontextmanager
     async def connect(self) -> AsyncIterator[AsyncConnection]:
-        """Open the database (``duckdb+async``) and yield one connection to migrate it with."""
+        """Open the database and yield one connection to migrate it with."""
         async with Database(self.url, pool_size=1) as database:
-            use_catalog_reflection(database.engine.dialect)
-            async with database.engine.connect() as connection:
+            engine = database.engine
+            self._dialect = engine.dialect
+            async with engine.connect() as connection:
                 yield connection

@@ -12,10 +12,9 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from alembic.ddl.impl import DefaultImpl
 
-from andamios.adapters.migrations._catalog import read_catalog
 from andamios.adapters.migrations._errors import UnsupportedMigration
 from andamios.adapters.migrations._rules import TableShape, judge, refusal
-from andamios.adapters.migrations._types import DUCKDB_TYPE, canonical_type
+from andamios.adapters.migrations._types import canonical_type
 
 if TYPE_CHECKING:
     from alembic.operations.batch import BatchOperationsImpl
@@ -50,14 +49,17 @@ class DuckDBImpl(DefaultImpl):
         self, inspector_column: sa.Column[Any], metadata_column: sa.Column[Any]
     ) -> bool:
         """Whether the column's type differs, by the names DuckDB gives both types."""
-        reflected = inspector_column.info.get(DUCKDB_TYPE)
-        rendered = self.dialect.type_compiler_instance.process(
-            metadata_column.type, type_expression=metadata_column
-        )
-        wanted = canonical_type(rendered)
+        # The reflected type renders as DuckDB reported it (the DuckDB adapter's reflection
+        # keeps every name it cannot map exactly as a type of that name), so both sides are
+        # the SQL this dialect writes, named by DuckDB itself.
+        reflected, wanted = (self._duckdb_name(c) for c in (inspector_column, metadata_column))
         if reflected is None or wanted is None:
             return super().compare_type(inspector_column, metadata_column)
-        return bool(reflected != wanted)
+        return reflected != wanted
+
+    def _duckdb_name(self, column: sa.Column[Any]) -> str | None:
+        rendered = self.dialect.type_compiler_instance.process(column.type, type_expression=column)
+        return canonical_type(rendered)
 
     def correct_for_autogen_constraints(
         self,
@@ -80,7 +82,7 @@ class DuckDBImpl(DefaultImpl):
     def _shape(self, table_name: str, schema: str | None) -> TableShape | None:
         if self.as_sql or self.connection is None:  # offline (--sql): nothing to inspect
             return None
-        return TableShape.from_catalog(read_catalog(self.connection, schema), table_name)
+        return TableShape.read(sa.inspect(self.connection), table_name, schema)
 
     def _check(self, table_name: str, schema: str | None, change: str, **kw: Any) -> None:
         shape = self._shape(table_name, schema)

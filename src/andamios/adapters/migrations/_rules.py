@@ -34,8 +34,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from alembic.operations import ops
+from sqlalchemy.engine.reflection import Inspector
 
-from andamios.adapters.migrations._catalog import Catalog
+from andamios.adapters.migrations._ddl import created_on
 
 __all__ = ["TableShape", "Verdict", "judge", "refusal"]
 
@@ -55,27 +56,45 @@ class TableShape:
     referenced_by: tuple[str, ...] = ()
 
     @classmethod
-    def from_catalog(cls, catalog: Catalog, name: str) -> TableShape:
-        """The shape of a table as the database has it (an empty shape if it does not exist)."""
-        table = catalog.tables.get(name)
-        if table is None:
-            return cls(name)
-        keys = set(table.primary_key["constrained_columns"])
-        for unique in table.unique_constraints:
-            keys.update(unique["column_names"])
-        return cls(
-            name,
-            indexes=tuple(str(index["name"]) for index in table.indexes),
-            key_columns=frozenset(keys),
-            foreign_key_columns=frozenset(
-                column for fk in table.foreign_keys for column in fk["constrained_columns"]
-            ),
-            referenced_by=tuple(catalog.referencing(name)),
-        )
+    def read_all(cls, inspector: Inspector, schema: str | None = None) -> dict[str, TableShape]:
+        """The shapes of the tables of ``schema`` as the database has them (its reflection)."""
+        names = inspector.get_table_names(schema)
+        primary_keys = inspector.get_multi_pk_constraint(schema)
+        uniques = inspector.get_multi_unique_constraints(schema)
+        indexes = inspector.get_multi_indexes(schema)
+        foreign_keys = inspector.get_multi_foreign_keys(schema)
+        referencing: dict[str, set[str]] = {}
+        for name in names:
+            for fk in foreign_keys[(schema, name)]:
+                referencing.setdefault(fk["referred_table"], set()).add(name)
+        shapes = {}
+        for name in names:
+            key = (schema, name)
+            columns = set(primary_keys[key]["constrained_columns"])
+            for unique in uniques[key]:
+                columns.update(unique["column_names"])
+            shapes[name] = cls(
+                name,
+                indexes=tuple(str(index["name"]) for index in indexes[key]),
+                key_columns=frozenset(columns),
+                foreign_key_columns=frozenset(
+                    column for fk in foreign_keys[key] for column in fk["constrained_columns"]
+                ),
+                referenced_by=tuple(sorted(referencing.get(name, set()) - {name})),
+            )
+        return shapes
 
     @classmethod
-    def from_table(cls, table: sa.Table) -> TableShape:
-        """The shape a mapping gives a table (what the database has after an upgrade)."""
+    def read(cls, inspector: Inspector, name: str, schema: str | None = None) -> TableShape:
+        """The shape of a table as the database has it (an empty shape if it does not exist)."""
+        return cls.read_all(inspector, schema).get(name) or cls(name)
+
+    @classmethod
+    def from_table(cls, table: sa.Table, dialect: sa.Dialect) -> TableShape:
+        """The shape a mapping gives a table on ``dialect`` (the database after an upgrade).
+
+        Foreign keys ``dialect`` does not create (:func:`~._ddl.created_on`) are not there.
+        """
         keys: set[str] = set()
         for constraint in table.constraints:
             if isinstance(constraint, sa.PrimaryKeyConstraint | sa.UniqueConstraint):
@@ -83,13 +102,14 @@ class TableShape:
         referenced_by = sorted(
             other.name
             for other in table.metadata.tables.values()
-            if other is not table and any(fk.column.table is table for fk in other.foreign_keys)
+            if other is not table
+            and any(fk.column.table is table for fk in _created_keys(other, dialect))
         )
         return cls(
             table.name,
             indexes=tuple(sorted(str(index.name) for index in table.indexes)),
             key_columns=frozenset(keys),
-            foreign_key_columns=frozenset(fk.parent.name for fk in table.foreign_keys),
+            foreign_key_columns=frozenset(fk.parent.name for fk in _created_keys(table, dialect)),
             referenced_by=tuple(referenced_by),
         )
 
@@ -124,6 +144,16 @@ class TableShape:
         if self.indexes:
             return f"it has an index ({_names(self.indexes)})"
         return None
+
+
+def _created_keys(table: sa.Table, dialect: sa.Dialect) -> list[sa.ForeignKey]:
+    """The foreign keys of ``table`` that ``dialect`` creates."""
+    return [
+        fk
+        for constraint in table.foreign_key_constraints
+        if created_on(constraint, dialect)
+        for fk in constraint.elements
+    ]
 
 
 def _names(names: Iterable[str]) -> str:

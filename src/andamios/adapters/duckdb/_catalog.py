@@ -31,7 +31,7 @@ from sqlalchemy.engine.interfaces import (
     ReflectedUniqueConstraint,
 )
 
-from andamios.adapters.migrations._types import DUCKDB_TYPE, sqlalchemy_type
+from andamios.adapters.duckdb._types import sqlalchemy_type
 
 __all__ = ["Catalog", "TableCatalog", "read_catalog"]
 
@@ -167,7 +167,7 @@ def read_catalog(
 
 
 def _column(row: Any) -> ReflectedColumn:
-    column = ReflectedColumn(
+    return ReflectedColumn(
         name=row.column_name,
         type=sqlalchemy_type(row.data_type),
         nullable=bool(row.is_nullable),
@@ -177,9 +177,6 @@ def _column(row: Any) -> ReflectedColumn:
         # table rebuilt from this one must not get SERIAL for its integer key.
         autoincrement=False,
     )
-    # Kept for autogenerate, which compares DuckDB's own names of the types.
-    column["info"] = {DUCKDB_TYPE: row.data_type}  # type: ignore[typeddict-unknown-key]
-    return column
 
 
 def _add_constraint(table: TableCatalog, row: Any, schema: str | None) -> None:

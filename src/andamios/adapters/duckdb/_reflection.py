@@ -1,8 +1,8 @@
 """An SQLAlchemy ``Inspector`` for DuckDB that reads DuckDB's catalog (see :mod:`._catalog`).
 
-Alembic's autogenerate and its batch mode reflect through ``sqlalchemy.inspect(connection)``,
-which builds the dialect's ``inspector`` class. :func:`use_catalog_reflection` sets that class
-on the dialect of the engine that runs migrations, so both work on DuckDB.
+``sqlalchemy.inspect(engine_or_connection)`` builds the dialect's ``inspector`` class, and the
+``duckdb+async`` dialect names this one: reflection (``Table(..., autoload_with=...)``,
+``MetaData.reflect``), Alembic's autogenerate and its batch mode all read DuckDB's catalog.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.interfaces import (
     ReflectedCheckConstraint,
     ReflectedColumn,
@@ -23,9 +22,9 @@ from sqlalchemy.engine.interfaces import (
 )
 from sqlalchemy.engine.reflection import Inspector, ObjectKind, ObjectScope
 
-from andamios.adapters.migrations._catalog import Catalog, TableCatalog, read_catalog
+from andamios.adapters.duckdb._catalog import Catalog, TableCatalog, read_catalog
 
-__all__ = ["DuckDBInspector", "use_catalog_reflection"]
+__all__ = ["DuckDBInspector"]
 
 
 class DuckDBInspector(Inspector):
@@ -203,12 +202,3 @@ class DuckDBInspector(Inspector):
     ) -> dict[TableKey, dict[str, Any]]:
         """DuckDB tables have no options."""
         return self._multi(schema, filter_names, lambda table: {})
-
-
-def use_catalog_reflection(dialect: Dialect) -> None:
-    """Make ``sqlalchemy.inspect()`` of this dialect's connections a :class:`DuckDBInspector`.
-
-    Call it on the dialect of an engine used for migrations. (This belongs in the ``duckdb+async``
-    dialect itself; until it is there, the migrations engine gets it here.)
-    """
-    dialect.inspector = DuckDBInspector  # type: ignore[attr-defined]
