@@ -205,7 +205,7 @@ def test_engine_kwargs_by_default() -> None:
         "pool_pre_ping": True,
         "isolation_level": "REPEATABLE READ",
         "echo": False,
-        "connect_args": {"server_settings": {"application_name": "andamios"}},
+        "connect_args": {"server_settings": {"application_name": "andamios"}, "timeout": 30.0},
     }
 
 
@@ -231,7 +231,8 @@ def test_engine_kwargs_carry_every_setting() -> None:
                 "application_name": "andamios",
                 "search_path": "shop",
                 "statement_timeout": "2500",
-            }
+            },
+            "timeout": 1.5,
         },
     }
 

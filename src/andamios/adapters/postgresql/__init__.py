@@ -12,6 +12,8 @@ Needs the ``postgresql`` extra (``asyncpg``).
 
 from __future__ import annotations
 
+# Registers how PostgreSQL compiles JSON paths and code-point text order (sql_spi).
+from andamios.adapters.postgresql import _compilation  # noqa: F401
 from andamios.adapters.postgresql._database import Database, HealthCheck
 from andamios.adapters.postgresql._errors import translate_error
 from andamios.adapters.postgresql._settings import PostgreSQLSettings

@@ -7,6 +7,7 @@ import contextlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import Self
 
@@ -22,7 +23,12 @@ from andamios.adapters.postgresql._errors import (
     translate_error,
     translate_open_error,
 )
-from andamios.adapters.postgresql._settings import PostgreSQLSettings, describe_server
+from andamios.adapters.postgresql._settings import (
+    PostgreSQLSettings,
+    describe_server,
+    normalize_url,
+)
+from andamios.adapters.postgresql._staging import CopyStager
 from andamios.ports.errors import (
     ConfigurationError,
     DatabaseError,
@@ -30,6 +36,8 @@ from andamios.ports.errors import (
 )
 
 __all__ = ["Database", "HealthCheck"]
+
+_COPY = CopyStager()
 
 # SQLAlchemy wraps what asyncpg raises, but lets a failed connect's OSError through as it is.
 _DRIVER_ERRORS = (SQLAlchemyError, OSError)
@@ -181,6 +189,15 @@ class Database:
         database._engine = None
         database._replica = None
         return database
+
+    @classmethod
+    def resolve_url(cls, url: str, base: Path) -> str:
+        """``url`` checked, with the asyncpg driver; a server's URL names no file (``base``).
+
+        Raises :class:`~andamios.ports.errors.ConfigurationError` as :class:`PostgreSQLSettings`
+        does for a URL that is not PostgreSQL's.
+        """
+        return normalize_url(url).render_as_string(hide_password=False)
 
     def __repr__(self) -> str:
         state = "started" if self.is_started else "closed"
@@ -338,3 +355,8 @@ class Database:
     def translate_error(self, exc: BaseException) -> PersistenceError:
         """Translate a driver error into the Andamios tree (see :func:`translate_error`)."""
         return translate_error(exc, settings=self._settings)
+
+    @property
+    def bulk_stager(self) -> CopyStager:
+        """Bulk writes stage their rows with ``COPY`` into a temporary table."""
+        return _COPY

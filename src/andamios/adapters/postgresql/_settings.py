@@ -225,7 +225,11 @@ class PostgreSQLSettings:
             "pool_pre_ping": True,
             "isolation_level": self.isolation_level,
             "echo": self.echo,
-            "connect_args": {"server_settings": self.server_settings()},
+            # asyncpg waits 60 s for a server that never answers: give up as a pool wait does.
+            "connect_args": {
+                "server_settings": self.server_settings(),
+                "timeout": self.pool_timeout,
+            },
         }
 
 
