@@ -11,14 +11,40 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-__all__ = ["Result", "Timer", "measure", "measure_async", "print_table", "write_json"]
+__all__ = [
+    "Paired",
+    "Result",
+    "Round",
+    "Sizes",
+    "Timer",
+    "measure",
+    "measure_async",
+    "measure_paired",
+    "print_table",
+    "timed",
+    "write_json",
+]
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much each benchmark does (``--quick`` shrinks everything)."""
+
+    small: int  # "10k" inserts and the bulk update
+    large: int  # "100k" inserts, the table read by get/find/count/stream
+    iterations: int  # repetitions of the fast operations
+    repeats: int  # repetitions of the bulk operations
+    orm_repeats: int  # repetitions of the (slow) ORM bulk peers
+    orm_large: bool  # whether the ORM also inserts ``large`` rows
 
 
 @dataclass
 class Result:
     """One operation: medians for Andamios and each peer, and its target.
 
-    Values are microseconds (``unit="us"``) or bytes (``unit="bytes"``, memory).
+    Values are microseconds (``unit="us"``) or bytes (``unit="bytes"``, memory). A peer measured
+    interleaved with Andamios (:func:`measure_paired`) has its median paired ratio in
+    ``paired_ratios``, which :meth:`ratio` gives in place of the ratio of the two medians.
     """
 
     operation: str
@@ -27,9 +53,14 @@ class Result:
     target: str = ""
     passed: bool | None = None
     unit: str = "us"
+    paired_ratios: dict[str, float] = field(default_factory=dict)
 
     def ratio(self, peer: str) -> float | None:
-        """Andamios' median over a peer's (>1 means slower)."""
+        """Andamios' time over a peer's (>1 means slower): the median of the paired ratios when
+        measured interleaved, else the ratio of the medians."""
+        paired = self.paired_ratios.get(peer)
+        if paired is not None:
+            return paired
         base = self.peers_us.get(peer)
         return None if not base else self.andamios_us / base
 
@@ -62,6 +93,55 @@ async def measure_async(
         await operation(i)
         samples.append(time.perf_counter() - start)
     return _median_us(samples)
+
+
+@dataclass(frozen=True)
+class Paired:
+    """What :func:`measure_paired` found: both medians (µs) and the median of the ratios."""
+
+    ours_us: float
+    peer_us: float
+    ratio: float
+
+
+#: One contender's round ``i``: the seconds its measured part took (set-up left out).
+type Round = Callable[[int], Awaitable[float]]
+
+
+def timed(operation: Callable[[int], Awaitable[object]]) -> Round:
+    """A round timing the whole of ``await operation(i)``."""
+
+    async def round_(i: int) -> float:
+        start = time.perf_counter()
+        await operation(i)
+        return time.perf_counter() - start
+
+    return round_
+
+
+async def measure_paired(ours: Round, peer: Round, iterations: int, warmup: int = 5) -> Paired:
+    """Run the two contenders interleaved, round by round, and pair their times.
+
+    Round ``i`` runs both, in an order that alternates (peer first on even rounds), so a drift
+    of the machine or the server (a checkpoint, autovacuum, another process) falls on both
+    sides of a pair; the ratio reported is the median of the per-round ratios.
+    """
+    for i in range(warmup):
+        await peer(i)
+        await ours(i)
+    mine: list[float] = []
+    theirs: list[float] = []
+    for i in range(warmup, warmup + iterations):
+        if i % 2:
+            a = await ours(i)
+            b = await peer(i)
+        else:
+            b = await peer(i)
+            a = await ours(i)
+        mine.append(a)
+        theirs.append(b)
+    ratios = [a / b for a, b in zip(mine, theirs, strict=True)]
+    return Paired(_median_us(mine), _median_us(theirs), statistics.median(ratios))
 
 
 class Timer:

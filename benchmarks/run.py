@@ -6,9 +6,15 @@ duckdb (an Arrow ``INSERT ... SELECT`` for bulk writes, a cursor for reads) and 
 SQLAlchemy ORM on duckdb-engine (a declarative class on the same table). It prints progress while
 it runs, then a table (operation, medians, ratios, target, pass/miss), and writes the same as JSON.
 
+A last section runs the same operations on PostgreSQL beside raw asyncpg, interleaved round by
+round (``benchmarks/_postgresql.py``), and prints its own table, "PostgreSQL (ratio to raw
+asyncpg)", also under ``"postgresql"`` in the JSON. A server that cannot be reached skips it with
+one line saying why.
+
     uv run python -m benchmarks.run                 # the full suite (10k and 100k rows)
     uv run python -m benchmarks.run --quick         # CI smoke: small, fails only on a crash
     uv run python -m benchmarks.run --json out.json
+    uv run python -m benchmarks.run --postgresql-url postgresql+asyncpg://user@host:5432/db
 
 ``main(argv)`` returns the exit status: 0 unless a benchmark crashed (timings never fail it).
 """
@@ -26,7 +32,6 @@ import time
 import traceback
 import warnings
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -39,7 +44,15 @@ from sqlalchemy import orm
 from andamios.adapters.duckdb import Database
 from andamios.adapters.sqlalchemy import SqlAlchemyUnitOfWork
 from andamios.domain import F
-from benchmarks._harness import Result, Timer, measure, measure_async, print_table, write_json
+from benchmarks._harness import (
+    Result,
+    Sizes,
+    Timer,
+    measure,
+    measure_async,
+    print_table,
+    write_json,
+)
 from benchmarks._model import (
     CATEGORIES,
     CREATE_SQL,
@@ -50,6 +63,14 @@ from benchmarks._model import (
     load_rows,
     new_products,
     new_rows,
+)
+from benchmarks._postgresql import (
+    DEFAULT_URL,
+    RAW_PG,
+    TITLE,
+    PostgreSQLReport,
+    bench_postgresql,
+    server_url,
 )
 
 __all__ = ["Sizes", "main"]
@@ -63,18 +84,6 @@ FIND_SQL = (
     "SELECT * FROM products WHERE category = ? AND price < ? ORDER BY price DESC NULLS LAST, "
     "id ASC LIMIT 20"
 )
-
-
-@dataclass(frozen=True)
-class Sizes:
-    """How much each benchmark does (``--quick`` shrinks everything)."""
-
-    small: int  # "10k" inserts and the bulk update
-    large: int  # "100k" inserts, the table read by get/find/count/stream
-    iterations: int  # repetitions of the fast operations
-    repeats: int  # repetitions of the bulk operations
-    orm_repeats: int  # repetitions of the (slow) ORM bulk peers
-    orm_large: bool  # whether the ORM also inserts ``large`` rows
 
 
 FULL = Sizes(10_000, 100_000, 300, 5, 2, True)
@@ -509,37 +518,67 @@ SECTIONS: list[tuple[str, Callable[[Path, Sizes], list[Result]]]] = [
 ]
 
 
+def _postgresql_section(url: str, sizes: Sizes, crashed: list[str]) -> PostgreSQLReport:
+    try:
+        report = bench_postgresql(url, sizes)
+    except Exception:
+        crashed.append("PostgreSQL")
+        traceback.print_exc()
+        return PostgreSQLReport(skipped="crashed (traceback above)")
+    return report
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run every benchmark, print the table, write the JSON; 0 unless one crashed."""
+    """Run every benchmark, print the tables, write the JSON; 0 unless one crashed."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small smoke run (CI)")
     parser.add_argument(
         "--json", type=Path, default=Path("benchmarks/results/bench.json"), help="JSON output"
+    )
+    parser.add_argument(
+        "--postgresql-url",
+        default=None,
+        help=(
+            "the PostgreSQL server of the last section (default: $ANDAMIOS_BENCH_POSTGRESQL_URL, "
+            f"else $ANDAMIOS_TEST_POSTGRESQL_URL, else {DEFAULT_URL})"
+        ),
     )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     started = time.perf_counter()
     results: list[Result] = []
     crashed: list[str] = []
+    total = len(SECTIONS) + 1
     with tempfile.TemporaryDirectory() as tmp:
         for number, (name, section) in enumerate(SECTIONS, 1):
-            print(f"[{number}/{len(SECTIONS)}] {name}", flush=True)
+            print(f"[{number}/{total}] {name}", flush=True)
             try:
                 results.extend(section(Path(tmp), sizes))
             except Exception:
                 crashed.append(name)
                 traceback.print_exc()
+    print(f"[{total}/{total}] PostgreSQL beside raw asyncpg", flush=True)
+    postgresql = _postgresql_section(args.postgresql_url or server_url(), sizes, crashed)
     mode = "quick" if args.quick else "full"
     title = (
         f"Andamios benchmarks ({mode}: {sizes.small:,} / {sizes.large:,} rows), medians, "
         f"{time.perf_counter() - started:.0f} s"
     )
     print_table(title, results, PEERS)
+    if postgresql.skipped is None:
+        print_table(postgresql.title, postgresql.results, [RAW_PG])
+    else:
+        print(f"\n{TITLE}: skipped: {postgresql.skipped}")
     write_json(
         args.json,
         title,
         results,
-        {"mode": mode, "sizes": sizes.__dict__, "crashed": crashed},
+        {
+            "mode": mode,
+            "sizes": sizes.__dict__,
+            "crashed": crashed,
+            "postgresql": postgresql.as_json(),
+        },
     )
     print(f"\nwritten {args.json}")
     if crashed:
