@@ -21,7 +21,7 @@ __all__ = ["app"]
 app = typer.Typer(
     name="andamios",
     help=(
-        "Andamios: async persistence for domain-driven Python on DuckDB.\n\n"
+        "Andamios: async persistence for domain-driven Python on DuckDB and PostgreSQL.\n\n"
         "Settings come from flags, then ANDAMIOS_* variables, then [tool.andamios] in "
         "pyproject.toml. Exit codes: 0 ok, 1 failed (check found differences, a migration "
         "failed and was rolled back), 2 usage or settings error."
@@ -54,6 +54,14 @@ def root(
             show_default=False,
         ),
     ] = None,
+    database_schema: Annotated[
+        str | None,
+        typer.Option(
+            "--database-schema",
+            help="The schema of the tables (PostgreSQL) [env: ANDAMIOS_DATABASE__SCHEMA].",
+            show_default=False,
+        ),
+    ] = None,
     mapping: Annotated[
         str | None,
         typer.Option(
@@ -79,7 +87,7 @@ def root(
     ] = False,
 ) -> None:
     """Andamios' command line."""
-    ctx.obj = Options(database_url, mapping, migrations, traceback)
+    ctx.obj = Options(database_url, mapping, migrations, traceback, database_schema)
 
 
 @app.command()
@@ -109,6 +117,7 @@ def info(ctx: typer.Context) -> None:
     state = "" if (folder / "env.py").is_file() else " (not created: andamios db init)"
     rows = {
         "database_url": ("database", resolved.database_url or "(not set)"),
+        "database_schema": ("schema", resolved.database_schema or "(not set)"),
         "mapping": ("mapping", resolved.mapping or "(not set)"),
         "migrations": ("migrations", f"{folder}{state}"),
     }

@@ -21,6 +21,7 @@ class Options:
     mapping: str | None = None
     migrations: str | None = None
     traceback: bool = False
+    database_schema: str | None = None
 
 
 def options(ctx: typer.Context) -> Options:
@@ -35,7 +36,10 @@ def settings(ctx: typer.Context) -> ProjectSettings:
 
     given = options(ctx)
     return load_settings(
-        database_url=given.database_url, mapping=given.mapping, migrations=given.migrations
+        database_url=given.database_url,
+        database_schema=given.database_schema,
+        mapping=given.mapping,
+        migrations=given.migrations,
     )
 
 

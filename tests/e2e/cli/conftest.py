@@ -10,7 +10,12 @@ import pytest
 from tests.integration.migrations._project import Project
 from typer.testing import CliRunner
 
-VARIABLES = ("ANDAMIOS_DATABASE__URL", "ANDAMIOS_MAPPING", "ANDAMIOS_MIGRATIONS")
+VARIABLES = (
+    "ANDAMIOS_DATABASE__URL",
+    "ANDAMIOS_DATABASE__SCHEMA",
+    "ANDAMIOS_MAPPING",
+    "ANDAMIOS_MIGRATIONS",
+)
 
 
 @pytest.fixture

@@ -96,8 +96,8 @@ def test_settings_errors_exit_2_with_one_line(project: Project, runner: CliRunne
     no_folder = run(runner, "db", "upgrade", code=2)
     assert no_folder.stderr.startswith("error: no migrations folder at ")
     assert len(no_folder.stderr.strip().splitlines()) == 1
-    wrong_url = run(runner, "--database-url", "postgresql:///x", "db", "current", code=2)
-    assert "is not a DuckDB URL" in wrong_url.stderr
+    wrong_url = run(runner, "--database-url", "sqlite:///x", "db", "current", code=2)
+    assert "Andamios has no database for 'sqlite' URLs; known: duckdb" in wrong_url.stderr
     run(runner, "db", "init")
     again = run(runner, "db", "init", code=2)
     assert "already exists and is not empty" in again.stderr

@@ -66,6 +66,31 @@ def test_variables_override_pyproject_and_flags_override_variables(project: Proj
     assert set(from_flags.sources.values()) == {"--database-url", "--mapping", "--migrations"}
 
 
+def test_a_postgresql_database_and_its_schema(tmp_path: Path) -> None:
+    _pyproject(
+        tmp_path,
+        '[tool.andamios]\ndatabase.url = "postgres://shop@db/shop"\ndatabase.schema = "sales"\n',
+    )
+    from_file = load_settings(cwd=tmp_path, environ={})
+    assert from_file.database_url == "postgresql+asyncpg://shop@db/shop"
+    assert from_file.database_schema == "sales"
+    assert from_file.database_settings() == {"schema": "sales"}
+    assert from_file.sources["database_schema"] == f"{tmp_path / 'pyproject.toml'} [tool.andamios]"
+    from_env = load_settings(cwd=tmp_path, environ={"ANDAMIOS_DATABASE__SCHEMA": "billing"})
+    assert (from_env.database_schema, from_env.sources["database_schema"]) == (
+        "billing",
+        "ANDAMIOS_DATABASE__SCHEMA",
+    )
+    from_flag = load_settings(cwd=tmp_path, environ={}, database_schema="audit")
+    assert (from_flag.database_schema, from_flag.sources["database_schema"]) == (
+        "audit",
+        "--database-schema",
+    )
+    assert load_settings(cwd=Path("/"), environ={}).database_settings() == {}
+    with pytest.raises(ConfigurationError, match="must name the server's host and the database"):
+        load_settings(cwd=tmp_path, environ={}, database_url="postgresql:///x")
+
+
 def test_in_memory_urls_are_kept(tmp_path: Path) -> None:
     settings = load_settings(cwd=tmp_path, environ={}, database_url="duckdb+async:///:memory:")
     assert settings.database_url == "duckdb+async:///:memory:"
@@ -89,7 +114,9 @@ def test_without_a_pyproject_the_current_folder_is_the_project(tmp_path: Path) -
         ("[tool.andamios]\nmapping = 3\n", "mapping in [tool.andamios] of"),
         ('[tool.andamios]\ndatabase = "x"\n', "database in [tool.andamios] of"),
         ('[tool.andamios]\ndatabase.path = "x"\n', "database.path in [tool.andamios] of"),
-        ('[tool.andamios]\ndatabase.url = "postgresql:///x"\n', "is not a DuckDB URL"),
+        ("[tool.andamios]\ndatabase.schema = 3\n", "database.schema in [tool.andamios] of"),
+        ('[tool.andamios]\ndatabase.url = "sqlite:///x"\n', "no database for 'sqlite' URLs"),
+        ('[tool.andamios]\ndatabase.url = "duckdb://host/x"\n', "takes no host"),
         ('[tool.andamios]\nmapping = "shop.orm"\n', 'must be "package.module:attribute"'),
     ],
 )

@@ -7,6 +7,7 @@ import contextlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import Self
 
@@ -98,6 +99,20 @@ class Database:
         database._settings = settings
         database._engine = None
         return database
+
+    @classmethod
+    def resolve_url(cls, url: str, base: Path) -> str:
+        """The ``duckdb+async`` URL of ``url``, a relative file path taken from ``base``.
+
+        A URL read from a settings file names a file next to that file, not one in whatever
+        directory a command runs from. A URL that is not DuckDB's raises
+        :class:`~andamios.ports.errors.ConfigurationError`.
+        """
+        settings = DuckDBSettings(url=url)
+        path = settings.path
+        if path is None or path.is_absolute():
+            return settings.async_url
+        return settings.sqlalchemy_url.set(database=str(base / path)).render_as_string()
 
     def __repr__(self) -> str:
         state = "started" if self.is_started else "closed"

@@ -1,8 +1,9 @@
-"""Migrations with Alembic, on DuckDB (and on the databases Alembic implements itself).
+"""Migrations with Alembic, on any database Andamios can open (DuckDB, PostgreSQL...).
 
 - :class:`MigrationEnvironment` is what a migrations folder's ``env.py`` uses: the settings
   (:func:`load_settings`: flags, ``ANDAMIOS_*`` variables, ``[tool.andamios]``), the mapping's
-  metadata, an async connection to the database, and Alembic's options.
+  metadata, an async connection to the database its URL names (opened by that database's
+  adapter, :mod:`andamios.adapters.databases`), and Alembic's options.
 - :class:`Migrations` runs Alembic's commands for a project (``andamios db ...``).
 - On every database, autogenerate leaves out the foreign keys the database's dialect does not
   create (a child table's, on DuckDB) and renders types a migration can import.
@@ -12,7 +13,8 @@
   :class:`UnsupportedMigration` where it cannot do either (:class:`UnsupportedChangeOp`). Other
   databases use Alembic's own implementation (PostgreSQL's, with PostgreSQL's reflection).
 
-DuckDB's reflection is the DuckDB adapter's (``andamios.adapters.duckdb.DuckDBInspector``).
+DuckDB's reflection is the DuckDB adapter's (``andamios.adapters.duckdb.DuckDBInspector``):
+this package imports no database adapter.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from andamios.adapters.migrations._environment import SETTINGS_ATTRIBUTE, Migrat
 from andamios.adapters.migrations._errors import MigrationError, UnsupportedMigration
 from andamios.adapters.migrations._impl import DuckDBImpl
 from andamios.adapters.migrations._settings import (
+    ENV_DATABASE_SCHEMA,
     ENV_DATABASE_URL,
     ENV_MAPPING,
     ENV_MIGRATIONS,
@@ -38,6 +41,7 @@ from andamios.adapters.migrations._settings import (
 from andamios.adapters.migrations._types import canonical_type
 
 __all__ = [
+    "ENV_DATABASE_SCHEMA",
     "ENV_DATABASE_URL",
     "ENV_MAPPING",
     "ENV_MIGRATIONS",

@@ -13,7 +13,7 @@ from alembic.config import Config
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from andamios.adapters.duckdb import Database
+from andamios.adapters.databases import open_database
 from andamios.adapters.migrations._autogenerate import (
     include_object,
     process_revision_directives,
@@ -37,7 +37,8 @@ class MigrationEnvironment:
 
     Run by ``andamios db``, it uses the command's settings; run by plain ``alembic``, it reads
     them as the command does (``[tool.andamios]``, ``ANDAMIOS_*``), and ``sqlalchemy.url`` of
-    ``alembic.ini``, if set, names the database.
+    ``alembic.ini``, if set, names the database. The database is opened by the adapter its URL
+    names (:mod:`andamios.adapters.databases`): DuckDB, PostgreSQL, or a registered one.
     """
 
     def __init__(self, settings: ProjectSettings) -> None:
@@ -94,7 +95,7 @@ class MigrationEnvironment:
     @asynccontextmanager
     async def connect(self) -> AsyncIterator[AsyncConnection]:
         """Open the database and yield one connection to migrate it with."""
-        async with Database(self.url, pool_size=1) as database:
+        async with open_database(self.url, **self.settings.database_settings()) as database:
             engine = database.engine
             self._dialect = engine.dialect
             async with engine.connect() as connection:

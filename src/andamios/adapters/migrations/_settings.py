@@ -1,11 +1,12 @@
 """Where the ``andamios`` command and the migration environment find their settings.
 
-Three settings, each from the first place that sets it:
+Four settings, each from the first place that sets it:
 
-1. a command-line flag (``--database-url``, ``--mapping``, ``--migrations``), or the value a
-   program passes to :func:`load_settings`;
-2. an environment variable: ``ANDAMIOS_DATABASE__URL`` (the variable an application's container
-   reads too), ``ANDAMIOS_MAPPING``, ``ANDAMIOS_MIGRATIONS``;
+1. a command-line flag (``--database-url``, ``--database-schema``, ``--mapping``,
+   ``--migrations``), or the value a program passes to :func:`load_settings`;
+2. an environment variable: ``ANDAMIOS_DATABASE__URL`` and ``ANDAMIOS_DATABASE__SCHEMA`` (the
+   variables an application's container reads too), ``ANDAMIOS_MAPPING``,
+   ``ANDAMIOS_MIGRATIONS``;
 3. ``[tool.andamios]`` in the project's ``pyproject.toml`` (the nearest one above the current
    directory)::
 
@@ -13,10 +14,14 @@ Three settings, each from the first place that sets it:
        mapping = "shop.adapters.orm:mapping"   # module:attribute of a Mapping (or a MetaData)
        migrations = "migrations"               # the migrations folder (this is the default)
        database.url = "duckdb+async:///shop.duckdb"
+       # or: database.url = "postgresql+asyncpg://shop@db.internal/shop"
+       #     database.schema = "shop"          # PostgreSQL: the schema the tables live in
 
-Relative paths in ``pyproject.toml`` are relative to its folder; relative paths from flags and
-variables are relative to the current directory. A wrong setting raises
-:class:`~andamios.ports.errors.ConfigurationError` with one line naming it and how to fix it.
+The URL names the adapter that opens the database (:mod:`andamios.adapters.databases`), which
+checks it. Relative paths in ``pyproject.toml`` (a DuckDB file's too) are relative to its folder;
+relative paths from flags and variables are relative to the current directory. A wrong setting
+raises :class:`~andamios.ports.errors.ConfigurationError` with one line naming it and how to fix
+it.
 """
 
 from __future__ import annotations
@@ -32,18 +37,26 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from andamios.adapters.duckdb import DuckDBSettings
+from andamios.adapters.databases import database_class
 from andamios.ports.errors import ConfigurationError
 
-__all__ = ["ENV_DATABASE_URL", "ENV_MAPPING", "ENV_MIGRATIONS", "ProjectSettings", "load_settings"]
+__all__ = [
+    "ENV_DATABASE_SCHEMA",
+    "ENV_DATABASE_URL",
+    "ENV_MAPPING",
+    "ENV_MIGRATIONS",
+    "ProjectSettings",
+    "load_settings",
+]
 
 ENV_DATABASE_URL = "ANDAMIOS_DATABASE__URL"
+ENV_DATABASE_SCHEMA = "ANDAMIOS_DATABASE__SCHEMA"
 ENV_MAPPING = "ANDAMIOS_MAPPING"
 ENV_MIGRATIONS = "ANDAMIOS_MIGRATIONS"
 
 _TOOL = "[tool.andamios]"
 _KEYS = {"mapping": str, "migrations": str, "database": dict}
-_DATABASE_KEYS = {"url"}
+_DATABASE_KEYS = {"url", "schema"}
 _DEFAULT_MIGRATIONS = "migrations"
 
 
@@ -59,6 +72,8 @@ class ProjectSettings:
     migrations: Path
     #: The database URL (``duckdb+async:///...``, file paths absolute), if set.
     database_url: str | None = None
+    #: The schema the tables live in (a setting of PostgreSQL databases), if set.
+    database_schema: str | None = None
     #: The mapping's import path (``package.module:attribute``), if set.
     mapping: str | None = None
     #: Where each setting came from: a flag, a variable, ``pyproject.toml`` or the default.
@@ -72,6 +87,10 @@ class ProjectSettings:
                 f"{ENV_DATABASE_URL}, or --database-url (e.g. duckdb+async:///app.duckdb)"
             )
         return self.database_url
+
+    def database_settings(self) -> dict[str, str]:
+        """The keywords the database is opened with besides its URL (``schema``, if set)."""
+        return {} if self.database_schema is None else {"schema": self.database_schema}
 
     def require_mapping(self) -> str:
         """The mapping's import path; a :class:`ConfigurationError` saying how to set it."""
@@ -129,20 +148,18 @@ def _read_tool_table(pyproject: Path) -> dict[str, Any]:
         if key not in _DATABASE_KEYS or not isinstance(value, str):
             raise ConfigurationError(
                 f"database.{key} in {_TOOL} of {pyproject} is not a setting; the database "
-                'is set with database.url = "duckdb+async:///app.duckdb"'
+                'is set with database.url = "duckdb+async:///app.duckdb" (and, for '
+                'PostgreSQL, database.schema = "name"), each a string'
             )
     return table
 
 
 def _database_url(url: str, base: Path, source: str) -> str:
+    """The URL checked by its adapter, a relative file path taken from ``base``."""
     try:
-        settings = DuckDBSettings(url=url)
+        return database_class(url).resolve_url(url, base)
     except ConfigurationError as error:
         raise ConfigurationError(f"database URL from {source}: {error}") from error
-    path = settings.path
-    if path is None or path.is_absolute():
-        return settings.async_url
-    return settings.sqlalchemy_url.set(database=str(base / path)).render_as_string()
 
 
 def load_settings(
@@ -150,6 +167,7 @@ def load_settings(
     cwd: Path | None = None,
     environ: Mapping[str, str] | None = None,
     database_url: str | None = None,
+    database_schema: str | None = None,
     mapping: str | None = None,
     migrations: str | Path | None = None,
 ) -> ProjectSettings:
@@ -183,6 +201,13 @@ def load_settings(
         ENV_DATABASE_URL,
         tool.get("database", {}).get("url"),
     )
+    schema, _ = pick(
+        "database_schema",
+        "--database-schema",
+        database_schema,
+        ENV_DATABASE_SCHEMA,
+        tool.get("database", {}).get("schema"),
+    )
     map_path, _ = pick("mapping", "--mapping", mapping, ENV_MAPPING, tool.get("mapping"))
     folder, folder_base = pick(
         "migrations",
@@ -204,6 +229,7 @@ def load_settings(
         pyproject=pyproject,
         migrations=(folder_base / folder).resolve(),
         database_url=None if url is None else _database_url(url, url_base, sources["database_url"]),
+        database_schema=schema,
         mapping=map_path,
         sources=sources,
     )

@@ -1,8 +1,8 @@
-"""Alembic's migration environment of an Andamios project (DuckDB, async).
+"""Alembic's migration environment of an Andamios project (async; DuckDB, PostgreSQL...).
 
 ``andamios db ...`` runs it, and so does plain ``alembic``. The database URL and the mapping come
 from ``[tool.andamios]`` in pyproject.toml, ``ANDAMIOS_*`` variables or the command's flags.
-Migrations run through the async ``duckdb+async`` engine, all of them in one transaction: if one
+Migrations run through the database's async engine, all of them in one transaction: if one
 fails, the database stays at the revision it started from.
 """
 
