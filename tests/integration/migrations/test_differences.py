@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.operations import ops
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 
+from andamios.adapters.duckdb import DuckDBType
+from andamios.adapters.duckdb._catalog import TableCatalog
 from andamios.adapters.migrations import (
     MigrationEnvironment,
     ProjectSettings,
@@ -19,7 +22,14 @@ from andamios.adapters.migrations import (
     describe_diff,
     render_item,
 )
-from andamios.adapters.migrations._autogenerate import _reference, _rewrite
+from andamios.adapters.migrations._autogenerate import (
+    _public_import,
+    _reference,
+    _referenced_tables,
+    _rewrite,
+    include_object,
+)
+from andamios.adapters.migrations._ddl import created_on
 from andamios.adapters.migrations._rules import TableShape
 
 BEFORE = [
@@ -120,3 +130,53 @@ def test_types_duckdb_does_not_know_have_no_canonical_name() -> None:
 
 def test_only_duckdb_types_are_rendered_specially() -> None:
     assert render_item("type", sa.Integer(), None) is False  # type: ignore[arg-type]
+
+
+def test_types_of_private_modules_are_imported_from_the_package_exporting_them() -> None:
+    assert _public_import(DuckDBType) == "from andamios.adapters.duckdb import DuckDBType"
+    assert _public_import(TableCatalog) is None  # not exported by andamios.adapters.duckdb
+    assert _public_import(sa.Integer) is None  # a public module: Alembic renders it
+    assert _public_import(type("Odd", (), {"__module__": "_odd"})) is None
+
+
+def test_foreign_keys_a_dialect_does_not_create_are_left_out() -> None:
+    duckdb_dialect = make_url("duckdb+async://").get_dialect()()
+    postgresql_dialect = make_url("postgresql+asyncpg://h/db").get_dialect()()
+    metadata = sa.MetaData()
+    sa.Table("roots", metadata, sa.Column("id", sa.Integer, primary_key=True))
+    children = sa.Table(
+        "children",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("root_id", sa.ForeignKey("roots.id")),
+    )
+    (key,) = children.foreign_key_constraints
+    # As the SQLAlchemy adapter marks a child's key (its callable takes keywords only).
+    key.ddl_if(callable_=lambda *_, dialect, **__: dialect.name != "duckdb")
+    assert not created_on(key, duckdb_dialect)
+    assert created_on(key, postgresql_dialect)
+    assert not include_object(
+        key, None, "foreign_key_constraint", False, None, dialect=duckdb_dialect
+    )
+    assert include_object(
+        key, None, "foreign_key_constraint", False, None, dialect=postgresql_dialect
+    )
+    assert include_object(children, "children", "table", False, None, dialect=duckdb_dialect)
+    assert _referenced_tables(children.columns, duckdb_dialect) == set()
+    assert _referenced_tables(children.columns, postgresql_dialect) == {"roots"}
+    # A column not in a table yet: its key has no constraint to ask, so it is created.
+    loose: sa.Column[int] = sa.Column("root_id", sa.ForeignKey("roots.id"))
+    assert _referenced_tables([loose], duckdb_dialect) == {"roots"}
+    # Rendering without a dialect (no database to ask) keeps the key.
+    assert render_item("foreign_key", key, SimpleNamespace(dialect=None)) is False  # type: ignore[arg-type]
+
+
+def test_the_environment_knows_its_dialect_before_it_connects(tmp_path: Path) -> None:
+    def dialect(url: str) -> str:
+        settings = ProjectSettings(
+            root=tmp_path, pyproject=None, migrations=tmp_path, database_url=url
+        )
+        return MigrationEnvironment(settings).dialect.name
+
+    assert dialect("duckdb+async:///:memory:") == "duckdb"
+    assert dialect("postgresql+asyncpg://u@h/db") == "postgresql"

@@ -129,15 +129,6 @@ class Catalog:
     tables: dict[str, TableCatalog]
     sequences: list[str]
 
-    def referencing(self, table: str) -> list[str]:
-        """The other tables whose foreign keys reference ``table``."""
-        return sorted(
-            other.name
-            for other in self.tables.values()
-            if other.name != table
-            and any(fk["referred_table"] == table for fk in other.foreign_keys)
-        )
-
 
 def _rows(connection: Connection, query: sa.TextClause, schema: str | None) -> list[Any]:
     return list(connection.execute(query, {"schema": schema}))
