@@ -6,6 +6,7 @@
 
     container = PersistenceContainer(unit_of_work=Shop, mapping=mapping, handlers=[register])
     container.config.from_dict({"database": {"url": "duckdb+async:///shop.duckdb"}})
+    # or a server: {"adapter": "postgresql", "database": {"url": "postgresql+asyncpg://..."}}
     # tests: container.config.adapter.from_value("memory") -- same code, no database
 
     await container.init_resources()       # checks the settings, opens the database
@@ -17,12 +18,13 @@ The container reads :class:`~andamios.settings.AndamiosSettings` from the enviro
 (``ANDAMIOS_ADAPTER``, ``ANDAMIOS_DATABASE__URL``, ...) into ``config`` when it is made; later
 ``config.from_*`` calls override it. ``init_resources()`` validates the whole configuration
 (a wrong or missing setting is a :class:`~andamios.ports.errors.ConfigurationError` naming it)
-and, for ``duckdb`` only, opens the database. The in-memory adapter keeps one store per
-container, so every unit of work of a container sees what the others committed.
+and, for ``duckdb`` and ``postgresql``, opens the database. The in-memory adapter keeps one
+store per container, so every unit of work of a container sees what the others committed.
 
-This is the only module of Andamios that imports adapters. The DuckDB and SQLAlchemy ones are
-imported when the ``duckdb`` adapter starts, so a process on the memory adapter never loads a
-database driver. See ``docs/adr/0007-composition-root.md`` and ``docs/guides/containers.md``.
+This is the only module of Andamios that imports adapters. The DuckDB, PostgreSQL and
+SQLAlchemy ones are imported when their adapter starts, so a process on the memory adapter
+never loads a database driver, and one on DuckDB never loads asyncpg. See
+``docs/adr/0007-composition-root.md`` and ``docs/guides/containers.md``.
 """
 
 from __future__ import annotations
@@ -42,9 +44,11 @@ from andamios.settings import ADAPTERS, AndamiosSettings, check_settings, env_na
 if TYPE_CHECKING:
     from dependency_injector.providers import BaseResource
 
-    from andamios.adapters.duckdb import Database, DuckDBSettings
+    from andamios.adapters import duckdb, postgresql
     from andamios.adapters.sqlalchemy import Mapping as TableMapping
     from andamios.adapters.sqlalchemy import SqlAlchemyFactory
+
+    type Database = duckdb.Database | postgresql.Database
 
 __all__ = ["PersistenceContainer"]
 
@@ -52,48 +56,81 @@ __all__ = ["PersistenceContainer"]
 def _adapter(name: object) -> str:
     """The configured adapter's name, checked (``Selector`` would only say "no provider")."""
     if name not in ADAPTERS:
-        choices = " or ".join(repr(each) for each in ADAPTERS)
+        *first, last = (repr(each) for each in ADAPTERS)
+        choices = f"{', '.join(first)} or {last}"  # as pydantic lists them
         msg = f"adapter ({env_name('adapter')}) must be {choices}, got {name!r}"
         raise ConfigurationError(msg)
     return str(name)
 
 
-def _duckdb_settings(settings: AndamiosSettings) -> DuckDBSettings:
-    """The adapter's settings, each error prefixed with the setting it comes from."""
-    from andamios.adapters.duckdb import DuckDBSettings  # noqa: PLC0415 - only for duckdb
+def _checked_setting[T](name: str, make: Callable[..., T], **values: Any) -> T:
+    """``make(**values)``, its error prefixed with the setting ``name`` and its variable."""
+    try:
+        return make(**values)
+    except ConfigurationError as error:
+        setting = f"database.{name}"
+        msg = f"{setting} ({env_name(setting)}): {error}"
+        raise ConfigurationError(msg) from error
 
-    database = settings.database
+
+def _adapter_settings[T](make: Callable[..., T], settings: AndamiosSettings) -> T:
+    """The adapter's settings class ``make`` filled in, an error naming the setting at fault.
+
+    The settings classes check the values, and their messages name a keyword, not a variable:
+    so the URL is checked alone first, then each setting with the URL alone, and an error is
+    prefixed with the one setting that fails.
+    """
+    options = settings.database.options(settings.adapter)
+    url = options.pop("url")
+    _checked_setting("url", make, url=url)
+    for name, value in options.items():
+        _checked_setting(name, make, url=url, **{name: value})
+    # Every rule of both adapters' settings is about one setting (and the URL), so the checks
+    # above leave none to fail here.
+    return make(url=url, **options)
+
+
+def _new_database(settings: AndamiosSettings) -> Database:
+    """The database of the ``duckdb`` or ``postgresql`` adapter, made but not started.
+
+    Each adapter is imported only when chosen: memory runs load no driver, DuckDB runs no asyncpg.
+    """
+    if settings.adapter == "duckdb":
+        from andamios.adapters.duckdb import Database as DuckDB  # noqa: PLC0415 - duckdb only
+        from andamios.adapters.duckdb import DuckDBSettings  # noqa: PLC0415
+
+        return DuckDB.from_settings(_adapter_settings(DuckDBSettings, settings))
     try:
-        DuckDBSettings(url=str(database.url))
-    except ConfigurationError as error:
-        msg = f"database.url ({env_name('database.url')}): {error}"
+        from andamios.adapters.postgresql import Database as PostgreSQL  # noqa: PLC0415
+        from andamios.adapters.postgresql import PostgreSQLSettings  # noqa: PLC0415
+    except ImportError as error:
+        # asyncpg is an extra: say how to get it rather than which module was missing.
+        msg = (
+            "the postgresql adapter needs the postgresql extra "
+            f"(pip install 'andamios[postgresql]'): {error}"
+        )
         raise ConfigurationError(msg) from error
-    try:
-        return DuckDBSettings(**database.model_dump(exclude={"create_tables"}))
-    except ConfigurationError as error:
-        msg = f"database ({env_name('database')}__*): {error}"
-        raise ConfigurationError(msg) from error
+    return PostgreSQL.from_settings(_adapter_settings(PostgreSQLSettings, settings))
 
 
 async def _open_database(
     config: Mapping[str, Any], unit_of_work: type[UnitOfWork], mapping: TableMapping | None
 ) -> AsyncIterator[Database | None]:
-    """The ``database`` resource: check every setting, then open DuckDB (``duckdb`` only)."""
+    """The ``database`` resource: check every setting, then open the database (not on memory)."""
     settings = check_settings(config)
     compose(InMemoryUnitOfWork, unit_of_work)  # what is not a unit-of-work shape fails here
     if settings.adapter == "memory":
         yield None
         return
-    from andamios.adapters.duckdb import Database  # noqa: PLC0415 - keeps memory runs light
     from andamios.adapters.sqlalchemy import SqlAlchemyUnitOfWork  # noqa: PLC0415
 
     if mapping is None:
         msg = (
-            "the duckdb adapter needs the mapping of your aggregates: "
+            f"the {settings.adapter} adapter needs the mapping of your aggregates: "
             "PersistenceContainer(unit_of_work=..., mapping=mapping)"
         )
         raise ConfigurationError(msg)
-    database = Database.from_settings(_duckdb_settings(settings))
+    database = _new_database(settings)
     # An aggregate of the shape that the mapping lacks fails now, not at the first unit of work.
     SqlAlchemyUnitOfWork.factory(unit_of_work, database=database, mapping=mapping)
     await database.start()
@@ -152,11 +189,12 @@ class PersistenceContainer(containers.DeclarativeContainer):
 
     Providers:
 
-    - ``config``: the settings (see :mod:`andamios.settings`); ``config.adapter`` is ``duckdb``
-      or ``memory``, ``config.database.url`` and friends open DuckDB.
+    - ``config``: the settings (see :mod:`andamios.settings`); ``config.adapter`` is ``duckdb``,
+      ``postgresql`` or ``memory``; ``config.database.url`` and friends open the database.
     - ``database``: a resource started by ``await container.init_resources()`` and closed by
       ``await container.shutdown_resources()``; ``None`` on the memory adapter (no database).
-    - ``started_database``: the open :class:`~andamios.adapters.duckdb.Database`, or a
+    - ``started_database``: the open :class:`andamios.adapters.duckdb.Database` or
+      :class:`andamios.adapters.postgresql.Database`, or a
       :class:`~andamios.ports.errors.DatabaseError` if it is not started.
     - ``uow_factory``: the adapter's unit-of-work factory, chosen by ``config.adapter``.
     - ``uow``: a fresh unit of work of your shape per call (``async with container.uow() as
@@ -187,10 +225,20 @@ class PersistenceContainer(containers.DeclarativeContainer):
     memory_uow_factory = providers.Singleton(
         InMemoryUnitOfWork.factory, unit_of_work, store=store, clock=clock
     )
+    # Factories over started_database, so a restart (shutdown_resources() then
+    # init_resources()) uses the new engine. Both databases take the same SQLAlchemy factory.
     duckdb_uow_factory = providers.Factory(
         _sql_factory, unit_of_work, started_database, mapping, clock
     )
-    uow_factory = providers.Selector(adapter, memory=memory_uow_factory, duckdb=duckdb_uow_factory)
+    postgresql_uow_factory = providers.Factory(
+        _sql_factory, unit_of_work, started_database, mapping, clock
+    )
+    uow_factory = providers.Selector(
+        adapter,
+        memory=memory_uow_factory,
+        duckdb=duckdb_uow_factory,
+        postgresql=postgresql_uow_factory,
+    )
     uow = uow_factory.provided.call()
 
     bus = providers.Singleton(_message_bus, uow.provider, handlers, retry)

@@ -22,7 +22,7 @@ from tests.unit.composition._app import (
     sketch_mapping,
 )
 
-from andamios.adapters.duckdb import Database
+from andamios.adapters.duckdb import Database, DuckDBSettings
 from andamios.adapters.memory import InMemoryFactory, InMemoryStore, InMemoryUnitOfWork
 from andamios.adapters.sqlalchemy import SqlAlchemyFactory, SqlAlchemyUnitOfWork
 from andamios.application import MessageBus, RetryPolicy
@@ -145,7 +145,9 @@ async def test_duckdb_settings_reach_the_database(
     )
     await container.init_resources()
     settings = container.started_database().settings
+    assert isinstance(settings, DuckDBSettings)
     assert (settings.threads, settings.pool_size, settings.memory_limit) == (1, 2, "256MB")
+    assert (settings.read_only, settings.external_access) == (False, True)  # DuckDB's defaults
     await container.shutdown_resources()
 
 
@@ -182,20 +184,45 @@ async def test_unknown_adapter_at_startup_and_at_use(container: PersistenceConta
     container.config.adapter.from_value("postgres")
     with pytest.raises(ConfigurationError, match=r"adapter \(ANDAMIOS_ADAPTER\).*'postgres'"):
         await container.init_resources()
-    with pytest.raises(ConfigurationError, match=r"must be 'memory' or 'duckdb', got 'postgres'"):
+    with pytest.raises(
+        ConfigurationError,
+        match=r"^adapter \(ANDAMIOS_ADAPTER\) must be 'memory', 'duckdb' or 'postgresql', got 'p",
+    ):
         container.uow()
 
 
 async def test_not_a_duckdb_url(container: PersistenceContainer) -> None:
+    container.config.database.url.from_value("sqlite:///shop.db")
+    with pytest.raises(
+        ConfigurationError, match=r"^database\.url \(ANDAMIOS_DATABASE__URL\): .*not a DuckDB URL"
+    ):
+        await container.init_resources()
+
+
+async def test_a_postgresql_url_for_duckdb(container: PersistenceContainer) -> None:
     container.config.database.url.from_value("postgresql://db/shop")
-    with pytest.raises(ConfigurationError, match=r"^database\.url \(ANDAMIOS_DATABASE__URL\): "):
+    with pytest.raises(
+        ConfigurationError, match=r"^database\.url \(ANDAMIOS_DATABASE__URL\): a postgresql URL"
+    ):
+        await container.init_resources()
+    assert not container.database.initialized
+
+
+async def test_a_duckdb_setting_error_names_its_variable(
+    container: PersistenceContainer, duckdb_url: str
+) -> None:
+    container.config.database.from_dict({"url": duckdb_url, "memory_limit": " "})
+    with pytest.raises(
+        ConfigurationError, match=r"^database\.memory_limit \(ANDAMIOS_DATABASE__MEMORY_LIMIT\): "
+    ):
         await container.init_resources()
 
 
 async def test_inconsistent_database_settings(container: PersistenceContainer) -> None:
     container.config.database.from_dict({"url": "duckdb+async:///:memory:", "read_only": True})
     with pytest.raises(
-        ConfigurationError, match=r"^database \(ANDAMIOS_DATABASE__\*\): .*read-only"
+        ConfigurationError,
+        match=r"^database\.read_only \(ANDAMIOS_DATABASE__READ_ONLY\): .*read-only",
     ):
         await container.init_resources()
 
@@ -255,6 +282,119 @@ async def test_unopenable_database_fails_at_startup(
         await container.init_resources()
 
 
+# -- postgresql: what fails before any server is asked -------------------------------------------
+#
+# A server is needed only to open the database: tests/integration/postgresql/test_container.py.
+
+PG_URL = "postgresql+asyncpg://shop:secret@db.invalid:5432/shop"
+
+
+def on_postgresql(container: PersistenceContainer, **database: Any) -> PersistenceContainer:
+    container.config.from_dict({"adapter": "postgresql", "database": {"url": PG_URL, **database}})
+    return container
+
+
+async def test_postgresql_without_a_url(container: PersistenceContainer) -> None:
+    container.config.adapter.from_value("postgresql")
+    with pytest.raises(
+        ConfigurationError,
+        match=r"^database\.url \(ANDAMIOS_DATABASE__URL\) is not set: the postgresql",
+    ):
+        await container.init_resources()
+
+
+async def test_a_duckdb_url_for_postgresql(
+    container: PersistenceContainer, duckdb_url: str
+) -> None:
+    on_postgresql(container, url=duckdb_url)
+    with pytest.raises(ConfigurationError) as caught:
+        await container.init_resources()
+    assert str(caught.value).startswith(
+        "database.url (ANDAMIOS_DATABASE__URL): a duckdb URL (duckdb+async://...) does not fit "
+        "adapter (ANDAMIOS_ADAPTER) 'postgresql': give a postgresql URL such as "
+    )
+    assert not container.database.initialized
+
+
+async def test_duckdb_settings_for_postgresql(container: PersistenceContainer) -> None:
+    on_postgresql(container, threads=2, memory_limit="1GB")
+    with pytest.raises(ConfigurationError) as caught:
+        await container.init_resources()
+    message = str(caught.value)
+    assert message.startswith("database.threads (ANDAMIOS_DATABASE__THREADS) does not apply to ")
+    assert "; database.memory_limit (ANDAMIOS_DATABASE__MEMORY_LIMIT) does not apply" in message
+
+
+async def test_postgresql_settings_for_duckdb(
+    container: PersistenceContainer, duckdb_url: str
+) -> None:
+    container.config.database.from_dict({"url": duckdb_url, "schema": "shop"})
+    with pytest.raises(
+        ConfigurationError,
+        match=r"^database\.schema \(ANDAMIOS_DATABASE__SCHEMA\) does not apply to the duckdb ",
+    ):
+        await container.init_resources()
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "problem"),
+    [
+        ("url", "postgresql+asyncpg://shop:secret@/shop", "must name the server's host"),
+        ("url", "postgresql://db/shop?search_path=x", "pass the setting as a keyword instead"),
+        ("isolation_level", "read committed", "isolation_level must be one of"),
+        ("schema", "Shop", "schema must be a plain lowercase identifier"),
+        ("replica_url", "postgresql://shop:secret@replica", "must name the server's host"),
+        ("replica_url", "duckdb+async:///x.duckdb", "is not a PostgreSQL URL"),
+    ],
+)
+async def test_a_wrong_postgresql_setting_names_its_variable(
+    container: PersistenceContainer, setting: str, value: str, problem: str
+) -> None:
+    on_postgresql(container, **{setting: value})
+    with pytest.raises(ConfigurationError) as caught:
+        await container.init_resources()
+    message = str(caught.value)
+    assert message.startswith(f"database.{setting} (ANDAMIOS_DATABASE__{setting.upper()}): ")
+    assert problem in message
+    assert "secret" not in message  # the adapter hides passwords; the prefix shows no value
+    assert not container.database.initialized
+
+
+async def test_postgresql_needs_the_mapping() -> None:
+    container = on_postgresql(PersistenceContainer(unit_of_work=Notebook))
+    with pytest.raises(ConfigurationError, match=r"^the postgresql adapter needs the mapping"):
+        await container.init_resources()
+
+
+async def test_unmapped_aggregate_fails_before_connecting_to_postgresql() -> None:
+    # db.invalid never resolves: the mapping is checked before the server is asked.
+    container = on_postgresql(PersistenceContainer(unit_of_work=Ledger, mapping=mapping))
+    with pytest.raises(MappingError, match="Tally"):
+        await container.init_resources()
+
+
+async def test_postgresql_without_its_extra(
+    container: PersistenceContainer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # None in sys.modules makes the import fail as it does without asyncpg installed.
+    monkeypatch.setitem(sys.modules, "andamios.adapters.postgresql", None)
+    on_postgresql(container)
+    with pytest.raises(
+        ConfigurationError,
+        match=r"^the postgresql adapter needs the postgresql extra \(pip install 'andamios\[postgr",
+    ) as caught:
+        await container.init_resources()
+    assert isinstance(caught.value.__cause__, ImportError)
+
+
+async def test_postgresql_uow_before_startup_names_the_fix(
+    container: PersistenceContainer,
+) -> None:
+    on_postgresql(container)
+    with pytest.raises(DatabaseError, match=r"await container\.init_resources\(\)"):
+        container.uow()
+
+
 # -- configuration sources -----------------------------------------------------------------------
 
 
@@ -263,9 +403,11 @@ def test_environment_is_read_when_the_container_is_made(
 ) -> None:
     monkeypatch.setenv("ANDAMIOS_ADAPTER", "memory")
     monkeypatch.setenv("ANDAMIOS_DATABASE__POOL_SIZE", "3")
+    monkeypatch.setenv("ANDAMIOS_DATABASE__SCHEMA", "shop")
     container = PersistenceContainer(unit_of_work=Notebook)
     assert container.config.adapter() == "memory"
     assert container.config.database.pool_size() == 3
+    assert container.config.database.schema() == "shop"  # not schema_
     monkeypatch.setenv("ANDAMIOS_ADAPTER", "duckdb")
     assert container.config.adapter() == "memory"  # read once, when made
     container.config.adapter.from_value("duckdb")  # code overrides the environment

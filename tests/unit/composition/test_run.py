@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 import uvloop
@@ -247,7 +248,37 @@ def test_memory_adapter_loads_no_database_driver() -> None:
         container = PersistenceContainer(unit_of_work=Notebook)
         container.config.adapter.from_value("memory")
         print(andamios.run(main(), container=container))
-        print([m for m in ("duckdb", "sqlalchemy", "duckdb_engine") if m in sys.modules])
+        drivers = ("duckdb", "sqlalchemy", "duckdb_engine", "asyncpg")
+        print([m for m in (*drivers, "andamios.adapters.postgresql") if m in sys.modules])
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["1", "[]"]
+
+
+@pytest.mark.slow  # a fresh interpreter loads SQLAlchemy and DuckDB
+def test_duckdb_adapter_loads_no_postgresql_driver(tmp_path: Path) -> None:
+    url = f"duckdb+async:///{tmp_path / 'notes.duckdb'}"
+    result = run_python(
+        f"""
+        import sys
+        import andamios
+        from andamios.containers import PersistenceContainer
+        from tests.unit.composition._app import Note, Notebook, mapping
+
+        async def main():
+            async with container.uow() as uow:
+                await uow.notes.add(Note(text="hi"))
+                await uow.commit()
+            async with container.uow() as uow:
+                return await uow.notes.count()
+
+        container = PersistenceContainer(unit_of_work=Notebook, mapping=mapping)
+        container.config.from_dict(
+            {{"database": {{"url": {url!r}, "create_tables": True}}}}
+        )
+        print(andamios.run(main(), container=container))
+        print([m for m in ("asyncpg", "andamios.adapters.postgresql") if m in sys.modules])
         """
     )
     assert result.returncode == 0, result.stderr
