@@ -38,8 +38,8 @@ _EXACT: dict[type, Fast] = {
 
 def _text(length: int | None) -> Fast:
     if length is None:
-        return lambda v: type(v) is str and v.isascii()
-    return lambda v: type(v) is str and len(v) <= length and v.isascii()
+        return lambda v: type(v) is str and v.isascii() and "\x00" not in v
+    return lambda v: type(v) is str and len(v) <= length and v.isascii() and "\x00" not in v
 
 
 def _whole(bits: Bits) -> Fast:

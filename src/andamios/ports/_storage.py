@@ -309,7 +309,10 @@ def id_type_of(owner: type) -> object:
 
 
 def text_problem(value: str) -> str | None:
-    """Why a text cannot be stored (a lone surrogate), or None."""
+    """Why a text cannot be stored (a NUL character or a lone surrogate), or None."""
+    if "\x00" in value:
+        # PostgreSQL's text cannot hold U+0000; refused on every adapter alike (ADR 0011).
+        return "holds a NUL character (U+0000), which a text column cannot store on PostgreSQL"
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -435,10 +438,12 @@ def json_problem(value: object) -> str | None:
     """Why ``value`` cannot be written as JSON text unchanged (a NaN or infinity), or None."""
     if isinstance(value, float):
         return None if math.isfinite(value) else f"holds {value}, which JSON cannot store"
+    if isinstance(value, str):
+        return None if "\x00" not in value else "holds a NUL character (U+0000) in a text"
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         items: Iterable[object] = (getattr(value, f.name) for f in dataclasses.fields(value))
     elif isinstance(value, Mapping):
-        items = value.values()
+        items = [*value.keys(), *value.values()]
     elif isinstance(value, (list, tuple, set, frozenset)):
         items = value
     else:

@@ -11,8 +11,10 @@ import contextlib
 import functools
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
+from tests._postgresql import schema_database
 
 from andamios.adapters.duckdb import Database
 from andamios.adapters.sqlalchemy import Child, JsonValue, Mapping
@@ -30,6 +32,9 @@ from andamios.testing import (
 
 __all__ = [
     "DATABASE_KINDS",
+    "DUCKDB_KINDS",
+    "PARITY_KINDS",
+    "SQL_NAMES",
     "contract_mapping",
     "contract_tables",
     "map_basket",
@@ -38,7 +43,14 @@ __all__ = [
     "open_database",
 ]
 
-DATABASE_KINDS = ("file", "memory")
+#: The SQL databases every behaviour is tested on: a DuckDB file, in-memory DuckDB, PostgreSQL.
+DATABASE_KINDS = ("file", "memory", "postgresql")
+
+#: How a parity test names each of them beside ``"memory"``.
+SQL_NAMES = {"file": "duckdb-file", "memory": "duckdb-memory", "postgresql": "postgresql"}
+
+#: The DuckDB ones, for what only DuckDB does (its Arrow path, its words, its files).
+DUCKDB_KINDS = ("file", "memory")
 
 
 def contract_tables(mapping: Mapping) -> tuple[sa.Table, sa.Table]:
@@ -163,12 +175,17 @@ def database_url(kind: str, directory: Path) -> str:
 
 
 @contextlib.asynccontextmanager
-async def open_database(kind: str, directory: Path, mapping: Mapping) -> AsyncIterator[Database]:
+async def open_database(kind: str, directory: Path, mapping: Mapping) -> AsyncIterator[Any]:
     """A started database with ``mapping``'s tables created, closed on exit.
 
     The database is new, so the tables are created without first asking whether they exist
     (``Database.create_all`` asks, which costs more than the rest of a typical test).
+    PostgreSQL's is a new schema of the test server, dropped on exit.
     """
+    if kind == "postgresql":
+        async with schema_database(mapping.metadata) as database:
+            yield database
+        return
     async with Database(database_url(kind, directory)) as database:
         async with database.engine.begin() as connection:
             await connection.run_sync(
@@ -177,12 +194,18 @@ async def open_database(kind: str, directory: Path, mapping: Mapping) -> AsyncIt
         yield database
 
 
+#: The SQL databases a parity property test compares the in-memory adapter with.
+PARITY_KINDS = ("file", "postgresql")
+
+
 @contextlib.contextmanager
-def module_database(directory: Path, mapping: Mapping) -> Iterator[tuple[asyncio.Runner, Database]]:
-    """A database on a file in ``directory`` and an event loop to drive it, both kept open
-    across a module's synchronous (hypothesis) tests, closed on exit."""
+def module_database(
+    directory: Path, mapping: Mapping, kind: str = "file"
+) -> Iterator[tuple[asyncio.Runner, Any]]:
+    """A database of ``kind`` (default: a file in ``directory``) and an event loop to drive it,
+    both kept open across a module's synchronous (hypothesis) tests, closed on exit."""
     with asyncio.Runner() as runner:
-        opened = open_database("file", directory, mapping)
+        opened = open_database(kind, directory, mapping)
         database = runner.run(opened.__aenter__())
         try:
             yield runner, database

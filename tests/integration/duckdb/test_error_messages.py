@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 from tests.integration.duckdb._contract_mapping import (
-    DATABASE_KINDS,
+    DUCKDB_KINDS,
     contract_mapping,
     open_database,
 )
@@ -59,7 +59,8 @@ def _items(metadata: sa.MetaData) -> sa.Table:
     )
 
 
-@pytest.fixture(params=DATABASE_KINDS)
+# DuckDB's words end every message here; PostgreSQL's: tests/integration/postgresql.
+@pytest.fixture(params=DUCKDB_KINDS)
 async def shop(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Factory]:
     with contract_mapping() as mapping:
         mapping.map(Item, _items(mapping.metadata))

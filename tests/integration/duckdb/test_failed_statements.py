@@ -8,6 +8,7 @@ code using ``uow.session``, a raw connection, a plain SQLAlchemy engine) cannot 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
@@ -19,6 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from tests.integration.duckdb._contract_mapping import (
     DATABASE_KINDS,
+    DUCKDB_KINDS,
     contract_mapping,
     database_url,
     open_database,
@@ -33,10 +35,12 @@ from andamios.testing import ContractUnitOfWork, Gadget
 
 type Factory = UnitOfWorkFactory[ContractUnitOfWork]
 
-MISSING = "Catalog Error: Table with name missing does not exist!"
+DUCKDB_MISSING = "Catalog Error: Table with name missing does not exist!"
+#: What each database says of the missing table (DuckDB, PostgreSQL), after Andamios' words.
+MISSING = rf'(?:{re.escape(DUCKDB_MISSING)}|relation "missing" does not exist)'
 REFUSED = (
-    f"cannot commit: an earlier statement in this unit of work failed (OperationalError: "
-    f"{MISSING}); nothing was saved"
+    r"cannot commit: an earlier statement in this unit of work failed \(OperationalError: "
+    rf"{MISSING}\); nothing was saved"
 )
 
 
@@ -71,10 +75,11 @@ async def test_a_caught_session_failure_makes_commit_raise(shop: Factory) -> Non
         await _fail_through_the_session(uow)
         with pytest.raises(UnitOfWorkError) as caught:
             await uow.commit()
-        assert str(caught.value) == REFUSED
+        assert re.fullmatch(REFUSED, str(caught.value))
         cause = caught.value.__cause__
         assert type(cause) is OperationalError
-        assert isinstance(cause.__cause__, duckdb.CatalogException)
+        # The driver's own exception, kept for debugging.
+        assert isinstance(cause.__cause__, (duckdb.CatalogException, sa.exc.ProgrammingError))
         # As for a repository's failure: refused until rolled back, then usable again.
         with pytest.raises(UnitOfWorkError, match="earlier statement"):
             await uow.commit()
@@ -92,7 +97,7 @@ async def test_a_caught_session_failure_refuses_the_flush_of_commit(shop: Factor
         await _fail_through_the_session(uow)
         with pytest.raises(UnitOfWorkError) as caught:
             await uow.commit()
-        assert str(caught.value) == REFUSED
+        assert re.fullmatch(REFUSED, str(caught.value))
         await uow.rollback()
         await uow.gadgets.add(_gadget("C"))
         await uow.commit()
@@ -106,9 +111,10 @@ async def test_a_repository_after_a_caught_session_failure_is_refused(shop: Fact
         await _fail_through_the_session(uow)
         with pytest.raises(UnitOfWorkError) as caught:
             await uow.gadgets.count()
-        assert str(caught.value) == (
-            f"an earlier statement in this transaction failed (OperationalError: {MISSING}); "
-            "roll back first"
+        assert re.fullmatch(
+            r"an earlier statement in this transaction failed \(OperationalError: "
+            rf"{MISSING}\); roll back first",
+            str(caught.value),
         )
         with pytest.raises(UnitOfWorkError, match="earlier statement in this unit of work"):
             await uow.commit()
@@ -116,6 +122,8 @@ async def test_a_repository_after_a_caught_session_failure_is_refused(shop: Fact
 
 
 async def test_a_caught_failure_on_the_raw_connection_makes_commit_raise(shop: Factory) -> None:
+    if not isinstance(getattr(shop, "database", None), Database):
+        pytest.skip("DuckDB's driver connection; PostgreSQL's is tested in its own suite")
     async with shop() as uow:
         await uow.gadgets.add(_gadget("A"))
         await uow.gadgets.count()
@@ -128,11 +136,11 @@ async def test_a_caught_failure_on_the_raw_connection_makes_commit_raise(shop: F
             await driver.run(lambda conn: conn.execute("SELECT * FROM missing"))
         with pytest.raises(UnitOfWorkError) as caught:
             await uow.commit()
-        assert str(caught.value) == REFUSED
+        assert re.fullmatch(REFUSED, str(caught.value))
     assert await _skus(shop) == []
 
 
-@pytest.fixture(params=DATABASE_KINDS)
+@pytest.fixture(params=DUCKDB_KINDS)
 async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     made = create_async_engine(database_url(request.param, tmp_path))
     async with made.begin() as conn:
@@ -161,13 +169,13 @@ async def test_a_plain_connection_cannot_commit_after_a_failed_statement(
         assert refused.failure is failed.value.orig
         assert str(refused) == (
             "TransactionContext Error: cannot commit: an earlier statement of this transaction "
-            f"failed (CatalogException: {MISSING}); the transaction was rolled back"
+            f"failed (CatalogException: {DUCKDB_MISSING}); the transaction was rolled back"
         )
         error = translate_error(caught.value)
         assert type(error) is UnitOfWorkError
         assert str(error) == (
             "cannot commit: an earlier statement in this transaction failed "
-            f"(OperationalError: {MISSING}); nothing was saved"
+            f"(OperationalError: {DUCKDB_MISSING}); nothing was saved"
         )
         assert isinstance(error.__cause__, OperationalError)
         # After SQLAlchemy's rollback of the failed transaction, the next one starts clean.

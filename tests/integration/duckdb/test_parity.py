@@ -17,7 +17,11 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.integration.duckdb._contract_mapping import contract_mapping, module_database
+from tests.integration.duckdb._contract_mapping import (
+    PARITY_KINDS,
+    contract_mapping,
+    module_database,
+)
 from tests.integration.duckdb._parity import combined, orderings, parity_settings
 
 from andamios.adapters.memory import InMemoryUnitOfWork
@@ -103,13 +107,16 @@ specs = combined(leaves(), max_leaves=5)
 orders = orderings(ORDERABLE, max_size=3)
 
 
-@pytest.fixture(scope="module")
-def duckdb_factory(
-    tmp_path_factory: pytest.TempPathFactory,
+@pytest.fixture(scope="module", params=PARITY_KINDS)
+def sql_factory(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[asyncio.Runner, Any]]:
-    """One DuckDB file for the whole module; each example empties its table first."""
+    """One SQL database (a DuckDB file, then PostgreSQL) per module; each example empties it."""
     directory = tmp_path_factory.mktemp("parity")
-    with contract_mapping() as mapping, module_database(directory, mapping) as (runner, database):
+    with (
+        contract_mapping() as mapping,
+        module_database(directory, mapping, request.param) as (runner, database),
+    ):
         yield (
             runner,
             SqlAlchemyUnitOfWork.factory(ContractUnitOfWork, database=database, mapping=mapping),
@@ -147,14 +154,14 @@ def _copies(rows: list[Gadget]) -> list[Gadget]:
     offset=st.integers(min_value=0, max_value=4),
 )
 def test_memory_and_duckdb_return_the_same_rows(  # noqa: PLR0917 - hypothesis passes by name
-    duckdb_factory: Any,
+    sql_factory: Any,
     rows: list[Gadget],
     spec: Spec | None,
     order: list[Order],
     limit: int | None,
     offset: int,
 ) -> None:
-    runner, duck = duckdb_factory
+    runner, duck = sql_factory
 
     async def compare() -> None:
         async with duck.database.engine.begin() as connection:

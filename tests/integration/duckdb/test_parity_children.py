@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.integration.duckdb._contract_mapping import map_basket, module_database
+from tests.integration.duckdb._contract_mapping import PARITY_KINDS, map_basket, module_database
 from tests.integration.duckdb._parity import parity_settings
 
 from andamios.adapters.memory import InMemoryUnitOfWork
@@ -44,14 +44,16 @@ EDITS: st.SearchStrategy[Edit] = st.one_of(
 UNITS = st.lists(st.lists(EDITS, max_size=5), min_size=1, max_size=4)
 
 
-@pytest.fixture(scope="module")
-def duckdb_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Factory]]:
-    """One DuckDB file for the whole module; each example empties the tables first."""
+@pytest.fixture(scope="module", params=PARITY_KINDS)
+def sql_factory(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Any, Factory]]:
+    """One SQL database (a DuckDB file, then PostgreSQL) per module; each example empties it."""
     mapping = Mapping()
     map_basket(mapping)
     try:
         directory = tmp_path_factory.mktemp("parity_children")
-        with module_database(directory, mapping) as (runner, database):
+        with module_database(directory, mapping, request.param) as (runner, database):
             yield runner, SqlAlchemyUnitOfWork.factory(Shop, database=database, mapping=mapping)
     finally:
         mapping.clear()
@@ -95,9 +97,9 @@ async def _run(new_uow: Factory, basket_id: Any, units: list[list[Edit]]) -> lis
 @parity_settings(60)
 @given(units=UNITS)
 def test_memory_and_duckdb_agree_on_child_entities(
-    duckdb_factory: Any, units: list[list[Edit]]
+    sql_factory: Any, units: list[list[Edit]]
 ) -> None:
-    runner, duck = duckdb_factory
+    runner, duck = sql_factory
 
     async def compare() -> None:
         async with duck.database.engine.begin() as connection:

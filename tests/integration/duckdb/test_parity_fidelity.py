@@ -34,7 +34,7 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import example, given
 from hypothesis import strategies as st
-from tests.integration.duckdb._contract_mapping import open_database
+from tests.integration.duckdb._contract_mapping import DATABASE_KINDS, SQL_NAMES, open_database
 from tests.integration.duckdb._parity import combined, parity_settings
 
 from andamios.adapters.duckdb import Database
@@ -142,7 +142,7 @@ EDGE_TEXT = st.sampled_from(
     ]
 )
 TEXT = EDGE_TEXT | st.text(ANY_CHAR, max_size=10)
-SMALL_TEXT = st.sampled_from(["", "a", "\x00", "😀", "ab"])
+SMALL_TEXT = st.sampled_from(["", "a", " ", "😀", "ab"])
 INT32, INT64 = 2**31, 2**63
 EDGE_INTS = st.sampled_from(
     [0, -1, 1, INT32 - 1, INT32, -INT32, -INT32 - 1, INT64 - 1, INT64, -INT64, -INT64 - 1, 2**100]
@@ -191,7 +191,9 @@ BYTES = EDGE_BYTES | st.binary(max_size=8)
 CODES = st.sampled_from(["A", "B", "", "\x00", "😀"])
 
 
-UTF8_TEXT = SMALL_TEXT | st.text(st.characters(codec="utf-8"), max_size=6)
+#: Text every database stores: valid UTF-8 without NUL (PostgreSQL refuses U+0000).
+STORABLE_CHAR = st.characters(codec="utf-8", exclude_characters="\x00")
+UTF8_TEXT = SMALL_TEXT | st.text(STORABLE_CHAR, max_size=6)
 FINITE = st.floats(allow_nan=False, allow_infinity=False)
 
 
@@ -232,7 +234,7 @@ VALUES: dict[str, st.SearchStrategy[Any]] = {
 
 #: Values that every adapter stores (the rows the spec tests search).
 VALID: dict[str, st.SearchStrategy[Any]] = {
-    "label": st.text(st.characters(codec="utf-8"), max_size=8),
+    "label": st.text(STORABLE_CHAR, max_size=8),
     "small": st.integers(-INT32, INT32 - 1),
     "big": st.sampled_from([-INT64, INT64 - 1, 0, INT32, -INT32 - 1]) | st.integers(-3, 3),
     "ratio": st.none() | EDGE_FLOATS | st.floats(),
@@ -304,7 +306,7 @@ def _snapshot(probe: Probe) -> dict[str, object]:
 
 # -- adapters --------------------------------------------------------------------------------------
 
-ADAPTERS = ("memory", "duckdb-memory", "duckdb-file")
+ADAPTERS = ("memory", "duckdb-memory", "duckdb-file", "postgresql")
 
 
 @dataclass
@@ -343,8 +345,7 @@ def adapters(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Adapters]:
     try:
         with asyncio.Runner() as runner:
             opened = {
-                f"duckdb-{kind}": open_database(kind, directory, mapping)
-                for kind in ("memory", "file")
+                SQL_NAMES[kind]: open_database(kind, directory, mapping) for kind in DATABASE_KINDS
             }
             databases = {name: runner.run(o.__aenter__()) for name, o in opened.items()}
             try:

@@ -23,7 +23,7 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.integration.duckdb._contract_mapping import open_database
+from tests.integration.duckdb._contract_mapping import DATABASE_KINDS, SQL_NAMES, open_database
 from tests.integration.duckdb._parity import combined, orderings, parity_settings
 
 from andamios.adapters.duckdb import Database
@@ -179,10 +179,10 @@ def adapters(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Adapters]:
         with asyncio.Runner() as runner:
             stack = contextlib.AsyncExitStack()
             databases = {
-                f"duckdb-{kind}": runner.run(
+                SQL_NAMES[kind]: runner.run(
                     stack.enter_async_context(open_database(kind, directory, mapping))
                 )
-                for kind in ("memory", "file")
+                for kind in DATABASE_KINDS
             }
             try:
                 yield Adapters(runner, databases, mapping)

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy.orm import composite
-from tests.integration.duckdb._contract_mapping import module_database
+from tests.integration.duckdb._contract_mapping import PARITY_KINDS, module_database
 from tests.integration.duckdb._parity import combined, orderings, parity_settings
 
 from andamios.adapters.memory import InMemoryUnitOfWork
@@ -134,14 +134,16 @@ def _map(mapping: Mapping) -> None:
     )
 
 
-@pytest.fixture(scope="module")
-def duckdb_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Factory]]:
-    """One DuckDB file for the whole module; each example empties its table first."""
+@pytest.fixture(scope="module", params=PARITY_KINDS)
+def sql_factory(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Any, Factory]]:
+    """One SQL database (a DuckDB file, then PostgreSQL) per module; each example empties it."""
     mapping = Mapping()
     _map(mapping)
     try:
         directory = tmp_path_factory.mktemp("parity_value_objects")
-        with module_database(directory, mapping) as (runner, database):
+        with module_database(directory, mapping, request.param) as (runner, database):
             yield runner, SqlAlchemyUnitOfWork.factory(Market, database=database, mapping=mapping)
     finally:
         mapping.clear()
@@ -171,13 +173,13 @@ async def _load(new_uow: Factory, rows: list[Listing]) -> None:
     limit=st.none() | st.integers(min_value=0, max_value=5),
 )
 def test_memory_and_duckdb_agree_on_value_objects_and_enums(
-    duckdb_factory: Any,
+    sql_factory: Any,
     rows: list[Listing],
     spec: Spec | None,
     order: list[Order],
     limit: int | None,
 ) -> None:
-    runner, duck = duckdb_factory
+    runner, duck = sql_factory
 
     async def compare() -> None:
         async with duck.database.engine.begin() as connection:

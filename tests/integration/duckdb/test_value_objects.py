@@ -160,7 +160,9 @@ async def test_json_fields_a_column_cannot_compare_are_refused_before_sql(tmp_pa
     try:
         stored = mapping.aggregate_mapping(Plan)
         fee = stored.column("terms.fee.amount")
-        assert str(fee).startswith("CAST(JSON_VALUE(plans.terms, '$.fee.amount') AS NUMERIC(38, 10))")
+        assert str(fee).startswith(
+            "CAST(JSON_VALUE(plans.terms, '$.fee.amount') AS NUMERIC(38, 10))"
+        )
         on_duckdb = fee.compile(dialect=AsyncDuckDBDialect())
         assert str(on_duckdb).startswith("CAST(json_extract_string(plans.terms, '$.fee.amount')")
         for path in ("terms.tier", "terms.tags", "extras.first", "price.unknown"):

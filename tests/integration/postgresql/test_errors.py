@@ -313,6 +313,31 @@ async def test_a_deadlock_is_a_concurrency_error(db: Database) -> None:
     assert str(error) == "deadlock detected"
 
 
+async def test_a_write_waiting_past_lock_timeout_is_a_concurrency_error(db: Database) -> None:
+    async with db.engine.connect() as first, db.engine.connect() as second:
+        await run(first, "UPDATE parent SET qty = qty + 1 WHERE id = 1")
+        await run(second, "SET LOCAL lock_timeout = '50ms'")
+        with pytest.raises(DBAPIError) as failed:
+            # The row is first's until it commits: DuckDB would refuse at once, here it waits.
+            await run(second, "UPDATE parent SET qty = qty + 10 WHERE id = 1")
+        await second.rollback()
+        await first.rollback()
+    assert getattr(failed.value.orig, "sqlstate", None) == "55P03"
+    error = _translated(db, failed.value)
+    assert type(error) is ConcurrencyError
+    assert str(error).startswith(
+        "another unit of work holds an uncommitted change to the same row: waited "
+        f"lock_timeout={db.settings.lock_timeout} s for it (canceling statement due to lock"
+    )
+    assert (
+        translate_error(failed.value)
+        .args[0]
+        .startswith(
+            "another unit of work holds an uncommitted change to the same row: waited lock_timeout "
+        )
+    )
+
+
 class _Base(DeclarativeBase):
     pass
 

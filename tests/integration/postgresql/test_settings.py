@@ -96,11 +96,14 @@ def test_ssl_options_are_accepted_as_asyncpg_ssl(option: str, mode: str) -> None
         ("pool_size=50", "pass the setting as a keyword instead: pool_size"),
         ("statement_timeout=0", "pass the setting as a keyword instead: statement_timeout"),
         ("search_path=public", "pass the setting as a keyword instead: schema"),
-        ("options=-c%20statement_timeout%3D0", "instead: schema or statement_timeout"),
+        (
+            "options=-c%20statement_timeout%3D0",
+            "instead: schema, statement_timeout or lock_timeout",
+        ),
         (
             "prepared_statement_cache_size=0",
             "instead: one of pool_size, max_overflow, pool_timeout, statement_timeout, "
-            "isolation_level, schema, echo",
+            "lock_timeout, isolation_level, schema, echo",
         ),
         ("host=/var/run/postgresql", "the URL option 'host' is not accepted"),
     ],
@@ -205,7 +208,10 @@ def test_engine_kwargs_by_default() -> None:
         "pool_pre_ping": True,
         "isolation_level": "REPEATABLE READ",
         "echo": False,
-        "connect_args": {"server_settings": {"application_name": "andamios"}, "timeout": 30.0},
+        "connect_args": {
+            "server_settings": {"application_name": "andamios", "lock_timeout": "5000"},
+            "timeout": 30.0,
+        },
     }
 
 
@@ -231,6 +237,7 @@ def test_engine_kwargs_carry_every_setting() -> None:
                 "application_name": "andamios",
                 "search_path": "shop",
                 "statement_timeout": "2500",
+                "lock_timeout": "5000",
             },
             "timeout": 1.5,
         },
@@ -255,7 +262,7 @@ def test_the_repr_hides_both_passwords() -> None:
     assert shown == (
         "PostgreSQLSettings(url='postgresql+asyncpg://shop:***@db.internal:6543/shop', "
         "pool_size=5, max_overflow=0, pool_timeout=30.0, statement_timeout=None, "
-        "isolation_level='REPEATABLE READ', schema=None, "
+        "lock_timeout=5.0, isolation_level='REPEATABLE READ', schema=None, "
         "replica_url='postgresql+asyncpg://shop:***@replica.internal/shop', echo=False)"
     )
 

@@ -59,6 +59,7 @@ _DATA = frozenset(
 )
 _IN_FAILED_TRANSACTION = "25P02"
 _QUERY_CANCELED = "57014"
+_LOCK_NOT_AVAILABLE = "55P03"
 _CONNECTION = "08"  # the class of connection_exception: a connection lost or refused
 _UNAVAILABLE = frozenset(
     (
@@ -148,6 +149,14 @@ def _data(driver: BaseException, message: str) -> DataError:
     )
 
 
+def _lock_waited(message: str, settings: PostgreSQLSettings | None) -> ConcurrencyError:
+    waited = "lock_timeout" if settings is None else f"lock_timeout={settings.lock_timeout} s"
+    return ConcurrencyError(
+        f"another unit of work holds an uncommitted change to the same row: waited "
+        f"{waited} for it ({message}; SQLSTATE 55P03)"
+    )
+
+
 def _canceled(message: str, settings: PostgreSQLSettings | None) -> OperationalError:
     if settings is not None and settings.statement_timeout is not None:
         why = (
@@ -228,6 +237,8 @@ def _translate(  # noqa: PLR0911 - one return per row of the translation table
         return _duplicate(driver, message)
     if state in _CONFLICTS:
         return ConcurrencyError(message)
+    if state == _LOCK_NOT_AVAILABLE:
+        return _lock_waited(message, settings)
     if state in _DATA:
         return _data(driver, message)
     if state.startswith(_INTEGRITY):
@@ -258,6 +269,7 @@ def translate_error(
     22001 too long, 22003 out of range, 22P02, 22007, 22008   ``DataError`` (``field``: the
     (and 22000, asyncpg's unencodable parameter)              column, when the server names it)
     40001 serialization failure, 40P01 deadlock               ``ConcurrencyError``
+    55P03 lock not available (``lock_timeout``)               ``ConcurrencyError``
     ``StaleDataError`` (a versioned row changed or vanished)  ``ConcurrencyError``
     25P02 in failed transaction                               ``UnitOfWorkError``, whose
                                                               ``__cause__`` is the earlier

@@ -39,7 +39,10 @@ _SSL_MODE = "sslmode"
 _SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 # Names of URL options that are settings here under another name.
 # (libpq's "options" carries "-c name=value" server settings.)
-_KEYWORD_OF_OPTION = {"search_path": "schema", "options": "schema or statement_timeout"}
+_KEYWORD_OF_OPTION = {
+    "search_path": "schema",
+    "options": "schema, statement_timeout or lock_timeout",
+}
 # An unquoted PostgreSQL identifier, lowercase: PostgreSQL folds an unquoted name to lowercase,
 # so "Shop" in search_path would silently mean "shop".
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
@@ -122,6 +125,12 @@ class PostgreSQLSettings:
     - ``statement_timeout`` (seconds): the server cancels any statement that runs longer (sent
       as PostgreSQL's ``statement_timeout`` setting, in milliseconds); ``None`` keeps the
       server's.
+    - ``lock_timeout`` (seconds, default 5): how long a statement waits for a row another
+      unit of work has written and not yet committed, before it fails as a
+      :class:`~andamios.ports.errors.ConcurrencyError` (DuckDB fails such a write at once). At
+      ``REPEATABLE READ`` waiting longer rarely helps: if the other commits, this write fails
+      anyway; and two units of work interleaved in one task would otherwise wait forever.
+      ``None`` keeps the server's (by default: wait forever).
     - ``isolation_level``: ``"REPEATABLE READ"`` by default, because it is the snapshot that
       DuckDB and the in-memory adapter give: a unit of work sees one snapshot of the database,
       taken at its first statement, and a write to a row another transaction changed since then
@@ -141,6 +150,7 @@ class PostgreSQLSettings:
     max_overflow: int = 0
     pool_timeout: float = 30.0
     statement_timeout: float | None = None
+    lock_timeout: float | None = 5.0
     isolation_level: str = "REPEATABLE READ"
     schema: str | None = None
     replica_url: str | None = None
@@ -157,6 +167,8 @@ class PostgreSQLSettings:
         _check_seconds("pool_timeout", self.pool_timeout)
         if self.statement_timeout is not None:
             _check_seconds("statement_timeout", self.statement_timeout)
+        if self.lock_timeout is not None:
+            _check_seconds("lock_timeout", self.lock_timeout)
         if self.isolation_level not in ISOLATION_LEVELS:
             raise ConfigurationError(
                 f"isolation_level must be one of {', '.join(map(repr, ISOLATION_LEVELS))}, "
@@ -212,6 +224,8 @@ class PostgreSQLSettings:
         if self.statement_timeout is not None:
             # In milliseconds; at least 1, since 0 would mean "no timeout" to PostgreSQL.
             settings["statement_timeout"] = str(max(1, round(self.statement_timeout * 1000)))
+        if self.lock_timeout is not None:
+            settings["lock_timeout"] = str(max(1, round(self.lock_timeout * 1000)))
         return settings
 
     def engine_kwargs(self) -> dict[str, Any]:

@@ -49,6 +49,7 @@ _DML = re.compile(
     rf"\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+(?:{_IDENTIFIER}\.)*(?P<table>{_IDENTIFIER})",
     re.IGNORECASE,
 )
+_INSERT = re.compile(r"\s*INSERT\s", re.IGNORECASE)
 # "UPDATE statement on table 'gadgets' expected to update 1 row(s); 0 were matched." (matches
 # any text: the groups are None when SQLAlchemy says something else).
 _STALE = re.compile(
@@ -208,7 +209,9 @@ class Explainer:
         if not isinstance(error, ConcurrencyError):
             return error
         if isinstance(cause, StaleDataError):
-            explained = ConcurrencyError(self._stale(error, str(cause)))
+            explained: PersistenceError = ConcurrencyError(self._stale(error, str(cause)))
+        elif _INSERT.match(getattr(cause, "statement", None) or ""):
+            explained = self._racing_insert(error, cause)
         else:
             explained = ConcurrencyError(self._conflict(error, cause))
         explained.__cause__ = error.__cause__
@@ -225,6 +228,25 @@ class Explainer:
         expected, matched = found["expected"], found["matched"]
         stale = None if expected is None else int(expected) - int(matched)
         return _changed(candidates or [*dirty, *deleted], error, stale)
+
+    def _racing_insert(self, error: PersistenceError, cause: BaseException) -> DuplicateError:
+        """An INSERT that waited on a key another unit of work wrote and has not committed.
+
+        Only a server that makes writers wait (PostgreSQL, until ``lock_timeout``) reports
+        this; DuckDB lets both insert and refuses the second COMMIT with a duplicate key. The
+        same error class either way: the key is taken, by a writer this one cannot see yet.
+        """
+        statement = getattr(cause, "statement", None) or ""
+        match = _DML.match(statement)
+        table = None if match is None else _unquoted(match["table"])
+        new, _, _ = self._flushed
+        of_table = [o for o in new if _table_name(o) == table] or list(new)
+        named = name_first(of_table) if of_table else "an aggregate"
+        kind = type(of_table[0]).__name__ if of_table else "aggregate"
+        return DuplicateError(
+            f"a key of {kind} {named} is being written by another unit of work that has not "
+            f"committed yet ({error})"
+        )
 
     def _conflict(self, error: PersistenceError, cause: BaseException) -> str:
         """A statement collided with another transaction's write of the same row."""
