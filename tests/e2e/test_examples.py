@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from tests._postgresql import require_postgresql
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -223,6 +226,8 @@ def test_every_example_is_tested() -> None:
 # Examples tested by their own modules (e.g. next to the adapter they show).
 EXTRA_TESTED = {
     "basic/01_connection.py",
+    # Needs a PostgreSQL server: tested below, skipped without one (failed under CI=true).
+    "intermediate/07_postgresql.py",
     # The sample shop is a package run as `python -m examples.shop`: tests/e2e/shop/ runs it
     # (test_main.py) and runs its service tests on both adapters.
     "shop/adapters/notifications.py",
@@ -234,3 +239,51 @@ EXTRA_TESTED = {
     "shop/domain/events.py",
     "shop/domain/model.py",
 }
+
+
+# -- the PostgreSQL example: the same lines on memory, DuckDB and a PostgreSQL server -------------
+
+POSTGRESQL_EXAMPLE = "intermediate/07_postgresql.py"
+#: What it reports on every adapter, in order.
+POSTGRESQL_EXAMPLE_LINES = [
+    "  stored: POT-01 2, TEA-01 10, mug-01 6 in stock (v1)",
+    "  order-1 reserves 3 TEA-01: 7 left (v2)",
+    "  order-2 reserves 2 POT-01: 0 left (v2)",
+    "  order-3 is refused: 1 POT-01 asked, 0 in stock",
+    "  order-1 is cancelled: TEA-01 10 left (v3)",
+    "  a stale write: ConcurrencyError; TEA-01 holds order-4 only (v4)",
+    "  in stock: TEA-01 9, mug-01 6",
+]
+
+
+def test_the_postgresql_example_prints_the_same_on_memory_duckdb_and_postgresql() -> None:
+    require_postgresql()  # the example runs without a server, but then this test cannot pass
+    output = run_example(POSTGRESQL_EXAMPLE)
+    assert output.splitlines() == [
+        "memory:",
+        *POSTGRESQL_EXAMPLE_LINES,
+        "duckdb: the same 7 lines",
+        "postgresql: the same 7 lines",
+    ]
+
+
+def test_the_postgresql_example_without_a_server_says_why_and_runs_the_rest() -> None:
+    with socket.socket() as bound:  # bound but not listening: connecting is refused at once
+        bound.bind(("127.0.0.1", 0))
+        port = bound.getsockname()[1]
+        url = f"postgresql+asyncpg://postgres@127.0.0.1:{port}/test"
+        completed = subprocess.run(
+            [sys.executable, str(EXAMPLES / POSTGRESQL_EXAMPLE)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            cwd=ROOT,
+            env={**os.environ, "ANDAMIOS_TEST_POSTGRESQL_URL": url},
+        )
+    assert completed.returncode == 0, completed.stderr
+    *ran, skipped = completed.stdout.splitlines()
+    assert ran == ["memory:", *POSTGRESQL_EXAMPLE_LINES, "duckdb: the same 7 lines"]
+    assert skipped.startswith(
+        f"postgresql: skipped, cannot use PostgreSQL at 127.0.0.1:{port}, database 'test': "
+    )
