@@ -73,6 +73,7 @@ _OWN_SETTINGS: dict[AdapterName, tuple[str, ...]] = {
         "max_overflow",
         "pool_timeout",
         "statement_timeout",
+        "lock_timeout",
         "isolation_level",
         "schema",
         "replica_url",
@@ -103,8 +104,8 @@ class DatabaseSettings(BaseModel):
     - ``url``, ``pool_size`` and ``echo`` are settings of both.
     - ``threads``, ``memory_limit``, ``read_only`` and ``external_access`` are those of
       :class:`~andamios.adapters.duckdb.DuckDBSettings` alone.
-    - ``max_overflow``, ``pool_timeout``, ``statement_timeout``, ``isolation_level``, ``schema``
-      and ``replica_url`` are those of :class:`~andamios.adapters.postgresql.PostgreSQLSettings`
+    - ``max_overflow``, ``pool_timeout``, ``statement_timeout``, ``lock_timeout``,
+      ``isolation_level``, ``schema`` and ``replica_url`` are those of :class:`~andamios.adapters.postgresql.PostgreSQLSettings`
       alone. ``schema`` is read as ``settings.schema_`` (pydantic's models have a ``schema``
       method); everywhere else (keywords, configuration, environment) it is ``schema``.
     - ``create_tables``: create the mapping's missing tables at startup (for development, demos
@@ -130,6 +131,7 @@ class DatabaseSettings(BaseModel):
     max_overflow: int | None = Field(default=None, ge=0)
     pool_timeout: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     statement_timeout: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    lock_timeout: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     isolation_level: str | None = None
     schema_: str | None = Field(default=None, alias="schema")
     replica_url: str | None = None

@@ -118,7 +118,7 @@ EXPECTED: dict[str, list[str]] = {
         "DatabaseError: the database is not started: 'await container.init_resources()' first",
         "ConfigurationError: database.url (ANDAMIOS_DATABASE__URL) is not set",
         "ConfigurationError: invalid Andamios settings: adapter (ANDAMIOS_ADAPTER): Input should "
-        "be 'memory' or 'duckdb', got 'postgres'",
+        "be 'memory', 'duckdb' or 'postgresql', got 'postgres'",
         "ConfigurationError: database.url (ANDAMIOS_DATABASE__URL): 'sqlite:///catalogue.db' is "
         "not a DuckDB URL",
     ],

@@ -253,8 +253,10 @@ async def test_an_update_and_a_remove_racing_the_one_that_waits_fails_if_the_oth
         await _wait_until_blocked_by(database, await _backend_pid(first))
         if first_ends == "commit":
             await first.commit()
-            with pytest.raises(ConcurrencyError):
+            with pytest.raises(ConcurrencyError) as caught:
                 await waiting
+            assert "changed or removed by another unit of work" in str(caught.value)
+            assert "confirm_deleted_rows" not in str(caught.value)  # SQLAlchemy's, not ours
             winner = first_writer
         else:
             await first.rollback()

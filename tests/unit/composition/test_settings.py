@@ -21,7 +21,8 @@ def test_defaults() -> None:
     # The settings of one adapter are unset: each adapter keeps its own defaults.
     unset = (
         "threads", "memory_limit", "read_only", "external_access", "max_overflow",
-        "pool_timeout", "statement_timeout", "isolation_level", "schema", "replica_url",
+        "pool_timeout", "statement_timeout", "lock_timeout", "isolation_level", "schema",
+        "replica_url",
     )  # fmt: skip
     assert all(settings.database.model_dump()[name] is None for name in unset)
 
@@ -112,6 +113,7 @@ def test_postgresql_environment_variables(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("ANDAMIOS_DATABASE__MAX_OVERFLOW", "4")
     monkeypatch.setenv("ANDAMIOS_DATABASE__POOL_TIMEOUT", "2.5")
     monkeypatch.setenv("ANDAMIOS_DATABASE__STATEMENT_TIMEOUT", "15")
+    monkeypatch.setenv("ANDAMIOS_DATABASE__LOCK_TIMEOUT", "0.25")
     monkeypatch.setenv("ANDAMIOS_DATABASE__ISOLATION_LEVEL", "READ COMMITTED")
     monkeypatch.setenv("ANDAMIOS_DATABASE__SCHEMA", "shop")
     monkeypatch.setenv("ANDAMIOS_DATABASE__REPLICA_URL", "postgresql://shop@replica/shop")
@@ -125,6 +127,7 @@ def test_postgresql_environment_variables(monkeypatch: pytest.MonkeyPatch) -> No
         max_overflow=4,
         pool_timeout=2.5,
         statement_timeout=15.0,
+        lock_timeout=0.25,
         isolation_level="READ COMMITTED",
         schema="shop",
         replica_url="postgresql://shop@replica/shop",
@@ -139,6 +142,7 @@ def test_postgresql_environment_variables(monkeypatch: pytest.MonkeyPatch) -> No
         "max_overflow": 4,
         "pool_timeout": 2.5,
         "statement_timeout": 15.0,
+        "lock_timeout": 0.25,
         "isolation_level": "READ COMMITTED",
         "schema": "shop",
         "replica_url": "postgresql://shop@replica/shop",
@@ -240,6 +244,7 @@ def test_postgresql_settings_do_not_apply_to_duckdb(monkeypatch: pytest.MonkeyPa
         "max_overflow": 0,
         "pool_timeout": 30,
         "statement_timeout": 5,
+        "lock_timeout": 1,
         "isolation_level": "SERIALIZABLE",
     }
     with pytest.raises(ConfigurationError) as caught:
@@ -252,6 +257,7 @@ def test_postgresql_settings_do_not_apply_to_duckdb(monkeypatch: pytest.MonkeyPa
             "max_overflow",
             "pool_timeout",
             "statement_timeout",
+            "lock_timeout",
             "isolation_level",
             "schema",
             "replica_url",

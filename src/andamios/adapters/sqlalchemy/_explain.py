@@ -49,6 +49,7 @@ _DML = re.compile(
     rf"\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+(?:{_IDENTIFIER}\.)*(?P<table>{_IDENTIFIER})",
     re.IGNORECASE,
 )
+_SILENCING_HINT = "Please set confirm_deleted_rows=False"
 _INSERT = re.compile(r"\s*INSERT\s", re.IGNORECASE)
 # "UPDATE statement on table 'gadgets' expected to update 1 row(s); 0 were matched." (matches
 # any text: the groups are None when SQLAlchemy says something else).
@@ -227,7 +228,9 @@ class Explainer:
         candidates = [o for o in (deleted if removing else dirty) if _table_name(o) == table]
         expected, matched = found["expected"], found["matched"]
         stale = None if expected is None else int(expected) - int(matched)
-        return _changed(candidates or [*dirty, *deleted], error, stale)
+        # SQLAlchemy's advice to silence its check is not the user's remedy (a retry is).
+        plain = ConcurrencyError(str(error).split(_SILENCING_HINT)[0].rstrip())
+        return _changed(candidates or [*dirty, *deleted], plain, stale)
 
     def _racing_insert(self, error: PersistenceError, cause: BaseException) -> DuplicateError:
         """An INSERT that waited on a key another unit of work wrote and has not committed.
