@@ -105,9 +105,10 @@ class DatabaseSettings(BaseModel):
     - ``threads``, ``memory_limit``, ``read_only`` and ``external_access`` are those of
       :class:`~andamios.adapters.duckdb.DuckDBSettings` alone.
     - ``max_overflow``, ``pool_timeout``, ``statement_timeout``, ``lock_timeout``,
-      ``isolation_level``, ``schema`` and ``replica_url`` are those of :class:`~andamios.adapters.postgresql.PostgreSQLSettings`
-      alone. ``schema`` is read as ``settings.schema_`` (pydantic's models have a ``schema``
-      method); everywhere else (keywords, configuration, environment) it is ``schema``.
+      ``isolation_level``, ``schema`` and ``replica_url`` are those of
+      :class:`~andamios.adapters.postgresql.PostgreSQLSettings` alone. ``schema`` is read as
+      ``settings.schema_`` (pydantic's models have a ``schema`` method); everywhere else
+      (keywords, configuration, environment) it is ``schema``.
     - ``create_tables``: create the mapping's missing tables at startup (for development, demos
       and tests; production databases are migrated).
 
