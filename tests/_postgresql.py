@@ -39,7 +39,10 @@ def _unreachable() -> str | None:
         with socket.create_connection(address, timeout=2):
             return None
     except OSError as error:
-        return f"PostgreSQL at {address[0]}:{address[1]} is not reachable ({error})"
+        return (
+            f"PostgreSQL at {address[0]}:{address[1]} is not reachable ({error}); "
+            "set ANDAMIOS_TEST_POSTGRESQL_URL"
+        )
 
 
 def require_postgresql() -> None:

@@ -7,47 +7,20 @@ fail instead, so that a green CI run means PostgreSQL was tested.
 
 from __future__ import annotations
 
-import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from tests._postgresql import POSTGRESQL_URL, require_postgresql
 from tests.integration.postgresql._server import run
-
-URL_VARIABLE = "ANDAMIOS_TEST_POSTGRESQL_URL"
-DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-
-
-async def _probe(url: str) -> None:
-    engine = create_async_engine(make_url(url).set(drivername="postgresql+asyncpg"))
-    try:
-        async with asyncio.timeout(5), engine.connect() as conn:
-            await conn.execute(sa.text("SELECT 1"))
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture(scope="session")
 def postgresql_url() -> str:
     """The URL of the test server; skips (fails under ``CI=true``) when it cannot be reached."""
-    url = os.environ.get(URL_VARIABLE, DEFAULT_URL)
-    try:
-        # On a thread of its own: the probe's event loop must not meet the tests' loops.
-        with ThreadPoolExecutor(1) as thread:
-            thread.submit(asyncio.run, _probe(url)).result()
-    except Exception as error:
-        shown = make_url(url).render_as_string(hide_password=True)
-        reason = f"PostgreSQL unreachable at {shown} ({type(error).__name__}: {error})"
-        reason += f"; set {URL_VARIABLE}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason}; CI must test PostgreSQL", pytrace=False)
-        pytest.skip(reason)
-    return url
+    require_postgresql()
+    return POSTGRESQL_URL
 
 
 @pytest.fixture
