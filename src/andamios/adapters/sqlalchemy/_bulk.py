@@ -34,7 +34,7 @@ from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.orm.state import InstanceState
 
 from andamios.adapters.sql_spi import STAGED, BulkStager, Convert
-from andamios.adapters.sqlalchemy._explain import explain_duplicate, name_first
+from andamios.adapters.sqlalchemy._explain import explain_duplicate, name_first, racing_insert
 from andamios.adapters.sqlalchemy._mapping import AggregateMapping, Mapping
 from andamios.domain import AggregateRoot
 from andamios.ports.errors import ConcurrencyError, DataError, DuplicateError, PersistenceError
@@ -217,6 +217,8 @@ class BulkWriter:
             translated = self._translate(error)
             if isinstance(translated, DuplicateError):
                 translated = explain_duplicate(translated, aggregates)
+            elif isinstance(translated, ConcurrencyError) and sql.startswith("INSERT"):
+                translated = racing_insert(translated, aggregates)
             raise translated from translated.__cause__ or error
         return rows
 

@@ -34,12 +34,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.orm.exc import StaleDataError
 
+from andamios.domain import AggregateRoot
 from andamios.ports.errors import ConcurrencyError, DuplicateError, PersistenceError
 
 if TYPE_CHECKING:
     from andamios.adapters.sqlalchemy._session import AggregateSession
 
-__all__ = ["Explainer", "explain_duplicate", "name_first"]
+__all__ = ["Explainer", "aggregates_in", "explain_duplicate", "name_first", "racing_insert"]
 
 # How many ids a message lists when it cannot tell which of several aggregates it was.
 SHOWN = 3
@@ -179,6 +180,29 @@ def explain_duplicate(error: DuplicateError, objects: Sequence[object]) -> Persi
     return explained
 
 
+def aggregates_in(objects: Sequence[object]) -> list[object]:
+    """The aggregates among ``objects`` (the written roots, not their child entities), or all
+    of ``objects`` if none is an aggregate."""
+    roots: list[object] = [each for each in objects if isinstance(each, AggregateRoot)]
+    return roots or list(objects)
+
+
+def racing_insert(error: PersistenceError, objects: Sequence[object]) -> DuplicateError:
+    """An INSERT of ``objects`` that waited on a key another unit of work wrote and has not
+    committed.
+
+    Only a server that makes writers wait (PostgreSQL, until ``lock_timeout``) reports this;
+    DuckDB lets both insert and refuses the second COMMIT with a duplicate key. The same error
+    class either way: the key is taken, by a writer this one cannot see yet.
+    """
+    named = name_first(objects) if objects else "an aggregate"
+    kind = type(objects[0]).__name__ if objects else "aggregate"
+    return DuplicateError(
+        f"a key of {kind} {named} is being written by another unit of work that has not "
+        f"committed yet ({error})"
+    )
+
+
 # -- the unit of work's explainer ---------------------------------------------------------------
 
 
@@ -206,7 +230,7 @@ class Explainer:
                 written += [aggregate for batch, _ in session.inserted for aggregate in batch]
                 return explain_duplicate(error, written)
             new, dirty, _ = self._flushed
-            return explain_duplicate(error, [*new, *dirty])
+            return explain_duplicate(error, aggregates_in([*new, *dirty]))
         if not isinstance(error, ConcurrencyError):
             return error
         if isinstance(cause, StaleDataError):
@@ -233,23 +257,15 @@ class Explainer:
         return _changed(candidates or [*dirty, *deleted], plain, stale)
 
     def _racing_insert(self, error: PersistenceError, cause: BaseException) -> DuplicateError:
-        """An INSERT that waited on a key another unit of work wrote and has not committed.
-
-        Only a server that makes writers wait (PostgreSQL, until ``lock_timeout``) reports
-        this; DuckDB lets both insert and refuses the second COMMIT with a duplicate key. The
-        same error class either way: the key is taken, by a writer this one cannot see yet.
-        """
+        """An INSERT that waited on a key another unit of work wrote and has not committed."""
         statement = getattr(cause, "statement", None) or ""
         match = _DML.match(statement)
         table = None if match is None else _unquoted(match["table"])
-        new, _, _ = self._flushed
+        new, dirty, _ = self._flushed
         of_table = [o for o in new if _table_name(o) == table] or list(new)
-        named = name_first(of_table) if of_table else "an aggregate"
-        kind = type(of_table[0]).__name__ if of_table else "aggregate"
-        return DuplicateError(
-            f"a key of {kind} {named} is being written by another unit of work that has not "
-            f"committed yet ({error})"
-        )
+        if not all(isinstance(o, AggregateRoot) for o in of_table):
+            of_table = aggregates_in([*new, *dirty])  # a child's key: name what was written
+        return racing_insert(error, of_table)
 
     def _conflict(self, error: PersistenceError, cause: BaseException) -> str:
         """A statement collided with another transaction's write of the same row."""

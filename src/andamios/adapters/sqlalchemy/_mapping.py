@@ -32,6 +32,7 @@ from andamios.adapters.sqlalchemy._columns import (
     unique_groups,
 )
 from andamios.adapters.sqlalchemy._types import JsonValue
+from andamios.adapters.sqlalchemy._versioned_deletes import VERSION_MARK
 from andamios.domain import AggregateRoot, Entity, InvalidSpecification, Unique
 from andamios.ports.errors import MappingError
 from andamios.ports.spi import (
@@ -332,6 +333,8 @@ class Mapping:
         refuse_unfilled(cls, table, [table.columns[key] for key in unused])
         links = _links(cls, table, checked, props)
         props.update(self._map_children(cls, checked))
+        # Read by the check of versioned DELETEs (``_versioned_deletes``).
+        version.info[VERSION_MARK] = True
         try:
             mapper = self.registry.map_imperatively(
                 cls,

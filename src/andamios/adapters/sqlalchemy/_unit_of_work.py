@@ -11,6 +11,7 @@ from andamios.adapters.sqlalchemy._bulk import BULK_THRESHOLD, BulkWriter
 from andamios.adapters.sqlalchemy._mapping import Mapping
 from andamios.adapters.sqlalchemy._repository import SessionContext, SqlAlchemyRepository
 from andamios.adapters.sqlalchemy._session import AggregateSession
+from andamios.adapters.sqlalchemy._versioned_deletes import watch_versioned_deletes
 from andamios.domain import AggregateRoot
 from andamios.ports.errors import PersistenceError, UnitOfWorkError
 from andamios.ports.spi import Clock, Repository, UnitOfWork, compose, repository_slots
@@ -73,6 +74,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self._database = database
         self._mapping = mapping
         engine = database.engine
+        watch_versioned_deletes(engine)
         session = AsyncSession(
             engine,
             sync_session_class=AggregateSession,
