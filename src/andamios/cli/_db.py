@@ -151,11 +151,11 @@ def reset(
     ctx: typer.Context,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
-    """Delete the database file and migrate a new one to head (development only)."""
+    """Drop every table of the database and migrate it anew to head (development only)."""
     with handled(traceback=options(ctx).traceback):
         url = settings(ctx).require_database_url()
     if not yes:
-        typer.confirm(f"Delete the database {url} and re-create it at head?", abort=True)
+        typer.confirm(f"Drop every table of {url} and re-create them at head?", abort=True)
     with handled(traceback=options(ctx).traceback), alembic_messages():
         migrations(ctx).reset()
     typer.secho("Database re-created at head", fg=typer.colors.GREEN)

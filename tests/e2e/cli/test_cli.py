@@ -142,7 +142,7 @@ def test_failing_migrations_exit_1_and_roll_back(migrated: Project, runner: CliR
 def test_reset_asks_first(migrated: Project, runner: CliRunner) -> None:
     migrated.query("INSERT INTO notes VALUES (uuid(), 'keep me?')")
     declined = run(runner, "db", "reset", stdin="n\n", code=1)
-    assert "Delete the database duckdb+async:///" in declined.output
+    assert "Drop every table of duckdb+async:///" in declined.output
     assert migrated.query("SELECT count(*) FROM notes") == [(1,)]
     run(runner, "db", "reset", stdin="y\n")
     assert migrated.query("SELECT count(*) FROM notes") == [(0,)]

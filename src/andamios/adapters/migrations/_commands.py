@@ -186,6 +186,7 @@ class Migrations:
         config = self._ready()
         url = self.settings.require_database_url()
         database = open_database(url, **self.settings.database_settings())
+        # A database that says it lives in memory (DuckDB's is_memory) ends with this command.
         if getattr(database, "is_memory", False):
             raise ConfigurationError("the database is in memory: there is nothing to reset")
 
