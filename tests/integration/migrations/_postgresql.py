@@ -9,21 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-import os
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
+from tests._postgresql import POSTGRESQL_URL, require_postgresql
 
 __all__ = ["URL_VARIABLE", "fresh_schema", "query", "server_url"]
 
 URL_VARIABLE = "ANDAMIOS_TEST_POSTGRESQL_URL"
-_DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
 
 def query(url: str, *statements: str, schema: str | None = None) -> list[tuple[Any, ...]]:
@@ -45,26 +41,10 @@ def query(url: str, *statements: str, schema: str | None = None) -> list[tuple[A
     return asyncio.run(run())
 
 
-@functools.cache
-def _unreachable(url: str) -> str | None:
-    """Why the server cannot be used, or ``None`` (asked once per process)."""
-    try:
-        query(url, "SELECT 1")
-    except Exception as error:
-        shown = make_url(url).render_as_string(hide_password=True)
-        return f"PostgreSQL unreachable at {shown} ({type(error).__name__}: {error})"
-    return None
-
-
 def server_url() -> str:
     """The test server's URL: skips the test without a server, fails it under ``CI=true``."""
-    url = os.environ.get(URL_VARIABLE, _DEFAULT_URL)
-    reason = _unreachable(url)
-    if reason is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason}; CI must test PostgreSQL", pytrace=False)
-        pytest.skip(f"{reason}; set {URL_VARIABLE}")
-    return url
+    require_postgresql()
+    return POSTGRESQL_URL
 
 
 @contextlib.contextmanager

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from andamios.adapters.sqlalchemy._bulk import BULK_THRESHOLD
 from andamios.adapters.sqlalchemy._compiler import compile_order, compile_spec
-from andamios.adapters.sqlalchemy._mapping import NO_DDL, AggregateMapping, Child, Mapping
+from andamios.adapters.sqlalchemy._mapping import AggregateMapping, Child, Mapping
 from andamios.adapters.sqlalchemy._repository import SqlAlchemyRepository
 from andamios.adapters.sqlalchemy._types import JsonValue
 from andamios.adapters.sqlalchemy._unit_of_work import (
@@ -38,7 +38,6 @@ from andamios.adapters.sqlalchemy._unit_of_work import (
 
 __all__ = [
     "BULK_THRESHOLD",
-    "NO_DDL",
     "AggregateMapping",
     "Child",
     "JsonValue",

@@ -217,10 +217,6 @@ class Child:
     order_by: str | Sequence[str] = ()
 
 
-#: Marks (in ``info``) the foreign key of a child table, created only where the dialect says so.
-NO_DDL = "andamios.no_ddl"
-
-
 def _child_key_emitted(ddl: object, target: object, bind: object, **kw: Any) -> bool:
     """Whether a child's foreign key is created: unless the dialect says it cannot serve one
     (:data:`~andamios.adapters.sql_spi.CHILD_FOREIGN_KEYS`; DuckDB, ADR 0009)."""
@@ -383,9 +379,8 @@ class Mapping:
                 for fk in foreign_keys:
                     constraint = fk.constraint
                     if constraint is not None:  # pragma: no branch - set once in a table
+                        # Migrations ask the same condition (adapters/migrations/_ddl.py).
                         constraint.ddl_if(callable_=_child_key_emitted)  # type: ignore[arg-type]
-                        # Read by the migrations' autogenerate, which leaves it out likewise.
-                        constraint.info[NO_DDL] = True
                 many = _holds_many(cls, key)
                 names = [child.order_by] if isinstance(child.order_by, str) else child.order_by
                 relationships[key] = relationship(
