@@ -9,6 +9,7 @@ which alone decides and explains. A predicate may only say ``True`` for a value 
 
 from __future__ import annotations
 
+import decimal
 import enum
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
@@ -17,7 +18,7 @@ from uuid import UUID
 
 from andamios.domain import Aware, Bits, Digits, MaxLength, Naive
 
-__all__ = ["Fast", "fast_check", "never"]
+__all__ = ["Fast", "fast_check", "never", "quantized"]
 
 type Fast = Callable[[object], bool]
 
@@ -47,19 +48,30 @@ def _whole(bits: Bits) -> Fast:
     return lambda v: type(v) is int and low <= v <= high
 
 
+# Wide enough for every NUMERIC the databases hold (38 digits) and then some: Python's default
+# context (28 digits) would refuse to quantize a valid DECIMAL(38, 10) value.
+_WIDE = decimal.Context(prec=80)
+
+
+def quantized(value: Decimal, scale: int) -> Decimal | None:
+    """``value`` at ``scale`` decimal places (rounded half-even), or None if it has no such form."""
+    try:
+        return value.quantize(Decimal(1).scaleb(-scale), context=_WIDE)
+    except InvalidOperation:
+        return None
+
+
 def _decimal(digits: Digits | None) -> Fast:
     if digits is None:
         return lambda v: type(v) is Decimal and v.is_finite()
-    step = Decimal(1).scaleb(-digits.scale)
+    scale = digits.scale
     limit = Decimal(10) ** (digits.precision - digits.scale)
 
     def fits(v: object) -> bool:
-        if type(v) is not Decimal:
+        if type(v) is not Decimal or not v.is_finite():
             return False
-        try:  # the full check's own test: exact at the scale, and in range (NaN is unequal)
-            return v.quantize(step) == v and -limit < v < limit
-        except InvalidOperation:  # an infinity, or more digits than the context holds
-            return False
+        # The full check's own test: exact at the scale, and in range.
+        return quantized(v, scale) == v and -limit < v < limit
 
     return fits
 

@@ -29,7 +29,7 @@ import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from uuid import UUID
 
 from andamios.domain import (
@@ -43,7 +43,7 @@ from andamios.domain import (
     Unique,
     UpdatedAt,
 )
-from andamios.ports._fast_checks import Fast, fast_check, never
+from andamios.ports._fast_checks import Fast, fast_check, never, quantized
 from andamios.ports._instances import new_blank
 from andamios.ports._introspection import type_hints, unwrap_new_type
 from andamios.ports.errors import DataError
@@ -508,10 +508,7 @@ def _digits_violation(value: Decimal, precision: int, scale: int) -> str | None:
     where = f"Digits({precision}, {scale})"
     if not value.is_finite():
         return f"is {value}, which no {where} can hold"
-    try:
-        exact = value.quantize(Decimal(1).scaleb(-scale))
-    except InvalidOperation:
-        exact = None
+    exact = quantized(value, scale)
     if exact is None or exact != value:
         return f"has more than {scale} decimal places for {where}"
     if abs(exact) >= Decimal(10) ** (precision - scale):
@@ -616,7 +613,8 @@ def _stored(  # noqa: PLR0911 - one case per kind of value
             return number
         if number.is_zero():
             number = abs(number)  # a database keeps no negative zero
-        return number.quantize(Decimal(1).scaleb(-digits.scale))
+        exact = quantized(number, digits.scale)
+        return number if exact is None else exact
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return _stored_dataclass(value, outer, path, json=json)
     args = typing.get_args(kind)

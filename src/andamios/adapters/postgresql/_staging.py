@@ -32,8 +32,12 @@ class CopyStager:
     __slots__ = ()
 
     def converter(self, column: sa.Column[Any], dialect: sa.Dialect) -> Convert | None:
-        """The values of ``column`` as the dialect binds them (value objects, enums, JSON)."""
-        process = column.type.bind_processor(dialect)
+        """The values of ``column`` as the dialect binds them (value objects, enums, JSON).
+
+        The processor of the dialect's own implementation of the type: the generic
+        ``Numeric``'s would turn every ``Decimal`` into a float.
+        """
+        process = column.type.dialect_impl(dialect).bind_processor(dialect)
         if process is None:
             return _as_they_are
         return lambda values: [None if value is None else process(value) for value in values]
