@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Set
 from dataclasses import dataclass, field
 
 from andamios.domain import And, Compare, IsNone, Op, Or, Order, Spec
@@ -39,24 +40,31 @@ def _equal(order: Order, value: object) -> Spec:
     return Compare(order.field, Op.EQ, value)
 
 
-def _strictly_after(order: Order, value: object) -> Spec | None:
+def _strictly_after(order: Order, value: object, never_null: Set[str]) -> Spec | None:
     """Rows whose value of ``order.field`` sorts strictly after ``value``; None if none can."""
     if value is None:
         # After a NULL come only NULLs (nulls last) or every non-NULL (nulls first).
         return IsNone(order.field, negated=True) if order.nulls_first else None
     beyond = Compare(order.field, Op.LT if order.descending else Op.GT, value)
-    return beyond if order.nulls_first else Or((beyond, IsNone(order.field)))
+    if order.nulls_first or order.field in never_null:
+        # No "OR field IS NULL" where no NULL can be: PostgreSQL would scan its index from the
+        # start for every page instead of seeking to the key.
+        return beyond
+    return Or((beyond, IsNone(order.field)))
 
 
-def keyset_after(order: tuple[Order, ...], values: tuple[object, ...]) -> Spec | None:
+def keyset_after(
+    order: tuple[Order, ...], values: tuple[object, ...], never_null: Set[str] = frozenset()
+) -> Spec | None:
     """The spec selecting rows that sort after the key ``values`` under ``order``.
 
     For ``(a, b)`` after ``(x, y)`` that is ``a > x | (a == x & b > y)``, with each direction and
-    NULL placement honoured. ``None`` means no row can follow.
+    NULL placement honoured. ``None`` means no row can follow. ``never_null`` names the fields
+    that hold no NULL (the spec then leaves out their ``IS NULL`` branch).
     """
     alternatives: list[Spec] = []
     for position, (term, value) in enumerate(zip(order, values, strict=True)):
-        after = _strictly_after(term, value)
+        after = _strictly_after(term, value, never_null)
         if after is None:
             continue
         prefix = [_equal(o, v) for o, v in zip(order[:position], values[:position], strict=True)]

@@ -25,7 +25,7 @@ from andamios.ports._introspection import (
 )
 from andamios.ports._pagination import Cursor, Page, keyset_after
 from andamios.ports._spec_values import validate_spec
-from andamios.ports._storage import id_type_of
+from andamios.ports._storage import id_type_of, storage_rules
 from andamios.ports._tracker import Tracker
 from andamios.ports.errors import DuplicateError, NotFound, UnitOfWorkError
 
@@ -326,7 +326,9 @@ class Repository[A: AggregateRoot[Any], ID](abc.ABC):
             if not isinstance(after, Cursor) or after.order != order:
                 msg = "this cursor was made for another order_by; pass the same order_by"
                 raise InvalidSpecification(msg)
-            boundary = keyset_after(order, after.values)
+            rules = storage_rules(self._aggregate_type)
+            never_null = {rule.name for rule in rules.fields if not rule.nullable}
+            boundary = keyset_after(order, after.values, never_null)
             if boundary is None:
                 self._tracker.ensure_active()
                 return Page()

@@ -10,7 +10,7 @@ from uuid import UUID
 import pytest
 
 from andamios.adapters.memory import InMemoryUnitOfWork
-from andamios.domain import AggregateRoot, F, InvalidSpecification, Order, ValueObject
+from andamios.domain import AggregateRoot, And, F, InvalidSpecification, Or, Order, ValueObject
 from andamios.ports import Cursor, Repository, UnitOfWork, compose, keyset_after, repository_slots
 from andamios.ports._introspection import leaf_type, resolve_path
 from andamios.ports._spec_values import validate_spec
@@ -186,6 +186,15 @@ def test_keyset_after_a_key_that_nothing_can_follow() -> None:
     assert keyset_after((Order("a"),), (None,)) is None
     assert keyset_after((Order("a", nulls_first=True),), (None,)) == F("a").is_not_none()
     assert keyset_after((Order("a", descending=True, nulls_first=True),), (3,)) == (F("a") < 3)
+
+
+def test_keyset_after_leaves_out_is_null_where_no_null_can_be() -> None:
+    order = (Order("a"), Order("id"))
+    a_after = Or((F("a") > 1, F("a").is_none()))
+    assert keyset_after(order, (1, 2)) == Or(
+        (a_after, And((F("a") == 1, Or((F("id") > 2, F("id").is_none())))))
+    )
+    assert keyset_after(order, (1, 2), {"id"}) == Or((a_after, And((F("a") == 1, F("id") > 2))))
 
 
 async def test_a_forged_cursor_past_the_end_gives_an_empty_page() -> None:
