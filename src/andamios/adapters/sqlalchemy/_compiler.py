@@ -95,7 +95,10 @@ def compile_spec(  # noqa: PLR0911 - one return per node kind
             # One expanding bound parameter; a None inside binds NULL, so the database applies
             # SQL's three-valued IN / NOT IN exactly as the in-memory adapter evaluates it.
             column = mapping.column(path)
-            return column.not_in(list(values)) if negated else column.in_(list(values))
+            # Typed by the column, not by the first value: ``F("ratio").in_([0, nan])`` binds
+            # floats (asyncpg would take the ``0`` for an INTEGER and refuse ``nan``).
+            bound = sa.bindparam(None, list(values), type_=column.type, expanding=True)
+            return column.not_in(bound) if negated else column.in_(bound)
         case IsNone(field=path, negated=negated):
             column = mapping.column(path)
             return column.is_not(None) if negated else column.is_(None)
