@@ -35,6 +35,7 @@ __all__ = [
     "CodePointText",
     "Convert",
     "JsonText",
+    "base_type",
     "emits_child_foreign_keys",
 ]
 
@@ -45,6 +46,13 @@ CHILD_FOREIGN_KEYS = "andamios_child_foreign_keys"
 STAGED = "andamios_staged"
 
 type Convert = Callable[[list[Any]], Any]
+
+
+def base_type(kind: sa.types.TypeEngine[Any]) -> sa.types.TypeEngine[Any]:
+    """The type a column stores: under every ``TypeDecorator`` (a value object's, ``JsonValue``)."""
+    while isinstance(kind, sa.types.TypeDecorator):
+        kind = kind.impl_instance
+    return kind
 
 
 def emits_child_foreign_keys(dialect: sa.Dialect | None) -> bool:

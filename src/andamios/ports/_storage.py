@@ -509,9 +509,9 @@ def _digits_violation(value: Decimal, precision: int, scale: int) -> str | None:
     if not value.is_finite():
         return f"is {value}, which no {where} can hold"
     exact = quantized(value, scale)
-    if exact is None or exact != value:
+    if exact is not None and exact != value:
         return f"has more than {scale} decimal places for {where}"
-    if abs(exact) >= Decimal(10) ** (precision - scale):
+    if exact is None or abs(exact) >= Decimal(10) ** (precision - scale):
         return f"is out of range for {where}"
     return None
 

@@ -200,6 +200,11 @@ def test_the_replica_url_is_checked_and_rewritten_as_the_url_is() -> None:
 # -- what the engine is given ---------------------------------------------------------------------
 
 
+def test_no_lock_timeout_keeps_the_servers() -> None:
+    settings = _settings(lock_timeout=None)
+    assert "lock_timeout" not in settings.server_settings()
+
+
 def test_engine_kwargs_by_default() -> None:
     assert _settings().engine_kwargs() == {
         "pool_size": 5,

@@ -41,7 +41,10 @@ from andamios.ports.errors import DataError, IntegrityError
         (Digits(4, 2), 100, "out of range"),
         (Digits(4, 2), Decimal("100"), "out of range"),
         (Digits(4, 2), Decimal("1.005"), "more than 2 decimal places"),
-        (Digits(4, 2), Decimal("1E+40"), "more than 2 decimal places"),  # cannot be quantized
+        (Digits(4, 2), Decimal("1E+40"), "out of range"),
+        (Digits(4, 2), Decimal("1E+100"), "out of range"),  # too many digits to quantize
+        (Digits(38, 10), Decimal("1E+28"), "out of range"),
+        (Digits(38, 10), Decimal("1E-11"), "more than 10 decimal places"),
         (Digits(4, 2), Decimal("NaN"), "which no Digits(4, 2) can hold"),
         (Digits(4, 2), Decimal("Infinity"), "which no Digits(4, 2) can hold"),
         (Digits(4, 2), True, None),  # a bool is not a number here

@@ -14,15 +14,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.util.concurrency import await_
 
-from andamios.adapters.sql_spi import Convert
+from andamios.adapters.sql_spi import Convert, base_type
 
 __all__ = ["ArrowStager"]
-
-
-def _base_type(kind: sa.types.TypeEngine[Any]) -> sa.types.TypeEngine[Any]:
-    while isinstance(kind, sa.types.TypeDecorator):
-        kind = kind.impl_instance
-    return kind
 
 
 def _arrow_type(kind: sa.types.TypeEngine[Any]) -> Any:
@@ -82,7 +76,7 @@ class ArrowStager:
             # A TypeDecorator only where the database has no INTERVAL; DuckDB has one.
             duration = pa.duration("us")
             return lambda values: pa.array(values, type=duration)
-        base = _base_type(column.type)
+        base = base_type(column.type)
         process: Callable[[Any], Any] | None = None
         if isinstance(column.type, sa.types.TypeDecorator) or isinstance(base, (sa.Enum, sa.JSON)):
             # Value objects, enums and JSON are stored as the column's own bind processing says.

@@ -62,11 +62,6 @@ class _Column:
     sql: str
     convert: Convert
 
-    @property
-    def name(self) -> str:
-        """The column's name, unquoted."""
-        return self.column.name
-
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
@@ -136,7 +131,6 @@ class BulkWriter:
 
     __slots__ = (
         "_dialect",
-        "_expected",
         "_mapping",
         "_plans",
         "_stager",
@@ -157,7 +151,6 @@ class BulkWriter:
         self._translate = translate
         self._stager = stager
         self._plans: dict[type, _Plan | None] = {}
-        self._expected: Convert | None = None
         self.threshold = threshold
 
     def plan(self, mapping: AggregateMapping) -> _Plan | None:
@@ -194,12 +187,11 @@ class BulkWriter:
 
     def _versions(self, versions: list[int]) -> tuple[sa.Column[Any], Any]:
         """The staged ``andamios_expected`` column: the version each row must still have."""
-        if self._expected is None:
-            stager = self._stager
-            assert stager is not None  # a plan exists, so a stager does
-            self._expected = stager.converter(_EXPECTED, self._dialect)
-            assert self._expected is not None  # every stager converts a BIGINT
-        return _EXPECTED, self._expected(versions)
+        stager = self._stager
+        assert stager is not None  # a plan exists, so a stager does
+        convert = stager.converter(_EXPECTED, self._dialect)
+        assert convert is not None  # every stager converts a BIGINT
+        return _EXPECTED, convert(versions)
 
     def _execute(
         self,

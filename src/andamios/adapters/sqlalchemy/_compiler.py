@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from andamios.adapters.sql_spi import CodePointText
+from andamios.adapters.sql_spi import CodePointText, base_type
 from andamios.adapters.sqlalchemy._mapping import AggregateMapping
 from andamios.domain import (
     And,
@@ -53,15 +53,9 @@ _OPERATORS: dict[Op, Callable[[Any, Any], sa.ColumnElement[bool]]] = {
 _ORDERING = frozenset({Op.LT, Op.LE, Op.GT, Op.GE})
 
 
-def _base_type(kind: sa.types.TypeEngine[Any]) -> sa.types.TypeEngine[Any]:
-    while isinstance(kind, sa.types.TypeDecorator):
-        kind = kind.impl_instance
-    return kind
-
-
 def _ordered(column: _Column) -> _Column:
     """``column`` as ordering and range comparisons see it: text by code point."""
-    base = _base_type(column.type)
+    base = base_type(column.type)
     if isinstance(base, sa.String) and not getattr(base, "native_enum", False):
         return CodePointText(column)
     return column
@@ -97,7 +91,8 @@ def compile_spec(  # noqa: PLR0911 - one return per node kind
             column = mapping.column(path)
             # Typed by the column, not by the first value: ``F("ratio").in_([0, nan])`` binds
             # floats (asyncpg would take the ``0`` for an INTEGER and refuse ``nan``).
-            bound = sa.bindparam(None, list(values), type_=column.type, expanding=True)
+            name = getattr(column, "key", None)
+            bound = sa.bindparam(name, list(values), type_=column.type, expanding=True, unique=True)
             return column.not_in(bound) if negated else column.in_(bound)
         case IsNone(field=path, negated=negated):
             column = mapping.column(path)
