@@ -145,7 +145,7 @@ def _copies(rows: list[Gadget]) -> list[Gadget]:
     return [Gadget(**{k: getattr(g, k) for k in Gadget.__dataclass_fields__}) for g in rows]
 
 
-@parity_settings(300)
+@parity_settings(150)  # per database: a DuckDB file, then PostgreSQL
 @given(
     rows=gadgets(),
     spec=st.none() | specs,

@@ -94,7 +94,7 @@ async def _run(new_uow: Factory, basket_id: Any, units: list[list[Edit]]) -> lis
     return seen
 
 
-@parity_settings(60)
+@parity_settings(40)  # per database: a DuckDB file, then PostgreSQL
 @given(units=UNITS)
 def test_memory_and_duckdb_agree_on_child_entities(
     sql_factory: Any, units: list[list[Edit]]

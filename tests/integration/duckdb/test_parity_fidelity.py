@@ -393,7 +393,7 @@ BASE: dict[str, Any] = {
 # -- 1. storing edge values ------------------------------------------------------------------------
 
 
-@parity_settings(150)
+@parity_settings(100)
 @given(rows=probes())
 @example(rows=[{**BASE, "amount": Decimal("-0.00")}])  # memory kept -0.00, DuckDB gave 0.00
 @example(rows=[{**BASE, "spot": Spot(0, Tag("", 0))}])  # memory kept int 0, DuckDB gave 0.0
@@ -450,7 +450,7 @@ def _apply(probe: Probe, op: tuple[Any, ...]) -> None:
                 probe.spots.pop(op[1] % len(probe.spots))
 
 
-@parity_settings(80)
+@parity_settings(60)
 @given(row=st.fixed_dictionaries(VALID), ops=st.lists(OPS, min_size=1, max_size=4))
 def test_json_containers_changed_in_place_are_saved_alike(
     adapters: Adapters, row: dict[str, Any], ops: list[tuple[Any, ...]]
@@ -535,7 +535,7 @@ def valid_rows(draw: st.DrawFn) -> list[dict[str, Any]]:
     return [{**draw(st.fixed_dictionaries(VALID)), "code": f"P{n}"} for n in range(count)]
 
 
-@parity_settings(150)
+@parity_settings(100)
 @given(rows=valid_rows(), spec=specs)
 # memory finds nothing; DuckDB raises OperationalError (then UnitOfWorkError for the count)
 @example(rows=[], spec=F("ratio") == 10**400)

@@ -348,7 +348,7 @@ specs = combined(leaves(), max_leaves=4)
 orders = orderings(["value", "spare", "id"], max_size=3)
 
 
-@parity_settings(250)
+@parity_settings(150)
 @given(
     rows=readings(),
     spec=st.none() | specs,

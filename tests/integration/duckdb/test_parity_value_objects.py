@@ -165,7 +165,7 @@ async def _load(new_uow: Factory, rows: list[Listing]) -> None:
         await uow.commit()
 
 
-@parity_settings(120)
+@parity_settings(60)  # per database: a DuckDB file, then PostgreSQL
 @given(
     rows=listings(),
     spec=st.none() | specs,
