@@ -17,6 +17,7 @@ from andamios.ports import (
     Aware,
     Digits,
     MaxLength,
+    Naive,
     Repository,
     UnitOfWork,
     check_value,
@@ -53,6 +54,8 @@ from andamios.ports.errors import DataError, IntegrityError
         (Aware(), datetime(2024, 1, 1, tzinfo=UTC), None),
         (Aware(), datetime(2024, 1, 1), "naive datetime"),
         (Aware(), date(2024, 1, 1), None),
+        (Naive(), datetime(2024, 1, 1), None),
+        (Naive(), datetime(2024, 1, 1, tzinfo=UTC), "timezone-aware datetime"),
     ],
     ids=repr,
 )
