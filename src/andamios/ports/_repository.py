@@ -153,6 +153,7 @@ class Repository[A: AggregateRoot[Any], ID](abc.ABC):
         Adding an id that is already stored raises :class:`DuplicateError`, at the latest on
         commit. Adding the same object twice is harmless.
         """
+        self._tracker.ensure_writable("add")
         self._check_aggregate(aggregate)
         with self._tracker.operation():
             await self._add(aggregate)
@@ -169,6 +170,7 @@ class Repository[A: AggregateRoot[Any], ID](abc.ABC):
         ``Digits``, ``Aware``) :class:`~andamios.ports.errors.DataError`, here or at the latest
         on commit, and the commit then saves nothing.
         """
+        self._tracker.ensure_writable("add_many")
         if isinstance(aggregates, AggregateRoot):
             msg = "add_many() takes an iterable of aggregates; use add() for one"
             raise TypeError(msg)
@@ -266,6 +268,7 @@ class Repository[A: AggregateRoot[Any], ID](abc.ABC):
         An aggregate with a ``DeletedAt`` field (``SoftDeletable``) is not deleted: its field
         gets the time the transaction began and the change is saved like any other.
         """
+        self._tracker.ensure_writable("remove")
         self._check_aggregate(aggregate)
         deleted = self._deleted_field
         with self._tracker.operation():
@@ -287,6 +290,7 @@ class Repository[A: AggregateRoot[Any], ID](abc.ABC):
         Raises :class:`UnitOfWorkError` if this unit of work did not load it, and ``TypeError``
         if the aggregate type has no ``DeletedAt`` field.
         """
+        self._tracker.ensure_writable("restore")
         self._check_aggregate(aggregate)
         deleted = self._deleted_field
         if deleted is None:

@@ -37,10 +37,12 @@ class Tracker:
     the unit of work must refuse to commit rather than pretend.
     """
 
-    __slots__ = ("_committed", "_failure", "_seen", "name", "state")
+    __slots__ = ("_committed", "_failure", "_seen", "name", "read_only", "state")
 
     def __init__(self, name: str) -> None:
         self.name = name
+        #: A read-only unit of work refuses every write (see ``UnitOfWork.read_only``).
+        self.read_only = False
         self.state = UnitOfWorkState.NEW
         self._seen: dict[int, AggregateRoot[Any]] = {}
         self._failure: BaseException | None = None
@@ -50,6 +52,15 @@ class Tracker:
     def failure(self) -> BaseException | None:
         """The first exception that aborted this unit of work's transaction, if any."""
         return self._failure
+
+    def ensure_writable(self, what: str) -> None:
+        """Raise UnitOfWorkError if the unit of work is read-only (``what``: the refused act)."""
+        if self.read_only:
+            msg = (
+                f"{self.name} is read-only: {what} is refused (make a unit of work without "
+                "read_only=True to change data)"
+            )
+            raise UnitOfWorkError(msg)
 
     def ensure_active(self) -> None:
         """Raise UnitOfWorkError unless the unit of work is inside its ``async with`` block."""

@@ -107,6 +107,16 @@ class UnitOfWork:
         return found
 
     @property
+    def read_only(self) -> bool:
+        """Whether this unit of work only reads (its factory was made with ``read_only=True``).
+
+        A read-only unit of work refuses ``add``, ``add_many``, ``remove`` and ``restore`` at
+        once, and a ``commit()`` while it holds a changed aggregate (rolling back: nothing is
+        saved). On the SQL adapter it reads from the database's replica when there is one.
+        """
+        return self._tracker.read_only
+
+    @property
     def state(self) -> UnitOfWorkState:
         """``NEW`` before the block, ``ACTIVE`` inside it, ``ENDED`` after it."""
         return self._tracker.state
@@ -155,6 +165,13 @@ class UnitOfWork:
                 f"({type(failure).__name__}: {failure}); nothing was saved"
             )
             raise UnitOfWorkError(msg) from failure
+        if self._tracker.read_only and self._holds_changes():
+            await self.rollback()
+            msg = (
+                f"{self._tracker.name} is read-only and holds changed aggregates; nothing was "
+                "saved (make a unit of work without read_only=True to change data)"
+            )
+            raise UnitOfWorkError(msg)
         try:
             await self._commit()
         except BaseException as error:
@@ -199,6 +216,11 @@ class UnitOfWork:
 
     async def _rollback(self) -> None:
         """Discard every change since the last commit."""
+        raise NotImplementedError
+
+    def _holds_changes(self) -> bool:
+        """Whether an aggregate this unit of work holds was changed since it was loaded (asked
+        of read-only units of work before they commit)."""
         raise NotImplementedError
 
     async def _close(self) -> None:

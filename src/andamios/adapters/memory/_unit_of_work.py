@@ -75,10 +75,17 @@ class InMemoryUnitOfWork(UnitOfWork):
 
     adapter_name = "memory"
 
-    def __init__(self, store: InMemoryStore | None = None, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        store: InMemoryStore | None = None,
+        clock: Clock | None = None,
+        *,
+        read_only: bool = False,
+    ) -> None:
         self._store = store if store is not None else InMemoryStore()
         self._workspace = Workspace(self._store, clock)
         super().__init__()
+        self._tracker.read_only = read_only
 
     @property
     def store(self) -> InMemoryStore:
@@ -87,14 +94,20 @@ class InMemoryUnitOfWork(UnitOfWork):
 
     @classmethod
     def factory[U: UnitOfWork](
-        cls, shape: type[U], *, store: InMemoryStore | None = None, clock: Clock | None = None
+        cls,
+        shape: type[U],
+        *,
+        store: InMemoryStore | None = None,
+        clock: Clock | None = None,
+        read_only: bool = False,
     ) -> InMemoryFactory[U]:
         """A callable making a fresh ``shape`` unit of work over one shared store per call.
 
-        ``clock`` tells the time of audit timestamps (default: :class:`SystemClock`).
+        ``clock`` tells the time of audit timestamps (default: :class:`SystemClock`);
+        ``read_only`` makes units of work that refuse every write (``UnitOfWork.read_only``).
         """
         shared = store if store is not None else InMemoryStore()
-        return InMemoryFactory(compose(cls, shape), shared, clock)
+        return InMemoryFactory(compose(cls, shape), shared, clock, read_only=read_only)
 
     def _create_repository(
         self, aggregate_type: type[AggregateRoot[Any]], id_type: object
@@ -113,20 +126,31 @@ class InMemoryUnitOfWork(UnitOfWork):
     async def _rollback(self) -> None:
         self._workspace.begin()
 
+    def _holds_changes(self) -> bool:
+        return self._workspace.holds_changes()
+
 
 class InMemoryFactory[U: UnitOfWork]:
     """Makes fresh in-memory units of work of one shape over one shared store."""
 
     def __init__(
-        self, uow_class: type[U], store: InMemoryStore, clock: Clock | None = None
+        self,
+        uow_class: type[U],
+        store: InMemoryStore,
+        clock: Clock | None = None,
+        *,
+        read_only: bool = False,
     ) -> None:
         self._uow_class = uow_class
         self.store = store
         self.clock = clock
+        self.read_only = read_only
 
     def __call__(self) -> U:
         """A new unit of work; enter it with ``async with``."""
-        return cast("Any", self._uow_class)(store=self.store, clock=self.clock)  # type: ignore[no-any-return]
+        return cast("Any", self._uow_class)(  # type: ignore[no-any-return]
+            store=self.store, clock=self.clock, read_only=self.read_only
+        )
 
     def __repr__(self) -> str:
         return f"<InMemoryFactory of {self._uow_class.__name__}>"

@@ -263,6 +263,15 @@ class Workspace:
 
     # -- commit ---------------------------------------------------------------------------------
 
+    def holds_changes(self) -> bool:
+        """Whether an aggregate added, removed or loaded differs from what was stored."""
+        if self._added or self._removed:
+            return True
+        return any(
+            structural(capture_state(loaded.aggregate)) != structural(loaded.state)
+            for loaded in self._loaded.values()
+        )
+
     def commit(self) -> None:
         """Check every value, version and new id, then publish every change at once, or nothing."""
         with self._store.lock:

@@ -70,16 +70,20 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         mapping: Mapping,
         bulk_threshold: int | None = None,
         clock: Clock | None = None,
+        read_only: bool = False,
     ) -> None:
         self._database = database
         self._mapping = mapping
         engine = database.engine
         watch_versioned_deletes(engine)
+        # A read-only unit of work reads from the replica, where the database has one, and
+        # never flushes: its changes are refused at commit, not sent to a server that refuses.
+        replica: AsyncEngine | None = getattr(database, "replica", None) if read_only else None
         session = AsyncSession(
-            engine,
+            replica or engine,
             sync_session_class=AggregateSession,
             expire_on_commit=False,
-            autoflush=True,
+            autoflush=not read_only,
         )
         writer = BulkWriter(
             mapping,
@@ -94,6 +98,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
             sync_session.clock = clock
         self._context = SessionContext(session, database.translate_error, writer)
         super().__init__()
+        self._tracker.read_only = read_only
 
     @classmethod
     def factory[U: UnitOfWork](
@@ -104,10 +109,14 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         mapping: Mapping,
         bulk_threshold: int | None = None,
         clock: Clock | None = None,
+        read_only: bool = False,
     ) -> SqlAlchemyFactory[U]:
         """A callable making a fresh ``shape`` unit of work per call.
 
         ``clock`` tells the time of audit timestamps (default: :class:`SystemClock`).
+
+        ``read_only`` makes units of work that refuse every write (``UnitOfWork.read_only``) and
+        read from ``database.replica`` where the database has one (PostgreSQL's ``replica_url``).
 
         ``bulk_threshold``: from how many aggregates of one type written in one flush on the
         Arrow bulk path is taken (default :data:`BULK_THRESHOLD`, measured in ADR 0006).
@@ -118,7 +127,9 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         uow_class = compose(cls, shape)
         for slot in repository_slots(shape):
             mapping.aggregate_mapping(slot.aggregate_type)
-        return SqlAlchemyFactory(uow_class, database, mapping, bulk_threshold, clock)
+        return SqlAlchemyFactory(
+            uow_class, database, mapping, bulk_threshold, clock, read_only=read_only
+        )
 
     @property
     def session(self) -> AsyncSession:
@@ -165,6 +176,15 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         with self._context.translated():
             await self._context.session.rollback()
 
+    def _holds_changes(self) -> bool:
+        sync_session = self._context.sync_session
+        sync_session.json_snapshots.flag_changes(sync_session)
+        return bool(
+            sync_session.new
+            or sync_session.deleted
+            or any(sync_session.is_modified(each) for each in sync_session.dirty)
+        )
+
     async def _close(self) -> None:
         with self._context.translated():
             await self._context.session.close()
@@ -180,12 +200,15 @@ class SqlAlchemyFactory[U: UnitOfWork]:
         mapping: Mapping,
         bulk_threshold: int | None = None,
         clock: Clock | None = None,
+        *,
+        read_only: bool = False,
     ) -> None:
         self._uow_class = uow_class
         self.database = database
         self.mapping = mapping
         self.bulk_threshold = bulk_threshold
         self.clock = clock
+        self.read_only = read_only
 
     def __call__(self) -> U:
         """A new unit of work; enter it with ``async with``."""
@@ -194,6 +217,7 @@ class SqlAlchemyFactory[U: UnitOfWork]:
             mapping=self.mapping,
             bulk_threshold=self.bulk_threshold,
             clock=self.clock,
+            read_only=self.read_only,
         )
 
     def __repr__(self) -> str:
