@@ -264,9 +264,8 @@ class Workspace:
     # -- commit ---------------------------------------------------------------------------------
 
     def holds_changes(self) -> bool:
-        """Whether an aggregate added, removed or loaded differs from what was stored."""
-        if self._added or self._removed:
-            return True
+        """Whether a loaded aggregate differs from what was stored (read-only units of work
+        refuse adds and removes before they get here)."""
         return any(
             structural(capture_state(loaded.aggregate)) != structural(loaded.state)
             for loaded in self._loaded.values()
