@@ -15,6 +15,7 @@ Adapters translate every driver error into this tree, so application code never 
           ├── MappingError              an aggregate or unit-of-work shape that cannot be mapped
           └── DatabaseError             the database itself failed
                ├── ConfigurationError   a bad URL or setting
+               ├── DatabaseClosed       the database was closed (or not opened) for this work
                ├── DatabaseUnavailable  the file or directory cannot be opened
                │    ├── DatabaseLocked  another process holds the file's write lock
                │    └── CorruptDatabase the file is not a readable database
@@ -33,6 +34,7 @@ __all__ = [
     "ConfigurationError",
     "CorruptDatabase",
     "DataError",
+    "DatabaseClosed",
     "DatabaseError",
     "DatabaseLocked",
     "DatabaseUnavailable",
@@ -86,6 +88,11 @@ class DatabaseError(PersistenceError):
 
 class ConfigurationError(DatabaseError, ValueError):
     """A database URL or setting is malformed or not supported."""
+
+
+class DatabaseClosed(DatabaseError):
+    """The database is closed: a unit of work began after :meth:`close`, or was still open when
+    ``close()`` ended it (its transaction was rolled back: nothing of it was saved)."""
 
 
 class DatabaseUnavailable(DatabaseError):
