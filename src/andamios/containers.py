@@ -77,17 +77,22 @@ def _adapter_settings[T](make: Callable[..., T], settings: AndamiosSettings) -> 
     """The adapter's settings class ``make`` filled in, an error naming the setting at fault.
 
     The settings classes check the values, and their messages name a keyword, not a variable:
-    so the URL is checked alone first, then each setting with the URL alone, and an error is
-    prefixed with the one setting that fails.
+    so when the settings fail together, the URL is checked alone, then each setting with the URL
+    alone, and the error is prefixed with the one setting that fails. (Together first: a URL
+    option that a setting allows, ``?enable_external_access=true`` with ``external_access``,
+    fails with the URL alone.)
     """
     options = settings.database.options(settings.adapter)
     url = options.pop("url")
-    _checked_setting("url", make, url=url)
-    for name, value in options.items():
-        _checked_setting(name, make, url=url, **{name: value})
-    # Every rule of both adapters' settings is about one setting (and the URL), so the checks
-    # above leave none to fail here.
-    return make(url=url, **options)
+    try:
+        return make(url=url, **options)
+    except ConfigurationError:
+        _checked_setting("url", make, url=url)
+        for name, value in options.items():
+            _checked_setting(name, make, url=url, **{name: value})
+        # Every rule of both adapters' settings is about the URL and at most one setting, so
+        # one of the checks above has failed.
+        raise  # pragma: no cover - see above
 
 
 def _new_database(settings: AndamiosSettings) -> Database:

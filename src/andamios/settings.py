@@ -5,17 +5,18 @@
     ANDAMIOS_ADAPTER=duckdb                               # or postgresql, or memory
     ANDAMIOS_DATABASE__URL=duckdb+async:///var/lib/shop/shop.duckdb
     ANDAMIOS_DATABASE__POOL_SIZE=5                        # duckdb and postgresql
+    ANDAMIOS_DATABASE__POOL_TIMEOUT=30                    # seconds a unit of work waits
     ANDAMIOS_DATABASE__ECHO=false
     ANDAMIOS_DATABASE__CREATE_TABLES=false               # create missing tables at startup
     ANDAMIOS_DATABASE__THREADS=4                          # duckdb only
     ANDAMIOS_DATABASE__MEMORY_LIMIT=2GB
     ANDAMIOS_DATABASE__READ_ONLY=false
-    ANDAMIOS_DATABASE__EXTERNAL_ACCESS=true
+    ANDAMIOS_DATABASE__EXTERNAL_ACCESS=false             # statements reading/writing files
+    ANDAMIOS_DATABASE__EXTENSIONS='["spatial"]'          # loaded at open, never downloaded
 
     ANDAMIOS_ADAPTER=postgresql
     ANDAMIOS_DATABASE__URL=postgresql+asyncpg://shop:secret@db.internal:5432/shop
     ANDAMIOS_DATABASE__MAX_OVERFLOW=10                    # postgresql only
-    ANDAMIOS_DATABASE__POOL_TIMEOUT=30
     ANDAMIOS_DATABASE__STATEMENT_TIMEOUT=15
     ANDAMIOS_DATABASE__ISOLATION_LEVEL="REPEATABLE READ"
     ANDAMIOS_DATABASE__SCHEMA=shop
@@ -65,13 +66,12 @@ ADAPTERS: tuple[AdapterName, ...] = ("memory", "duckdb", "postgresql")
 # The database settings of every adapter that opens one, and those of each adapter alone. The
 # memory adapter opens no database: it ignores them all, so that the same configuration can be
 # switched to memory for a test with one line (ADR 0007).
-_SHARED_SETTINGS = ("url", "pool_size", "echo")
+_SHARED_SETTINGS = ("url", "pool_size", "pool_timeout", "echo")
 _OWN_SETTINGS: dict[AdapterName, tuple[str, ...]] = {
     "memory": (),
-    "duckdb": ("threads", "memory_limit", "read_only", "external_access"),
+    "duckdb": ("threads", "memory_limit", "read_only", "external_access", "extensions"),
     "postgresql": (
         "max_overflow",
-        "pool_timeout",
         "statement_timeout",
         "lock_timeout",
         "isolation_level",
@@ -101,11 +101,12 @@ def env_name(setting: str) -> str:
 class DatabaseSettings(BaseModel):
     """The database the ``duckdb`` or ``postgresql`` adapter opens (``ANDAMIOS_DATABASE__*``).
 
-    - ``url``, ``pool_size`` and ``echo`` are settings of both.
-    - ``threads``, ``memory_limit``, ``read_only`` and ``external_access`` are those of
-      :class:`~andamios.adapters.duckdb.DuckDBSettings` alone.
-    - ``max_overflow``, ``pool_timeout``, ``statement_timeout``, ``lock_timeout``,
-      ``isolation_level``, ``schema`` and ``replica_url`` are those of
+    - ``url``, ``pool_size``, ``pool_timeout`` (the seconds a unit of work waits for a pooled
+      connection) and ``echo`` are settings of both.
+    - ``threads``, ``memory_limit``, ``read_only``, ``external_access`` and ``extensions`` are
+      those of :class:`~andamios.adapters.duckdb.DuckDBSettings` alone.
+    - ``max_overflow``, ``statement_timeout``, ``lock_timeout``, ``isolation_level``,
+      ``schema`` and ``replica_url`` are those of
       :class:`~andamios.adapters.postgresql.PostgreSQLSettings` alone. ``schema`` is read as
       ``settings.schema_`` (pydantic's models have a ``schema`` method); everywhere else
       (keywords, configuration, environment) it is ``schema``.
@@ -123,14 +124,15 @@ class DatabaseSettings(BaseModel):
 
     url: str | None = None
     pool_size: int = Field(default=5, ge=1)
+    pool_timeout: float = Field(default=30.0, gt=0, allow_inf_nan=False)
     echo: bool = False
     create_tables: bool = False
     threads: int | None = Field(default=None, ge=1)
     memory_limit: str | None = None
     read_only: bool | None = None
     external_access: bool | None = None
+    extensions: tuple[str, ...] | None = None
     max_overflow: int | None = Field(default=None, ge=0)
-    pool_timeout: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     statement_timeout: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     lock_timeout: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     isolation_level: str | None = None

@@ -16,6 +16,9 @@ supplies through this module. Both sides import it; it imports neither.
   the ORM.
 - :data:`CHILD_FOREIGN_KEYS`: the dialect attribute that, set to ``False``, leaves the foreign
   key of a child table out of DDL (DuckDB cannot update a referenced row, ADR 0009).
+- :func:`url_option` and :func:`pool_exhausted`: what the database adapters' settings and error
+  translations share, so that a setting given twice and a pool wait that expires read the same
+  on every database (ADR 0012).
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
 
+from andamios.ports.errors import ConfigurationError, OperationalError
+
 __all__ = [
     "CHILD_FOREIGN_KEYS",
     "STAGED",
@@ -37,6 +42,8 @@ __all__ = [
     "JsonText",
     "base_type",
     "emits_child_foreign_keys",
+    "pool_exhausted",
+    "url_option",
 ]
 
 #: The name of the dialect attribute saying whether child tables' foreign keys are created.
@@ -128,3 +135,69 @@ class BulkStager(Protocol):
         :data:`STAGED`; return the rows the statement returned. Called from the session's flush
         (a synchronous ``connection`` inside SQLAlchemy's async bridge)."""
         ...
+
+
+def url_option[T](
+    url: str,
+    option: str,
+    raw: str | tuple[str, ...],
+    parse: Callable[[str], T],
+    *,
+    keyword: str,
+    given: T,
+    default: T,
+) -> T:
+    """The value of the setting ``keyword`` when the query of ``url`` gives it too, as ``option``.
+
+    ``raw`` is the option's text in the URL, ``parse`` reads it (a ``ValueError`` means it is
+    not a value of the setting), ``given`` is the setting's value otherwise (as a keyword, a
+    variable or a configuration key) and ``default`` its default. The same value twice is
+    that value; a setting left at its default takes the URL's (the settings classes cannot tell
+    a default from a value given equal to it); two different values raise
+    :class:`ConfigurationError` naming both, as does an option given twice in the URL. ``url``
+    is shown in the messages as it is: pass it with its password hidden.
+    """
+    if not isinstance(raw, str):
+        msg = f"{url!r}: the URL option {option} is given {len(raw)} times; give it once"
+        raise ConfigurationError(msg)
+    try:
+        value = parse(raw)
+    except ValueError as error:
+        msg = f"{url!r}: the URL option {option}={raw} is not a valid {keyword} ({error})"
+        raise ConfigurationError(msg) from error
+    if given in (value, default):
+        return value
+    msg = (
+        f"{url!r}: the URL option {option}={raw} and the setting {keyword}={given!r} disagree; "
+        f"give {keyword} once, in the URL or as a setting"
+    )
+    raise ConfigurationError(msg)
+
+
+def pool_exhausted(
+    exc: BaseException,
+    *,
+    pool_size: int | None = None,
+    pool_timeout: float | None = None,
+    max_overflow: int | None = None,
+) -> OperationalError:
+    """The error of a unit of work that waited ``pool_timeout`` for a pooled connection in vain.
+
+    ``exc`` is SQLAlchemy's pool ``TimeoutError``; its first line ends the message. The settings
+    are named with their values when the database passes them, by name alone otherwise
+    (``max_overflow``: only where the database has that setting). Returned, not raised.
+    """
+    # The pool's own words: str(exc) appends a link to SQLAlchemy's documentation.
+    said = str(exc.args[0] if exc.args else exc).strip().split("\n", 1)[0]
+    if pool_size is None or pool_timeout is None:
+        how = "pool_timeout, with every connection of pool_size in use"
+    else:
+        overflow = "" if max_overflow is None else f" (+ max_overflow={max_overflow})"
+        how = (
+            f"pool_timeout={pool_timeout} s, with all pool_size={pool_size}{overflow} "
+            "connections in use"
+        )
+    return OperationalError(
+        f"no database connection became free within {how}; raise pool_size or pool_timeout, "
+        f"or hold units of work for less time ({said})"
+    )

@@ -113,19 +113,30 @@ def test_settings() -> None:
     )
     assert settings.path == Path("data/shop.duckdb")
     assert not settings.is_memory
+    policy = {
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+        "allow_community_extensions": False,
+        "allow_unsigned_extensions": False,
+    }
     assert settings.connect_args() == {
         "read_only": False,
         "config": {
             "disabled_optimizers": "row_group_pruner",
+            **policy,
             "threads": 2,
             "memory_limit": "1GB",
             "enable_external_access": False,
         },
     }
     assert DuckDBSettings(url="duckdb+async://").path is None
-    assert DuckDBSettings(url="duckdb+async://").connect_args() == {
+    assert DuckDBSettings(url="duckdb+async://", external_access=True).connect_args() == {
         "read_only": False,
-        "config": {"disabled_optimizers": "row_group_pruner"},
+        "config": {
+            "disabled_optimizers": "row_group_pruner",
+            **policy,
+            "enable_external_access": True,
+        },
     }
     assert Database.from_settings(settings).settings is settings
 
@@ -323,7 +334,7 @@ async def test_read_only_rejects_writes(db_file: Path) -> None:
 async def test_external_access_can_be_switched_off(tmp_path: Path) -> None:
     csv = tmp_path / "data.csv"
     await asyncio.to_thread(csv.write_text, "a,b\n1,2\n")
-    async with Database("duckdb+async://") as open_db:
+    async with Database("duckdb+async://", external_access=True) as open_db:
         assert await _scalar(open_db, f"SELECT count(*) FROM read_csv('{csv}')") == 1
     async with Database("duckdb+async://", external_access=False) as db:
         for statement in (

@@ -618,7 +618,7 @@ async def test_the_pool_wait_without_settings(engine: AsyncEngine) -> None:
     assert type(error) is OperationalError
     assert str(error).startswith(
         "no database connection became free within pool_timeout, with every connection of "
-        "pool_size (and max_overflow) in use; raise pool_size or pool_timeout"
+        "pool_size in use; raise pool_size or pool_timeout"
     )
 
 

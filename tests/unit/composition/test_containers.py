@@ -141,13 +141,27 @@ async def test_duckdb_settings_reach_the_database(
     container: PersistenceContainer, duckdb_url: str
 ) -> None:
     container.config.from_dict(
-        {"database": {"url": duckdb_url, "threads": 1, "pool_size": 2, "memory_limit": "256MB"}}
+        {
+            "database": {
+                "url": duckdb_url,
+                "threads": 1,
+                "pool_size": 2,
+                "pool_timeout": 4,
+                "memory_limit": "256MB",
+            }
+        }
     )
     await container.init_resources()
     settings = container.started_database().settings
     assert isinstance(settings, DuckDBSettings)
     assert (settings.threads, settings.pool_size, settings.memory_limit) == (1, 2, "256MB")
-    assert (settings.read_only, settings.external_access) == (False, True)  # DuckDB's defaults
+    assert settings.pool_timeout == 4.0
+    # Andamios's defaults: a file opened for writing, no external access, no extension loaded.
+    assert (settings.read_only, settings.external_access, settings.extensions) == (
+        False,
+        False,
+        (),
+    )
     await container.shutdown_resources()
 
 

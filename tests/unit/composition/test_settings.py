@@ -16,13 +16,13 @@ def test_defaults() -> None:
     assert settings.database == DatabaseSettings()
     assert settings.database.url is None
     assert settings.database.pool_size == 5
+    assert settings.database.pool_timeout == 30.0
     assert settings.database.create_tables is False
     assert ADAPTERS == ("memory", "duckdb", "postgresql")
     # The settings of one adapter are unset: each adapter keeps its own defaults.
     unset = (
-        "threads", "memory_limit", "read_only", "external_access", "max_overflow",
-        "pool_timeout", "statement_timeout", "lock_timeout", "isolation_level", "schema",
-        "replica_url",
+        "threads", "memory_limit", "read_only", "external_access", "extensions", "max_overflow",
+        "statement_timeout", "lock_timeout", "isolation_level", "schema", "replica_url",
     )  # fmt: skip
     assert all(settings.database.model_dump()[name] is None for name in unset)
 
@@ -166,6 +166,7 @@ def test_options_are_the_adapters_keywords() -> None:
     assert database.options("duckdb") == {
         "url": "duckdb+async://",
         "pool_size": 5,
+        "pool_timeout": 30.0,
         "echo": False,
         "threads": 2,
         "read_only": False,
@@ -173,6 +174,7 @@ def test_options_are_the_adapters_keywords() -> None:
     assert DatabaseSettings(url=PG_URL).options("postgresql") == {
         "url": PG_URL,
         "pool_size": 5,
+        "pool_timeout": 30.0,
         "echo": False,
     }
     assert database.options("memory") == {}  # memory opens no database
@@ -226,13 +228,14 @@ def test_duckdb_settings_do_not_apply_to_postgresql() -> None:
         "memory_limit": "1GB",
         "read_only": False,  # set, even to DuckDB's default: it still means nothing here
         "external_access": True,
+        "extensions": ["spatial"],
     }
     with pytest.raises(ConfigurationError) as caught:
         check_settings({"adapter": "postgresql", "database": database})
     assert str(caught.value).split("; ") == [
         f"database.{name} (ANDAMIOS_DATABASE__{name.upper()}) does not apply to the postgresql "
         "adapter (only duckdb takes it): unset it, or choose adapter=duckdb"
-        for name in ("threads", "memory_limit", "read_only", "external_access")
+        for name in ("threads", "memory_limit", "read_only", "external_access", "extensions")
     ]
 
 
@@ -242,7 +245,7 @@ def test_postgresql_settings_do_not_apply_to_duckdb(monkeypatch: pytest.MonkeyPa
     database = {
         "url": "duckdb+async:///app.duckdb",
         "max_overflow": 0,
-        "pool_timeout": 30,
+        "pool_timeout": 30,  # a setting of both adapters
         "statement_timeout": 5,
         "lock_timeout": 1,
         "isolation_level": "SERIALIZABLE",
@@ -255,7 +258,6 @@ def test_postgresql_settings_do_not_apply_to_duckdb(monkeypatch: pytest.MonkeyPa
         "adapter (only postgresql takes it): unset it, or choose adapter=postgresql"
         for name in (
             "max_overflow",
-            "pool_timeout",
             "statement_timeout",
             "lock_timeout",
             "isolation_level",

@@ -1,20 +1,26 @@
-"""DuckDB's bulk staging: rows as an Arrow table, read by a replacement scan.
+"""DuckDB's bulk staging: rows as an Arrow table, read by a replacement scan or registered.
 
 DuckDB ingests an Arrow table ~50x faster than row-by-row SQL (ADR 0006). Each column of the
 staged rows becomes an Arrow array with an explicit type read from the mapped column, and the
 statement runs on the unit of work's own connection (its worker thread), inside its
 transaction. pyarrow is imported only when a bulk statement runs.
+
+DuckDB counts its replacement scan of Python variables as external access: a database opened
+with ``external_access=False`` (the default) reads the table through ``register`` instead
+(ADR 0012, section 3).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import duckdb
 import sqlalchemy as sa
 from sqlalchemy.util.concurrency import await_
 
-from andamios.adapters.sql_spi import Convert, base_type
+from andamios.adapters.sql_spi import STAGED, Convert, base_type
 
 __all__ = ["ArrowStager"]
 
@@ -63,10 +69,35 @@ def _run_staged(conn: Any, table: Any, sql: str) -> list[Any]:
     return list(conn.execute(sql).fetchall())
 
 
-class ArrowStager:
-    """Stages rows as an Arrow table on the ``duckdb+async`` driver connection."""
+def _run_registered(conn: Any, table: Any, sql: str) -> list[Any]:
+    """Run ``sql`` reading the Arrow ``table`` registered as ``andamios_staged``.
 
-    __slots__ = ()
+    For a database without external access, where DuckDB's replacement scan reads no Python
+    variable. The registration is part of the transaction: after a failed statement the
+    ``unregister`` fails (the transaction is aborted), and the rollback removes the
+    registration and lets the table go (measured on DuckDB 2.0: its reference count is back to
+    what it was).
+    """
+    conn.register(STAGED, table)
+    try:
+        return list(conn.execute(sql).fetchall())
+    finally:
+        with contextlib.suppress(duckdb.TransactionException):
+            conn.unregister(STAGED)
+
+
+class ArrowStager:
+    """Stages rows as an Arrow table on the ``duckdb+async`` driver connection.
+
+    ``registered``: register the table for each statement (~0.4 ms more per statement, measured
+    on DuckDB 2.0), which a database without external access needs; otherwise DuckDB's
+    replacement scan reads it.
+    """
+
+    __slots__ = ("_run",)
+
+    def __init__(self, *, registered: bool = False) -> None:
+        self._run = _run_registered if registered else _run_staged
 
     def converter(self, column: sa.Column[Any], dialect: sa.Dialect) -> Convert | None:
         """Python values of ``column`` -> an Arrow array of its type; None if unsupported."""
@@ -106,5 +137,5 @@ class ArrowStager:
 
         table = pa.table({column.name: array for column, array in staged})
         driver: Any = connection.connection.driver_connection
-        rows: list[Any] = await_(driver.run(_run_staged, table, sql))
+        rows: list[Any] = await_(driver.run(self._run, table, sql))
         return rows

@@ -25,6 +25,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 
 from andamios.adapters.postgresql._settings import PostgreSQLSettings, describe_server
+from andamios.adapters.sql_spi import pool_exhausted
 from andamios.ports.errors import (
     ConcurrencyError,
     DatabaseUnavailable,
@@ -169,17 +170,13 @@ def _canceled(message: str, settings: PostgreSQLSettings | None) -> OperationalE
 
 
 def _pool_exhausted(exc: PoolTimeout, settings: PostgreSQLSettings | None) -> OperationalError:
-    said = _first_line(str(exc.args[0]) if exc.args else str(exc))
     if settings is None:
-        how = "pool_timeout, with every connection of pool_size (and max_overflow) in use"
-    else:
-        how = (
-            f"pool_timeout={settings.pool_timeout} s, with all pool_size={settings.pool_size} "
-            f"(+ max_overflow={settings.max_overflow}) connections in use"
-        )
-    return OperationalError(
-        f"no database connection became free within {how}; raise pool_size or pool_timeout, "
-        f"or hold units of work for less time ({said})"
+        return pool_exhausted(exc)
+    return pool_exhausted(
+        exc,
+        pool_size=settings.pool_size,
+        pool_timeout=settings.pool_timeout,
+        max_overflow=settings.max_overflow,
     )
 
 

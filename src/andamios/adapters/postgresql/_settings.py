@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from andamios.adapters.sql_spi import url_option
 from andamios.ports.errors import ConfigurationError
 
 __all__ = [
@@ -37,6 +39,9 @@ _EXPECTED = "postgresql+asyncpg://user:password@host:5432/database"
 _SSL = "ssl"
 _SSL_MODE = "sslmode"
 _SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+# The pool's settings, which a URL may give as it may on every database (ADR 0012), and how to
+# read each.
+_POOL_OPTIONS: dict[str, Callable[[str], Any]] = {"pool_size": int, "pool_timeout": float}
 # Names of URL options that are settings here under another name.
 # (libpq's "options" carries "-c name=value" server settings.)
 _KEYWORD_OF_OPTION = {
@@ -63,9 +68,11 @@ def normalize_url(url: str | URL) -> URL:
 
     ``postgresql+asyncpg://``, ``postgresql://`` and ``postgres://`` are accepted (the last two
     are rewritten to the asyncpg driver); the URL must name a host and a database. The only query
-    options accepted are ``ssl`` and ``sslmode`` (renamed to ``ssl``), with libpq's modes: every
-    other setting is a keyword, so that a URL cannot loosen what the keywords say. Anything else
-    raises :class:`ConfigurationError` naming the URL, its password hidden.
+    options accepted are ``ssl`` and ``sslmode`` (renamed to ``ssl``), with libpq's modes, and the
+    pool's ``pool_size`` and ``pool_timeout`` (kept here, read by :class:`PostgreSQLSettings`,
+    never sent to the server): every other setting is a keyword, so that a URL cannot loosen what
+    the keywords say. Anything else raises :class:`ConfigurationError` naming the URL, its
+    password hidden.
     """
     try:
         parsed = make_url(url)
@@ -84,27 +91,32 @@ def normalize_url(url: str | URL) -> URL:
     return parsed.set(drivername=_DRIVER, query=_ssl_query(shown, dict(parsed.query)))
 
 
-def _ssl_query(shown: str, query: dict[str, str | tuple[str, ...]]) -> dict[str, str]:
-    """The URL's query with ``sslmode`` renamed ``ssl``; any other option is refused."""
+def _ssl_query(
+    shown: str, query: dict[str, str | tuple[str, ...]]
+) -> dict[str, str | tuple[str, ...]]:
+    """The URL's query with ``sslmode`` renamed ``ssl``, and the pool's options as they are; any
+    other option is refused."""
+    pool = {option: query.pop(option) for option in _POOL_OPTIONS if option in query}
     for option in query:
         if option not in (_SSL, _SSL_MODE):
             keyword = _KEYWORD_OF_OPTION.get(option)
             if keyword is None:
                 keyword = option if option in _KEYWORDS else f"one of {', '.join(_KEYWORDS)}"
             raise ConfigurationError(
-                f"{shown!r}: the URL option {option!r} is not accepted (only ssl and sslmode "
-                f"are); pass the setting as a keyword instead: {keyword}"
+                f"{shown!r}: the URL option {option!r} is not accepted (only ssl, sslmode, "
+                f"pool_size and pool_timeout are); pass the setting as a keyword instead: "
+                f"{keyword}"
             )
     if len(query) > 1:
         raise ConfigurationError(f"{shown!r}: give one of ssl and sslmode, not both")
     if not query:
-        return {}
+        return pool
     [(option, mode)] = query.items()
     if not isinstance(mode, str) or mode not in _SSL_MODES:
         raise ConfigurationError(
             f"{shown!r}: {option} must be one of {', '.join(_SSL_MODES)}, got {mode!r}"
         )
-    return {_SSL: mode}
+    return {_SSL: mode, **pool}
 
 
 def describe_server(url: URL) -> str:
@@ -118,10 +130,12 @@ class PostgreSQLSettings:
     """Everything needed to open a PostgreSQL database over asyncpg.
 
     - ``url``: ``postgresql+asyncpg://user:password@host:5432/database`` (``postgresql://`` and
-      ``postgres://`` are rewritten to asyncpg); only ``ssl``/``sslmode`` may follow in the query,
-      every other setting is one of these keywords.
+      ``postgres://`` are rewritten to asyncpg); only ``ssl``/``sslmode``, ``pool_size`` and
+      ``pool_timeout`` may follow in the query, every other setting is one of these keywords.
     - ``pool_size`` connections are kept open, and up to ``max_overflow`` more are opened when
-      they are all in use; a unit of work waits at most ``pool_timeout`` seconds for one.
+      they are all in use; a unit of work waits at most ``pool_timeout`` seconds for one. A
+      pool setting given both in the URL and as a keyword must have one value, unless the
+      keyword is left at its default: then the URL's is taken.
     - ``statement_timeout`` (seconds): the server cancels any statement that runs longer (sent
       as PostgreSQL's ``statement_timeout`` setting, in milliseconds); ``None`` keeps the
       server's.
@@ -157,9 +171,16 @@ class PostgreSQLSettings:
     echo: bool = False
 
     def __post_init__(self) -> None:
-        normalize_url(self.url)
+        self._take_pool_options(normalize_url(self.url))
         if self.replica_url is not None:
-            normalize_url(self.replica_url)
+            replica = normalize_url(self.replica_url)
+            for option in _POOL_OPTIONS:
+                if option in replica.query:
+                    raise ConfigurationError(
+                        f"replica_url: the URL option {option} is not accepted there (the "
+                        "replica is opened with the settings of url); give it in url or as "
+                        "a keyword"
+                    )
         if self.pool_size < 1:
             raise ConfigurationError(f"pool_size must be at least 1, got {self.pool_size}")
         if self.max_overflow < 0:
@@ -177,6 +198,20 @@ class PostgreSQLSettings:
         if self.schema is not None:
             _check_schema(self.schema)
 
+    def _take_pool_options(self, url: URL) -> None:
+        """Take the pool settings the URL's query gives."""
+        shown = url.render_as_string(hide_password=True)
+        for option, parse in _POOL_OPTIONS.items():
+            raw = url.query.get(option)
+            if raw is not None:
+                given = getattr(self, option)
+                value = url_option(
+                    shown, option, raw, parse, keyword=option, given=given,
+                    default=_POOL_DEFAULTS[option],
+                )  # fmt: skip
+                # A frozen dataclass: the URL's value becomes the setting's, while it is made.
+                object.__setattr__(self, option, value)
+
     def __repr__(self) -> str:
         shown = []
         for field in fields(self):
@@ -188,8 +223,9 @@ class PostgreSQLSettings:
 
     @property
     def sqlalchemy_url(self) -> URL:
-        """The URL with the ``postgresql+asyncpg`` driver (``sslmode`` renamed ``ssl``)."""
-        return normalize_url(self.url)
+        """The URL with the ``postgresql+asyncpg`` driver (``sslmode`` renamed ``ssl``), without
+        the pool's options (they are the engine's, not the server's)."""
+        return normalize_url(self.url).difference_update_query(_POOL_OPTIONS)
 
     @property
     def async_url(self) -> str:
@@ -249,6 +285,7 @@ class PostgreSQLSettings:
 
 # The settings a URL option could mean (every field but the URLs themselves).
 _KEYWORDS = tuple(f.name for f in fields(PostgreSQLSettings) if not f.name.endswith("url"))
+_POOL_DEFAULTS = {f.name: f.default for f in fields(PostgreSQLSettings) if f.name in _POOL_OPTIONS}
 
 
 def _check_seconds(name: str, seconds: float) -> None:
