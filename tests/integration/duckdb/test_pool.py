@@ -21,7 +21,7 @@ from andamios.adapters.duckdb import Database
 from andamios.adapters.sqlalchemy import Mapping, SqlAlchemyUnitOfWork
 from andamios.containers import PersistenceContainer
 from andamios.ports import UnitOfWorkFactory
-from andamios.ports.errors import OperationalError
+from andamios.ports.errors import ConfigurationError, OperationalError
 from andamios.testing import ContractUnitOfWork
 
 _WAIT = 0.2
@@ -121,7 +121,7 @@ async def test_the_url_and_the_environment_must_agree(
     monkeypatch.setenv("ANDAMIOS_DATABASE__POOL_TIMEOUT", "3")
     with contract_mapping() as mapping:
         container = PersistenceContainer(unit_of_work=ContractUnitOfWork, mapping=mapping)
-        with pytest.raises(Exception, match="disagree") as refused:
+        with pytest.raises(ConfigurationError, match="disagree") as refused:
             await container.init_resources()
     assert str(refused.value).startswith(
         "database.pool_timeout (ANDAMIOS_DATABASE__POOL_TIMEOUT): "
