@@ -152,6 +152,8 @@ async def schema_database(
                     )
                 shape = await _shape(database)
             yield database
+            if not database.is_started:  # the test closed it
+                await database.start()
             try:
                 reusable = metadata is not None and await _emptied(database, metadata, shape)
             except sa.exc.SQLAlchemyError:  # a unit of work the test left open holds a lock

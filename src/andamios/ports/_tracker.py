@@ -9,7 +9,7 @@ from typing import Any
 
 from andamios.domain import AggregateRoot, DomainEvent, InvalidSpecification
 from andamios.domain._model import _EVENTS_ATTRIBUTE  # the aggregate's own event list
-from andamios.ports.errors import NotFound, UnitOfWorkError
+from andamios.ports.errors import DatabaseClosed, NotFound, UnitOfWorkError
 
 __all__ = ["Tracker", "UnitOfWorkState"]
 
@@ -96,6 +96,9 @@ class Tracker:
         """
         self.ensure_active()
         failure = self._failure
+        if isinstance(failure, DatabaseClosed):
+            # Not the unit of work's fault, and nothing to roll back: say what happened.
+            raise DatabaseClosed(str(failure)) from failure
         if failure is not None:
             msg = (
                 f"an earlier statement in this unit of work failed ({type(failure).__name__}: "

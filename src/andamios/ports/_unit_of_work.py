@@ -11,7 +11,7 @@ from andamios.domain import AggregateRoot, DomainEvent
 from andamios.ports._introspection import callers_namespace, check_aggregate_type
 from andamios.ports._repository import Repository
 from andamios.ports._tracker import Tracker, UnitOfWorkState
-from andamios.ports.errors import MappingError, UnitOfWorkError
+from andamios.ports.errors import DatabaseClosed, MappingError, UnitOfWorkError
 
 __all__ = ["RepositorySlot", "UnitOfWork", "repository_slots"]
 
@@ -160,6 +160,8 @@ class UnitOfWork:
             await self._rollback()
             self._tracker.discard_events()
             self._tracker.reset()  # rolled back: the next transaction starts clean
+            if isinstance(failure, DatabaseClosed):
+                raise DatabaseClosed(str(failure)) from failure
             msg = (
                 "cannot commit: an earlier statement in this unit of work failed "
                 f"({type(failure).__name__}: {failure}); nothing was saved"

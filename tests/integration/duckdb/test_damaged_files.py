@@ -368,11 +368,15 @@ async def test_checksum_failure_in_a_statement(damaged_block: Path) -> None:
         assert type(caught.value.orig) is duckdb.Error
         await conn.rollback()
         assert await conn.scalar(sa.text("SELECT 1")) == 1
-        unnamed = db.translate_error(caught.value)
+        by_database = db.translate_error(caught.value)
     error = translate_error(caught.value, path=db_file)
     assert type(error) is CorruptDatabase
     assert str(error).startswith(f"database file {db_file} is damaged: Corrupt database file: ")
     assert error.__cause__ is caught.value
+    # A Database knows its file: a unit of work's failure names it too.
+    assert type(by_database) is CorruptDatabase
+    assert str(by_database) == str(error)
+    unnamed = translate_error(caught.value)
     assert type(unnamed) is CorruptDatabase
     assert str(unnamed).startswith("Corrupt database file: computed checksum ")
 

@@ -7,6 +7,7 @@
   :class:`AsyncDuckDBConnection` the driver connection under each pooled connection.
 - :class:`DuckDBInspector` is its reflection (what ``sqlalchemy.inspect()`` returns), read from
   DuckDB's own catalog; :class:`DuckDBType` a reflected type SQLAlchemy has no type for.
+- :data:`THREAD_NAME_PREFIX` starts the name of every worker thread (to count them).
 - :func:`translate_error` turns DuckDB and SQLAlchemy errors into :mod:`andamios.ports.errors`.
 """
 
@@ -19,8 +20,10 @@ from andamios.adapters.duckdb._errors import translate_error
 from andamios.adapters.duckdb._reflection import DuckDBInspector
 from andamios.adapters.duckdb._settings import DuckDBSettings
 from andamios.adapters.duckdb._types import DuckDBType
+from andamios.adapters.duckdb._worker import THREAD_NAME_PREFIX
 
 __all__ = [
+    "THREAD_NAME_PREFIX",
     "AsyncDuckDBConnection",
     "AsyncDuckDBDialect",
     "Database",

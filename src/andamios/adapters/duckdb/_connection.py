@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Concatenate, Self
 
@@ -22,11 +23,15 @@ import duckdb
 
 from andamios.adapters.duckdb._worker import Worker
 
-__all__ = ["AsyncDuckDBConnection", "SharedDatabase", "TransactionAborted"]
+__all__ = ["AsyncDuckDBConnection", "DatabaseEnded", "SharedDatabase", "TransactionAborted"]
 
 # How long to wait for an interrupted statement to stop before interrupting again. A statement
 # that had not started when the first interrupt() came would otherwise run to completion.
 _INTERRUPT_RETRY_SECONDS = 0.05
+
+
+class DatabaseEnded(duckdb.ConnectionException):
+    """A connection was refused, or used after :meth:`SharedDatabase.end` closed its database."""
 
 
 class SharedDatabase:
@@ -35,11 +40,14 @@ class SharedDatabase:
     The database stays open while a cursor uses it or while it is *pinned*: an engine pins it from
     the first connect until the engine is disposed, so an in-memory database survives connections
     that the pool closes or invalidates (a cancelled query, ``pool_recycle``, ``NullPool``).
+    :meth:`end` closes every connection, in use or not, and refuses new ones.
     """
 
     __slots__ = (
         "_config",
         "_configure",
+        "_connections",
+        "_ended",
         "_lock",
         "_pinned",
         "_preload_extensions",
@@ -69,6 +77,8 @@ class SharedDatabase:
         self._root: duckdb.DuckDBPyConnection | None = None
         self._users = 0
         self._pinned = False
+        self._ended = False
+        self._connections: weakref.WeakSet[AsyncDuckDBConnection] = weakref.WeakSet()
 
     @property
     def is_open(self) -> bool:
@@ -78,6 +88,8 @@ class SharedDatabase:
     def acquire(self) -> duckdb.DuckDBPyConnection:
         """Open the database if needed and return a new cursor of it (call on a worker thread)."""
         with self._lock:
+            if self._ended:
+                raise DatabaseEnded(f"Connection Error: database {self.database} was closed")
             if self._root is None:
                 self._root = self._open()
                 self._pinned = True
@@ -110,6 +122,20 @@ class SharedDatabase:
                 self._users -= 1
                 if self._users == 0 and not self._pinned:
                     self._close_root()
+
+    def track(self, connection: AsyncDuckDBConnection) -> None:
+        """Remember an open connection, so that :meth:`end` can close it."""
+        self._connections.add(connection)
+
+    async def end(self) -> None:
+        """Close every connection (interrupting what runs) and join its thread; refuse new ones.
+
+        For a database closed with connections still checked out of the pool: their owners'
+        next statement fails, and nothing they do afterwards reaches the database.
+        """
+        self._ended = True
+        for connection in list(self._connections):
+            await connection.abort()
 
     def unpin(self) -> None:
         """Let the database close once its last cursor is released (the engine was disposed)."""
@@ -192,6 +218,7 @@ class AsyncDuckDBConnection:
     """
 
     __slots__ = (
+        "__weakref__",
         "_begin_pending",
         "_closed",
         "_conn",
@@ -217,6 +244,7 @@ class AsyncDuckDBConnection:
     async def open(cls, database: SharedDatabase) -> Self:
         """Start a worker thread and open a cursor of ``database`` on it."""
         self = cls(database)
+        database.track(self)
         try:
             await self._worker.submit(self._open_on_worker)
         except BaseException:
@@ -307,9 +335,13 @@ class AsyncDuckDBConnection:
         await self._submit(False, _commit, (), {})
 
     async def rollback(self) -> None:
-        """Roll the transaction back; a transaction that ran no statement needs no hop."""
+        """Roll the transaction back; a transaction that ran no statement needs no hop.
+
+        On a closed connection there is nothing to roll back (closing did): a no-op, so that a
+        pool returning a connection its database ended logs no failed reset.
+        """
         self._failure, self._in_transaction = None, False
-        if self._begin_pending:
+        if self._begin_pending or self._closed:
             self._begin_pending = False
             return
         await self._submit(False, _rollback, (), {})
@@ -323,6 +355,21 @@ class AsyncDuckDBConnection:
             await self._worker.submit(self._release_on_worker)
         finally:
             self._worker.stop(join=True)
+
+    async def abort(self) -> None:
+        """Close from outside the owner (its database is ending): interrupt the running
+        statement, close the DuckDB connection (rolling back), and join the worker thread."""
+        conn = self._conn
+        if self._closed:
+            # Closed without waiting (close_nowait): its release is queued behind what runs.
+            if conn is not None:
+                conn.interrupt()
+        else:
+            self._closed = True
+            if conn is not None:
+                await self._interrupt_until_idle(conn)
+            await self._worker.submit(self._release_quietly)
+        self._worker.stop(join=True)
 
     def close_nowait(self) -> None:
         """Close without waiting, from any thread (garbage collection, a failed open)."""

@@ -4,27 +4,34 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Self, cast
 
 import duckdb
 from sqlalchemy import MetaData, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from andamios.adapters.duckdb._dialect import AsyncDuckDBDialect
 from andamios.adapters.duckdb._errors import translate_error, translate_open_error
 from andamios.adapters.duckdb._settings import DuckDBSettings
 from andamios.adapters.duckdb._staging import ArrowStager
-from andamios.ports.errors import DatabaseError, DatabaseUnavailable, PersistenceError
+from andamios.adapters.duckdb._wal import prepare_file
+from andamios.adapters.sql_lifecycle import WorkInFlight, run_to_completion
+from andamios.ports.errors import DatabaseClosed, DatabaseUnavailable, PersistenceError
 
 __all__ = ["Database", "HealthCheck"]
 
 _DRIVER_ERRORS = (SQLAlchemyError, duckdb.Error)
+# Without external access, DuckDB's replacement scan cannot read the staged table (ADR 0012).
 _ARROW = ArrowStager()
+_ARROW_REGISTERED = ArrowStager(registered=True)
+_log = logging.getLogger("andamios.adapters.duckdb")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +67,10 @@ class Database:
     Entering (or :meth:`start`) opens the database at once, so a wrong URL, a missing directory, a
     corrupt file or a file locked by another process fails there, as a
     :class:`~andamios.ports.errors.DatabaseError`, not at the first query. Leaving (or
-    :meth:`close`) disposes the engine: every connection is closed and its thread joined.
+    :meth:`close`) ends every unit of work still in flight (a COMMIT already sent finishes
+    first; the others are rolled back and raise :class:`~andamios.ports.errors.DatabaseClosed`),
+    closes every connection, joins its thread and releases the file: when it returns, another
+    process can open the file, and nothing more is written.
 
     URLs: ``duckdb+async:///path/to/file.duckdb``, ``duckdb:///...`` (rewritten to the async
     driver), ``duckdb+async:///:memory:`` or ``duckdb+async://``. An in-memory database is one
@@ -68,7 +78,7 @@ class Database:
     :meth:`close`.
     """
 
-    __slots__ = ("_engine", "_settings")
+    __slots__ = ("_engine", "_settings", "_work")
 
     def __init__(
         self,
@@ -77,8 +87,10 @@ class Database:
         threads: int | None = None,
         memory_limit: str | None = None,
         read_only: bool = False,
-        external_access: bool = True,
+        external_access: bool = False,
+        extensions: Sequence[str] = (),
         pool_size: int = 5,
+        pool_timeout: float = 30.0,
         echo: bool = False,
     ) -> None:
         self._settings = DuckDBSettings(
@@ -87,10 +99,13 @@ class Database:
             memory_limit=memory_limit,
             read_only=read_only,
             external_access=external_access,
+            extensions=extensions,
             pool_size=pool_size,
+            pool_timeout=pool_timeout,
             echo=echo,
         )
         self._engine: AsyncEngine | None = None
+        self._work: WorkInFlight | None = None
 
     @classmethod
     def from_settings(cls, settings: DuckDBSettings) -> Self:
@@ -98,6 +113,7 @@ class Database:
         database = cls.__new__(cls)
         database._settings = settings
         database._engine = None
+        database._work = None
         return database
 
     @classmethod
@@ -140,13 +156,24 @@ class Database:
 
     @property
     def engine(self) -> AsyncEngine:
-        """The SQLAlchemy ``AsyncEngine``; raises :class:`DatabaseError` if not started."""
-        if self._engine is None:
-            raise DatabaseError(
+        """The SQLAlchemy ``AsyncEngine``.
+
+        Raises :class:`~andamios.ports.errors.DatabaseClosed` if not started (or closed), and
+        :class:`~andamios.ports.errors.DatabaseError` from an event loop other than the one
+        that started the database.
+        """
+        if self._engine is None or self._work is None:
+            raise DatabaseClosed(
                 f"{self!r} is not open: use 'async with Database(url) as db:' "
                 "or 'await db.start()' first"
             )
+        self._work.check_loop()
         return self._engine
+
+    @property
+    def work(self) -> WorkInFlight | None:
+        """The units of work in flight (``None`` before the first :meth:`start`)."""
+        return self._work
 
     async def start(self) -> None:
         """Create the engine and open the database now (a no-op if already started)."""
@@ -160,12 +187,16 @@ class Database:
                 raise DatabaseUnavailable(
                     f"cannot open database file {path}: directory {directory} does not exist"
                 )
+            # Before DuckDB sees the file: refuse a SQLite file, keep a WAL about to be replayed.
+            await asyncio.to_thread(prepare_file, path, read_only=settings.read_only)
         engine = create_async_engine(
-            settings.sqlalchemy_url,
+            settings.engine_url,
             connect_args=settings.connect_args(),
             pool_size=settings.pool_size,
-            # Each connection is a thread; past pool_size, tasks wait for one to be returned.
+            # Each connection is a thread; past pool_size, tasks wait for one to be returned,
+            # pool_timeout at most.
             max_overflow=0,
+            pool_timeout=settings.pool_timeout,
             echo=settings.echo,
         )
         try:
@@ -174,18 +205,34 @@ class Database:
                 pass
         except _DRIVER_ERRORS as exc:
             await engine.dispose()
-            raise translate_open_error(exc) from exc
+            raise translate_open_error(exc, path=path) from exc
         except BaseException:
             # Cancelled while opening: leave no engine (and no thread) behind.
             await engine.dispose()
             raise
         self._engine = engine
+        self._work = WorkInFlight(f"database {self.url}")
 
     async def close(self) -> None:
-        """Dispose the engine: close every connection and join its thread (idempotent)."""
+        """End the units of work in flight, close every connection, join every thread, and
+        release the file (idempotent; finishes even if the caller is cancelled meanwhile).
+
+        A COMMIT already sent runs to its end. Every other unit of work still open is rolled
+        back, and its next statement or ``commit()`` raises
+        :class:`~andamios.ports.errors.DatabaseClosed`, as does one that begins afterwards.
+        """
         engine, self._engine = self._engine, None
-        if engine is not None:
-            await engine.dispose()
+        if engine is not None and self._work is not None:
+            await run_to_completion(self._shut(engine, self._work))
+
+    async def _shut(self, engine: AsyncEngine, work: WorkInFlight) -> None:
+        in_flight = await work.close()
+        if in_flight:
+            _log.warning(
+                "closing %s with %d unit(s) of work in flight: rolled back", self.url, in_flight
+            )
+        await cast("AsyncDuckDBDialect", engine.dialect).end_connections()
+        await engine.dispose()
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -245,9 +292,9 @@ class Database:
 
     def translate_error(self, exc: BaseException) -> PersistenceError:
         """Translate a driver error into the Andamios tree (see :func:`translate_error`)."""
-        return translate_error(exc)
+        return translate_error(exc, path=self._settings.path)
 
     @property
     def bulk_stager(self) -> ArrowStager:
         """Bulk writes stage their rows as an Arrow table (see ``docs/adr/0006-bulk-path.md``)."""
-        return _ARROW
+        return _ARROW if self._settings.external_access else _ARROW_REGISTERED

@@ -14,7 +14,7 @@ from __future__ import annotations
 import collections
 import functools
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, cast
 
@@ -39,6 +39,7 @@ from sqlalchemy.util.concurrency import await_
 
 from andamios.adapters.duckdb._connection import AsyncDuckDBConnection, SharedDatabase
 from andamios.adapters.duckdb._reflection import DuckDBInspector
+from andamios.adapters.duckdb._settings import EXTENSION_POLICY
 from andamios.adapters.sql_spi import JsonText
 
 if TYPE_CHECKING:
@@ -356,6 +357,32 @@ class AsyncDuckDBExecutionContext(PGExecutionContext_psycopg2):
         """Nothing to do: DuckDB sends no notices."""
 
 
+def _merged_config(url_config: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    """DuckDB's configuration: the extension policy, then the URL's options, then ``config``.
+
+    Option names are DuckDB's, which are case-insensitive. ``config`` (the ``connect_args``: code)
+    and the URL (configuration) may both give an option only with the same value: a URL never
+    overrides what the code says, and is not silently ignored either.
+    """
+    merged: dict[str, Any] = dict(EXTENSION_POLICY)
+    from_url = {str(name).lower(): value for name, value in url_config.items()}
+    merged.update(from_url)
+    for name, value in config.items():
+        option = str(name).lower()
+        if option in from_url and str(from_url[option]).lower() != str(value).lower():
+            raise ArgumentError(
+                f"duckdb+async: the URL sets {option}={from_url[option]!r} and connect_args "
+                f"config sets {option}={value!r}; give the option once"
+            )
+        merged[option] = value
+    return merged
+
+
+def _is_false(value: object) -> bool:
+    # As DuckDB reads a boolean option given as text (a URL's) or as a Python value.
+    return str(value).strip().lower() in ("false", "f", "0", "no", "n")
+
+
 def _unpin_databases(engine: Engine) -> None:
     dialect = cast("AsyncDuckDBDialect", engine.dialect)
     for database in dialect._databases.values():
@@ -379,7 +406,12 @@ class AsyncDuckDBDialect(_DuckDBEngineDialect):
     - every identifier DuckDB's parser cannot take bare (``at``, ``order``, ``left``) is quoted;
     - reflection (``sqlalchemy.inspect()``) reads DuckDB's catalog (:class:`DuckDBInspector`);
     - after a failed statement, a transaction refuses further statements and its COMMIT
-      (:class:`~._connection.TransactionAborted`), where DuckDB would roll back silently.
+      (:class:`~._connection.TransactionAborted`), where DuckDB would roll back silently;
+    - DuckDB installs and loads no extension by itself (``EXTENSION_POLICY``, under the URL's
+      options and ``connect_args``), and ``preload_extensions`` load even with
+      ``enable_external_access`` false;
+    - an option that both the URL and ``connect_args={"config": ...}`` give must have one value
+      (``ArgumentError`` otherwise): the URL never overrides the code.
     """
 
     driver = "async"
@@ -443,14 +475,20 @@ class AsyncDuckDBDialect(_DuckDBEngineDialect):
         params = dict(cparams)
         path = str(cargs[0] if cargs else params.pop("database", None) or ":memory:")
         read_only = bool(params.pop("read_only", False))
-        config: dict[str, Any] = dict(params.pop("config", None) or {})
-        config.update(params.pop("url_config", None) or {})
+        config = _merged_config(
+            params.pop("url_config", None) or {}, params.pop("config", None) or {}
+        )
         preload = tuple(params.pop("preload_extensions", None) or ())
         if params:
             raise ArgumentError(
                 f"duckdb+async does not support the connect argument(s) {sorted(params)}; "
                 "supported: database, read_only, config, preload_extensions"
             )
+        # LOAD needs external access: the database opens with it to load the extensions, and
+        # every connection switches it off (for the whole database) before it is handed out.
+        close_access = bool(preload) and _is_false(config.get("enable_external_access", True))
+        if close_access:
+            config["enable_external_access"] = True
         # DuckDB's own settings go to duckdb.connect; an extension's settings (known only once it
         # is loaded) are SET on every connection, as duckdb-engine does.
         core = get_core_config()
@@ -463,13 +501,30 @@ class AsyncDuckDBDialect(_DuckDBEngineDialect):
                 read_only=read_only,
                 config=config,
                 preload_extensions=preload,
-                configure=(
-                    (lambda cursor: apply_config(self, cursor, extension_config))
-                    if extension_config
-                    else None
-                ),
+                configure=self._configurer(extension_config, close_access=close_access),
             )
         return database
+
+    def _configurer(
+        self, extension_config: dict[str, Any], *, close_access: bool
+    ) -> Callable[[duckdb.DuckDBPyConnection], None] | None:
+        """What every new connection runs first, if anything: external access switched off (after
+        the extensions loaded), then the extensions' settings."""
+        if not extension_config and not close_access:
+            return None
+
+        def configure(cursor: duckdb.DuckDBPyConnection) -> None:
+            if close_access:
+                cursor.execute("SET enable_external_access = false")
+            apply_config(self, cursor, extension_config)
+
+        return configure
+
+    async def end_connections(self) -> None:
+        """Close every connection of this dialect's databases, in use or pooled, interrupting
+        what runs and joining each thread; from then on every connect is refused."""
+        for database in list(self._databases.values()):
+            await database.end()
 
     def get_driver_connection(self, connection: DBAPIConnection) -> AsyncDuckDBConnection:
         """The :class:`AsyncDuckDBConnection` under a pooled connection."""

@@ -15,10 +15,12 @@ from pathlib import Path
 
 import duckdb
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 
 from andamios.adapters.duckdb._connection import TransactionAborted
 from andamios.adapters.duckdb._wal import is_sqlite
+from andamios.adapters.sql_spi import pool_exhausted
 from andamios.ports.errors import (
     ConcurrencyError,
     ConfigurationError,
@@ -211,6 +213,8 @@ def translate_error(exc: BaseException, *, path: Path | None = None) -> Persiste
     TransactionException "Failed to commit: ... duplicate key"       ``DuplicateError``
     TransactionException "Conflict on update/tuple deletion"         ``ConcurrencyError``
     ``StaleDataError`` (a versioned row changed or vanished)         ``ConcurrencyError``
+    SQLAlchemy's pool ``TimeoutError`` (no connection free within    ``OperationalError`` naming
+    ``pool_timeout``)                                                ``pool_timeout``, pool_size
     IOException "Could not set lock on file ... (PID n)"             ``DatabaseLocked``
     Error "Corrupt database file: computed checksum ..." (a damaged  ``CorruptDatabase``
     block, at open or in a statement)
@@ -231,6 +235,8 @@ def translate_error(exc: BaseException, *, path: Path | None = None) -> Persiste
     error: PersistenceError
     if isinstance(exc, StaleDataError):
         error = ConcurrencyError(_first_line(str(exc)))
+    elif isinstance(exc, PoolTimeout):
+        error = pool_exhausted(exc)
     else:
         original: BaseException | None = exc
         in_statement = False

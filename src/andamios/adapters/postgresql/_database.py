@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
+import asyncpg
 from sqlalchemy import MetaData, event, text
 from sqlalchemy.engine import URL, Connection, ExceptionContext, Transaction
 from sqlalchemy.exc import SQLAlchemyError
@@ -29,15 +31,17 @@ from andamios.adapters.postgresql._settings import (
     normalize_url,
 )
 from andamios.adapters.postgresql._staging import CopyStager
+from andamios.adapters.sql_lifecycle import ConnectionsInUse, WorkInFlight, run_to_completion
 from andamios.ports.errors import (
     ConfigurationError,
-    DatabaseError,
+    DatabaseClosed,
     PersistenceError,
 )
 
 __all__ = ["Database", "HealthCheck"]
 
 _COPY = CopyStager()
+_log = logging.getLogger("andamios.adapters.postgresql")
 
 # SQLAlchemy wraps what asyncpg raises, but lets a failed connect's OSError through as it is.
 _DRIVER_ERRORS = (SQLAlchemyError, OSError)
@@ -62,6 +66,22 @@ def _translated(settings: PostgreSQLSettings) -> Iterator[None]:
         yield
     except _DRIVER_ERRORS as exc:
         raise translate_error(exc, settings=settings) from exc
+
+
+async def _connect_whole(*args: Any, **kwargs: Any) -> Any:
+    """``asyncpg.connect``, never abandoned halfway: cancelled, it lets the cancellation through
+    at once and terminates the connection once made, which would otherwise leak its socket."""
+    made = asyncio.ensure_future(asyncpg.connect(*args, **kwargs))
+    try:
+        return await asyncio.shield(made)
+    except asyncio.CancelledError:
+        made.add_done_callback(_terminate_made)
+        raise
+
+
+def _terminate_made(made: asyncio.Future[Any]) -> None:
+    if not made.cancelled() and made.exception() is None:
+        made.result().terminate()
 
 
 def _innermost(connection: Connection) -> Transaction | None:
@@ -152,7 +172,7 @@ class Database:
     :class:`~andamios.ports.errors.UnitOfWorkError`, where PostgreSQL would roll back in silence.
     """
 
-    __slots__ = ("_engine", "_replica", "_settings")
+    __slots__ = ("_engine", "_in_use", "_replica", "_settings", "_work")
 
     def __init__(
         self,
@@ -182,6 +202,8 @@ class Database:
         )
         self._engine: AsyncEngine | None = None
         self._replica: AsyncEngine | None = None
+        self._work: WorkInFlight | None = None
+        self._in_use: list[ConnectionsInUse] = []
 
     @classmethod
     def from_settings(cls, settings: PostgreSQLSettings) -> Self:
@@ -190,6 +212,8 @@ class Database:
         database._settings = settings
         database._engine = None
         database._replica = None
+        database._work = None
+        database._in_use = []
         return database
 
     @classmethod
@@ -222,23 +246,34 @@ class Database:
         return self._engine is not None
 
     def _open_engine(self, engine: AsyncEngine | None) -> AsyncEngine:
-        if engine is None:
-            raise DatabaseError(
+        if engine is None or self._work is None:
+            raise DatabaseClosed(
                 f"{self!r} is not open: use 'async with Database(url) as db:' "
                 "or 'await db.start()' first"
             )
+        self._work.check_loop()
         return engine
 
     @property
+    def work(self) -> WorkInFlight | None:
+        """The units of work in flight (``None`` before the first :meth:`start`)."""
+        return self._work
+
+    @property
     def engine(self) -> AsyncEngine:
-        """The SQLAlchemy ``AsyncEngine``; raises :class:`DatabaseError` if not started."""
+        """The SQLAlchemy ``AsyncEngine``.
+
+        Raises :class:`~andamios.ports.errors.DatabaseClosed` if not started (or closed), and
+        :class:`~andamios.ports.errors.DatabaseError` from an event loop other than the one
+        that started the database.
+        """
         return self._open_engine(self._engine)
 
     @property
     def replica(self) -> AsyncEngine | None:
         """The ``AsyncEngine`` over ``replica_url``, ``None`` without one.
 
-        Started and closed with :attr:`engine`; raises :class:`DatabaseError` if not started.
+        Started and closed with :attr:`engine`; raises as :attr:`engine` does.
         """
         if self._settings.replica_url is None:
             return None
@@ -247,7 +282,9 @@ class Database:
     async def _connect(self, url: URL, aborted: _AbortedTransactions) -> AsyncEngine:
         """An engine over ``url`` whose first connection is open (and schema checked)."""
         settings = self._settings
-        engine = create_async_engine(url, **settings.engine_kwargs())
+        kwargs = settings.engine_kwargs()
+        kwargs["connect_args"] = {**kwargs["connect_args"], "async_creator_fn": _connect_whole}
+        engine = create_async_engine(url, **kwargs)
         aborted.watch(engine)
         try:
             # The first connection reaches the server: fail here, not at the first query.
@@ -286,16 +323,38 @@ class Database:
             except BaseException:
                 await engine.dispose()
                 raise
+        name = f"database {describe_server(self._settings.sqlalchemy_url)}"
+        self._in_use = [ConnectionsInUse(each, name) for each in (engine, replica) if each]
         self._engine, self._replica = engine, replica
+        self._work = WorkInFlight(name)
 
     async def close(self) -> None:
-        """Dispose the engines: close every pooled connection (idempotent)."""
+        """End the units of work in flight and close every connection (idempotent; finishes
+        even if the caller is cancelled meanwhile).
+
+        A COMMIT already sent runs to its end. Every other unit of work still open has its
+        connection terminated (the server rolls its transaction back), and its next statement or
+        ``commit()`` raises :class:`~andamios.ports.errors.DatabaseClosed`, as does one that
+        begins afterwards.
+        """
         engine, self._engine = self._engine, None
         replica, self._replica = self._replica, None
+        if engine is not None and self._work is not None:
+            await run_to_completion(self._shut(engine, replica, self._work))
+
+    async def _shut(
+        self, engine: AsyncEngine, replica: AsyncEngine | None, work: WorkInFlight
+    ) -> None:
+        in_flight = await work.close()
+        if in_flight:
+            _log.warning(
+                "closing %s with %d unit(s) of work in flight: rolled back", self, in_flight
+            )
+        for in_use in self._in_use:
+            in_use.end()
         if replica is not None:
             await replica.dispose()
-        if engine is not None:
-            await engine.dispose()
+        await engine.dispose()
 
     async def __aenter__(self) -> Self:
         await self.start()

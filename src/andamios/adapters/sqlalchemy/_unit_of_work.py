@@ -6,6 +6,7 @@ from typing import Any, Protocol, cast
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from andamios.adapters.sql_lifecycle import WorkInFlight, run_to_completion, settle
 from andamios.adapters.sql_spi import BulkStager
 from andamios.adapters.sqlalchemy._bulk import BULK_THRESHOLD, BulkWriter
 from andamios.adapters.sqlalchemy._mapping import Mapping
@@ -85,10 +86,14 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
             expire_on_commit=False,
             autoflush=not read_only,
         )
+        # A database that tracks its work (see andamios.adapters.sql_lifecycle) can close with
+        # units of work in flight; a third party's may not track it.
+        self._work: WorkInFlight | None = getattr(database, "work", None)
+        self._entered = False
         writer = BulkWriter(
             mapping,
             engine.dialect,
-            database.translate_error,
+            self._translate,
             BULK_THRESHOLD if bulk_threshold is None else bulk_threshold,
             database.bulk_stager,
         )
@@ -96,9 +101,18 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         sync_session.writer = writer
         if clock is not None:
             sync_session.clock = clock
-        self._context = SessionContext(session, database.translate_error, writer)
+        self._context = SessionContext(session, self._translate, writer)
         super().__init__()
         self._tracker.read_only = read_only
+
+    def _translate(self, exc: BaseException) -> PersistenceError:
+        work = self._work
+        if work is not None and work.ended:
+            # Whatever the driver says once its database was closed under this unit of work.
+            closed = work.closed_error()
+            closed.__cause__ = exc
+            return closed
+        return self._database.translate_error(exc)
 
     @classmethod
     def factory[U: UnitOfWork](
@@ -149,13 +163,38 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
 
     async def _begin(self) -> None:
         self._context.sync_session.begin_moment()
-        with self._context.translated():
-            await self._context.session.begin()
+        if self._work is not None:
+            self._work.enter()  # refused at once once the database is closed
+        session = self._context.session
+        try:
+            with self._context.translated():
+                await session.begin()
+                # The connection now, not at the first statement, and never abandoned halfway:
+                # a connect cancelled mid-way would leak its socket (asyncpg's codec setup).
+                # Neither DuckDB nor PostgreSQL begins the transaction before a statement.
+                await run_to_completion(session.connection())
+        except BaseException:
+            if self._work is not None:
+                self._work.leave()
+            await run_to_completion(session.close())
+            raise
+        self._entered = self._work is not None
+
+    async def _send_commit(self) -> None:
+        session = self._context.session
+        # The flush may be cancelled: nothing is committed then, and CancelledError says so.
+        await session.flush()
+        if self._work is None:
+            await settle(session.commit())
+        else:
+            # Once sent, the COMMIT runs to its end and its outcome is the answer; the
+            # database's close() waits for it.
+            await self._work.commit(session.commit())
 
     async def _commit(self) -> None:
         try:
             with self._context.translated():
-                await self._context.session.commit()
+                await self._send_commit()
         except PersistenceError as error:
             # Nothing was saved: the aggregates keep their last committed versions.
             self._context.sync_session.restore_versions()
@@ -186,8 +225,20 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         )
 
     async def _close(self) -> None:
-        with self._context.translated():
-            await self._context.session.close()
+        try:
+            with self._context.translated():
+                session = self._context.session
+                if session.in_transaction():
+                    # Cancelled meanwhile, the session would return its connection mid-rollback.
+                    await run_to_completion(session.close())
+                else:
+                    # Nothing to give back (a commit or rollback did): no suspension point, so a
+                    # cancellation after a commit cannot turn its success into CancelledError.
+                    await session.close()
+        finally:
+            if self._entered:
+                self._entered = False
+                cast("WorkInFlight", self._work).leave()
 
 
 class SqlAlchemyFactory[U: UnitOfWork]:

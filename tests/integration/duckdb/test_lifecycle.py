@@ -1,0 +1,299 @@
+"""Closing a database with units of work in flight, cancelled commits, and foreign event loops.
+
+The same on a DuckDB file, in-memory DuckDB and PostgreSQL: ``close()`` lets a COMMIT already
+sent finish, ends every other unit of work (rolled back, then :class:`DatabaseClosed`), joins
+every worker thread and releases the file; a cancelled ``commit()`` always tells the truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import subprocess
+import sys
+import threading
+from collections.abc import AsyncIterator, Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+import sqlalchemy as sa
+from tests.integration.duckdb._contract_mapping import (
+    DATABASE_KINDS,
+    contract_mapping,
+    open_database,
+)
+
+from andamios.adapters.duckdb import THREAD_NAME_PREFIX
+from andamios.adapters.memory import InMemoryUnitOfWork
+from andamios.adapters.sqlalchemy import SqlAlchemyUnitOfWork
+from andamios.ports import UnitOfWorkFactory
+from andamios.ports.errors import DatabaseClosed, DatabaseError
+from andamios.testing import ContractUnitOfWork, Counter, Gadget
+
+type Factory = UnitOfWorkFactory[ContractUnitOfWork]
+
+
+def _gadget(sku: str) -> Gadget:
+    return Gadget(sku=sku, name=sku.lower(), price=Decimal("1.00"), quantity=1)
+
+
+def _worker_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name.startswith(THREAD_NAME_PREFIX)}
+
+
+@pytest.fixture(params=DATABASE_KINDS)
+async def opened(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[tuple[Any, Factory, str]]:
+    """A started database, a factory over it, and its kind."""
+    with contract_mapping() as mapping:
+        async with open_database(request.param, tmp_path, mapping) as database:
+            factory = SqlAlchemyUnitOfWork.factory(
+                ContractUnitOfWork, database=database, mapping=mapping
+            )
+            yield database, factory, request.param
+
+
+async def _count(database: Any, table: str) -> int:
+    async with database.engine.connect() as connection:
+        return int(await connection.scalar(sa.text(f"SELECT count(*) FROM {table}")))
+
+
+async def test_close_ends_a_unit_of_work_in_flight_and_nothing_of_it_is_saved(
+    opened: tuple[Any, Factory, str],
+) -> None:
+    database, factory, kind = opened
+    before = _worker_threads()
+    async with factory() as uow:
+        await uow.gadgets.add(_gadget("A-1"))
+        assert await uow.gadgets.count() == 1  # flushed: the transaction holds the row
+        await database.close()
+        assert _worker_threads() <= before
+        with pytest.raises(DatabaseClosed, match="was closed while this unit of work was open"):
+            await uow.commit()
+        with pytest.raises(DatabaseClosed):
+            await uow.gadgets.count()
+    await database.close()  # twice: harmless
+    if kind == "memory":
+        return  # an in-memory database is gone once closed
+    await database.start()
+    try:
+        assert await _count(database, "gadgets") == 0
+    finally:
+        await database.close()
+
+
+async def test_a_unit_of_work_after_close_is_refused(opened: tuple[Any, Factory, str]) -> None:
+    database, factory, _ = opened
+    made_before = factory()
+    await database.close()
+    with pytest.raises(DatabaseClosed, match="is closed: no unit of work can begin"):
+        async with made_before:
+            pass
+    with pytest.raises(DatabaseClosed, match="is not open"):
+        factory()
+
+
+async def test_close_interrupts_a_running_statement(opened: tuple[Any, Factory, str]) -> None:
+    database, factory, kind = opened
+    endless = (
+        "SELECT count(*) FROM generate_series(1, 1000000000000)"
+        if kind == "postgresql"
+        else "SELECT count(*) FROM range(1000000000000) a, range(1000) b"
+    )
+    started = asyncio.Event()
+
+    async def long_read() -> None:
+        async with factory() as uow:
+            await uow.gadgets.count()
+            started.set()
+            with pytest.raises(sa.exc.SQLAlchemyError):  # the session's own, untranslated
+                await cast("SqlAlchemyUnitOfWork", uow).session.execute(sa.text(endless))
+            await uow.gadgets.count()  # what the unit of work says next
+
+    task = asyncio.create_task(long_read())
+    await started.wait()
+    await asyncio.sleep(0.2)
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    await database.close()
+    assert loop.time() - began < 5
+    with pytest.raises(DatabaseClosed):
+        await task
+
+
+async def test_a_commit_in_flight_at_close_tells_the_truth(
+    opened: tuple[Any, Factory, str],
+) -> None:
+    database, factory, kind = opened
+    if kind == "memory":
+        pytest.skip("an in-memory database cannot be reopened to see what was committed")
+    rng = random.Random(11)
+    outcomes: list[bool] = []
+    for round_ in range(6):
+        if not database.is_started:
+            await database.start()
+
+        async def write(n: int) -> None:
+            async with factory() as uow:
+                await uow.gadgets.add_many([_gadget(f"R{n}-{i}") for i in range(2_000)])
+                await uow.commit()
+
+        task = asyncio.create_task(write(round_))
+        await asyncio.sleep(rng.uniform(0, 0.08))
+        await database.close()
+        try:
+            await task
+        except DatabaseClosed:
+            committed = False
+        else:
+            committed = True
+        outcomes.append(committed)
+        await database.start()
+        stored = await _count(database, "gadgets")
+        assert stored == 2_000 * sum(outcomes), (round_, outcomes)
+    await database.close()
+
+
+async def test_close_releases_the_file_for_another_process(tmp_path: Path) -> None:
+    with contract_mapping() as mapping:
+        async with open_database("file", tmp_path, mapping) as database:
+            factory = SqlAlchemyUnitOfWork.factory(
+                ContractUnitOfWork, database=database, mapping=mapping
+            )
+            async with factory() as uow:
+                await uow.gadgets.add(_gadget("A-1"))
+                await uow.gadgets.count()
+                await database.close()
+                path = str(database.settings.path)
+                reader = await asyncio.to_thread(
+                    subprocess.run,
+                    [
+                        sys.executable,
+                        "-c",
+                        "import duckdb, sys; c = duckdb.connect(sys.argv[1]); "
+                        "print(c.execute('SELECT count(*) FROM gadgets').fetchone()[0]); c.close()",
+                        path,
+                    ],
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+    assert reader.returncode == 0, reader.stderr
+    assert reader.stdout.strip() == "0"
+
+
+# -- cancellation -----------------------------------------------------------------------------
+
+
+@pytest.fixture(params=("adapter-memory", *DATABASE_KINDS))
+async def counters(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Factory]:
+    """A factory whose store holds one counter ``"c"`` at 0."""
+    factory: Factory
+    if request.param == "adapter-memory":
+        factory = InMemoryUnitOfWork.factory(ContractUnitOfWork)
+        async with factory() as uow:
+            await uow.counters.add(Counter(id="c", value=0))
+            await uow.commit()
+        yield factory
+        return
+    with contract_mapping() as mapping:
+        async with open_database(request.param, tmp_path, mapping) as database:
+            factory = SqlAlchemyUnitOfWork.factory(
+                ContractUnitOfWork, database=database, mapping=mapping
+            )
+            async with factory() as uow:
+                await uow.counters.add(Counter(id="c", value=0))
+                await uow.commit()
+            yield factory
+
+
+async def _increment(factory: Factory, committed: Callable[[], None]) -> None:
+    async with factory() as uow:
+        counter = await uow.counters.get("c")
+        counter.value += 1
+        await uow.commit()
+        committed()
+
+
+async def test_a_cancelled_commit_always_tells_whether_it_committed(counters: Factory) -> None:
+    # 120 increments cancelled at random points: each caller that was told "committed" (the
+    # task ended normally) is counted; the stored value must be exactly that count.
+    rng = random.Random(7)
+    told_committed = 0
+    reached_commit = 0
+
+    def note() -> None:
+        nonlocal reached_commit
+        reached_commit += 1
+
+    loop = asyncio.get_running_loop()
+    for _ in range(120):
+        began = loop.time()
+        task = asyncio.create_task(_increment(counters, note))
+        await asyncio.sleep(rng.uniform(0, 0.004))
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        else:
+            told_committed += 1
+        assert loop.time() - began < 5
+    async with counters() as uow:
+        stored = (await uow.counters.get("c")).value
+    assert stored == told_committed == reached_commit
+
+
+async def test_cancelling_a_unit_of_work_logs_no_sqlalchemy_noise(
+    opened: tuple[Any, Factory, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    _, factory, _ = opened
+    caplog.set_level(logging.DEBUG, logger="sqlalchemy")
+    rng = random.Random(3)
+    for n in range(40):
+
+        async def work(n: int = n) -> None:
+            async with factory() as uow:
+                await uow.gadgets.add(_gadget(f"N-{n}"))
+                await uow.gadgets.count()
+                await asyncio.sleep(0)
+
+        task = asyncio.create_task(work())
+        await asyncio.sleep(rng.uniform(0, 0.003))
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    noisy = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert noisy == []
+
+
+# -- event loops --------------------------------------------------------------------------------
+
+
+async def test_a_database_used_from_another_event_loop_fails_at_once(
+    opened: tuple[Any, Factory, str],
+) -> None:
+    _, factory, _ = opened
+    errors: list[BaseException] = []
+
+    async def elsewhere() -> None:
+        async with factory() as uow:
+            await uow.gadgets.count()
+
+    def run() -> None:
+        try:
+            asyncio.run(elsewhere())
+        except BaseException as error:
+            errors.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    await asyncio.to_thread(thread.join, 10)
+    assert len(errors) == 1
+    assert type(errors[0]) is DatabaseError
+    assert "was started on another event loop" in str(errors[0])
+    async with factory() as uow:  # the database's own loop still works
+        assert await uow.gadgets.count() == 0
