@@ -34,6 +34,10 @@ def _serve(queue: SimpleQueue[Callable[[], None] | None]) -> None:
     # A module-level function, not a bound method: the thread must not keep its Worker alive.
     while (job := queue.get()) is not None:
         job()
+        # An idle thread must hold nothing of its last job (a DuckDB connection, its results):
+        # a daemon thread's frame outlives the interpreter's exit, and DuckDB objects still
+        # alive then are reported as leaked ("nanobind: leaked N instances").
+        del job
 
 
 def _resolve(future: asyncio.Future[Any], result: object) -> None:
@@ -70,6 +74,12 @@ class Worker:
             target=_serve, args=(self._queue,), name=_next_name(), daemon=True
         )
         self._thread.start()
+
+    def __del__(self) -> None:
+        # A Worker dropped without stop() (its connection was garbage collected unclosed, e.g.
+        # returned to a pool that had been disposed): the thread ends after the queued jobs
+        # instead of idling, with whatever it holds, until the interpreter exits.
+        self._queue.put(None)
 
     @property
     def name(self) -> str:
