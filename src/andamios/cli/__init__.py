@@ -9,7 +9,9 @@
     andamios info                                     # versions and resolved settings
 
 Exit codes: 0 ok, 1 failed (``check`` found differences, a migration failed and was rolled
-back), 2 a usage or settings error. ``andamios --install-completion`` sets up shell completion.
+back, any database error but a setting's: damaged, locked, missing, unreachable), 2 a usage or
+settings error (a bad flag or argument, a wrong setting, an unknown revision).
+``andamios --install-completion`` sets up shell completion.
 """
 
 from __future__ import annotations

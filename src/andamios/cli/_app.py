@@ -24,7 +24,9 @@ app = typer.Typer(
         "Andamios: async persistence for domain-driven Python on DuckDB and PostgreSQL.\n\n"
         "Settings come from flags, then ANDAMIOS_* variables, then [tool.andamios] in "
         "pyproject.toml. Exit codes: 0 ok, 1 failed (check found differences, a migration "
-        "failed and was rolled back), 2 usage or settings error."
+        "failed and was rolled back, the database is damaged, locked, missing or unreachable), "
+        "2 usage or settings error (a bad flag or argument, a wrong setting, an unknown "
+        "revision)."
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
+import sys
 from typing import Annotated
 
 import typer
+from typer.core import TyperCommand
 
 from andamios.cli._context import migrations, options, settings
-from andamios.cli._output import EXIT_FAILED, alembic_messages, handled
+from andamios.cli._output import EXIT_FAILED, EXIT_USAGE, alembic_messages, fail, handled
 
-__all__ = ["db"]
+__all__ = ["RevisionCommand", "db"]
 
 db = typer.Typer(
     name="db",
@@ -25,8 +28,28 @@ Revision = Annotated[
         metavar="REVISION",
     ),
 ]
-# "-1" is a revision, not an unknown option (as with alembic downgrade -1).
-_RELATIVE = {"ignore_unknown_options": True}
+_RELATIVE_REVISION = re.compile(r"-[0-9]+")
+
+
+class RevisionCommand(TyperCommand):
+    """A command whose REVISION may be relative (``-1``), as with ``alembic downgrade -1``.
+
+    Click would take ``-1`` for an unknown option: such arguments are passed after ``--``, so
+    they reach REVISION while an option the command does not have (``--wrong``) is still Click's
+    usage error naming it (exit 2), never a revision to look for.
+    """
+
+    # Typer's Context, a subclass of the (vendored, private) Click Context the base names.
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
+        """Move relative revisions after ``--``, then parse as Click does."""
+        end = args.index("--") if "--" in args else len(args)
+        relative = [arg for arg in args[:end] if _RELATIVE_REVISION.fullmatch(arg)]
+        if relative:
+            rest = [arg for arg in args[:end] if not _RELATIVE_REVISION.fullmatch(arg)]
+            args = [*rest, "--", *relative, *args[end + 1 :]]
+        return super().parse_args(ctx, args)
+
+
 Sql = Annotated[bool, typer.Option("--sql", help="Print the SQL instead of running it.")]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Show more of each revision.")]
 
@@ -68,14 +91,14 @@ def revision(
     typer.secho(f"Created {path}", fg=typer.colors.GREEN)
 
 
-@db.command(context_settings=_RELATIVE)
+@db.command(cls=RevisionCommand)
 def upgrade(ctx: typer.Context, target: Revision = "head", sql: Sql = False) -> None:
     """Upgrade the database to a revision (default: head), in one transaction."""
     with handled(traceback=options(ctx).traceback), alembic_messages():
         migrations(ctx).upgrade(target, sql=sql)
 
 
-@db.command(context_settings=_RELATIVE)
+@db.command(cls=RevisionCommand)
 def downgrade(ctx: typer.Context, target: Revision, sql: Sql = False) -> None:
     """Downgrade the database to a revision ('base': before the first), in one transaction."""
     with handled(traceback=options(ctx).traceback), alembic_messages():
@@ -112,7 +135,7 @@ def heads(ctx: typer.Context, verbose: Verbose = False) -> None:
         migrations(ctx).heads(verbose=verbose)
 
 
-@db.command(context_settings=_RELATIVE)
+@db.command(cls=RevisionCommand)
 def stamp(ctx: typer.Context, target: Revision) -> None:
     """Record a revision as the database's, without running migrations."""
     with handled(traceback=options(ctx).traceback), alembic_messages():
@@ -155,7 +178,18 @@ def reset(
     with handled(traceback=options(ctx).traceback):
         url = settings(ctx).require_database_url()
     if not yes:
+        if not _interactive():
+            fail(
+                f"db reset drops every table of {url} and asks first, on a terminal: this input "
+                "is not one; pass --yes to reset without asking",
+                EXIT_USAGE,
+            )
         typer.confirm(f"Drop every table of {url} and re-create them at head?", abort=True)
     with handled(traceback=options(ctx).traceback), alembic_messages():
         migrations(ctx).reset()
     typer.secho("Database re-created at head", fg=typer.colors.GREEN)
+
+
+def _interactive() -> bool:
+    """Whether the command can ask a question: its input is a terminal."""
+    return sys.stdin.isatty()

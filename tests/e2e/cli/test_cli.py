@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import random
 import runpy
 import sys
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+from alembic.util.exc import CommandError
 from tests.integration.migrations._project import Project
 from tests.integration.migrations._revisions import write_revision
 from typer.testing import CliRunner, Result
 
+from andamios.adapters.migrations import MigrationError, UnsupportedMigration
+from andamios.adapters.migrations._impl import serial_refusal
 from andamios.cli import app, main
+from andamios.cli._output import EXIT_FAILED, EXIT_USAGE, exit_code
+from andamios.ports.errors import (
+    ConfigurationError,
+    CorruptDatabase,
+    DatabaseLocked,
+    DatabaseUnavailable,
+    OperationalError,
+)
 
 NOTES = """\
 notes = sa.Table(
@@ -139,8 +152,190 @@ def test_failing_migrations_exit_1_and_roll_back(migrated: Project, runner: CliR
     assert "error: DuckDB cannot drop a constraint of notes in place" in refused.stderr
 
 
-def test_reset_asks_first(migrated: Project, runner: CliRunner) -> None:
+def test_database_problems_exit_1_and_usage_errors_exit_2(
+    project: Project, runner: CliRunner
+) -> None:
+    database_problems = [
+        CorruptDatabase("x"),
+        DatabaseLocked("x"),
+        DatabaseUnavailable("x"),
+        OperationalError("x"),
+        MigrationError("x"),
+        UnsupportedMigration("x"),
+        ValueError("a migration's own error"),
+    ]
+    assert {exit_code(error) for error in database_problems} == {EXIT_FAILED}
+    assert {exit_code(error) for error in (ConfigurationError("x"), CommandError("x"))} == {
+        EXIT_USAGE
+    }
+    project.write_mapping(NOTES)
+    run(runner, "db", "init")
+    project.database.write_bytes(random.Random(11).randbytes(64 * 1024))  # not a database
+    damaged = run(runner, "db", "current", code=1)
+    assert damaged.stderr.startswith("error: ")
+    assert str(project.database) in damaged.stderr
+    assert len(damaged.stderr.splitlines()) == 1
+
+
+def test_a_missing_database_is_not_created(project: Project, runner: CliRunner) -> None:
+    project.write_mapping(NOTES)
+    run(runner, "db", "init")
+    run(runner, "db", "revision", "-m", "create notes", "--rev-id", "n1")
+    commands = [
+        ["current"],
+        ["check"],
+        ["history", "--indicate-current"],
+        ["downgrade", "base"],
+        ["stamp", "n1"],
+    ]
+    for command in commands:
+        missing = run(runner, "db", *command, code=1)
+        assert missing.stderr == (
+            f"error: the database {project.database} does not exist (andamios db upgrade "
+            "creates it); check database.url if it should\n"
+        )
+    assert not project.database.exists()
+    assert "<base> -> n1 (head), create notes" in run(runner, "db", "history").stdout
+    run(runner, "db", "upgrade")
+    assert project.database.exists()
+
+
+def test_an_in_memory_database_is_refused_where_it_would_keep_nothing(
+    project: Project, runner: CliRunner
+) -> None:
+    project.write_mapping(NOTES)
+    memory = ["--database-url", "duckdb+async:///:memory:"]
+    run(runner, "db", "init")
+    # Autogenerate compares the mapping with the (empty) database: that revision is kept.
+    run(runner, *memory, "db", "revision", "-m", "create notes", "--autogenerate", "--rev-id", "n1")
+    commands = [
+        ["upgrade"],
+        ["downgrade", "base"],
+        ["stamp", "n1"],
+        ["current"],
+        ["check"],
+        ["history", "-i"],
+        ["reset", "--yes"],
+    ]
+    for command in commands:
+        refused = run(runner, *memory, "db", *command, code=2)
+        assert refused.stderr.startswith(
+            "error: the database duckdb+async:///:memory: is in memory: it lives only while "
+            f"'andamios db {command[0]}"
+        ), refused.stderr
+    offline = run(runner, *memory, "db", "upgrade", "--sql").stdout
+    assert "CREATE TABLE notes" in offline
+    assert not project.database.exists()
+
+
+def test_downgrades_below_base_say_where_the_database_is(
+    migrated: Project, runner: CliRunner
+) -> None:
+    write_revision(migrated.migrations(), "n2", "pass")
+    run(runner, "db", "upgrade")
+    too_far = run(runner, "db", "downgrade", "-3", code=1)
+    assert too_far.stderr == (
+        "error: cannot downgrade 3 revisions: the database is at n2, 2 revisions above base "
+        "(andamios db downgrade base undoes them all)\n"
+    )
+    run(runner, "db", "downgrade", "-2")
+    nothing = run(runner, "db", "downgrade", "-1", code=1)
+    assert nothing.stderr == (
+        "error: nothing to downgrade: the database is at base (no revision applied)\n"
+    )
+    assert run(runner, "db", "downgrade", "base").stderr == ""  # already there: nothing to do
+
+
+def test_unknown_options_are_usage_errors_and_relative_revisions_are_not(
+    migrated: Project, runner: CliRunner
+) -> None:
+    wrong = run(runner, "db", "upgrade", "--wrong", code=2)
+    assert "No such option: --wrong" in wrong.stderr
+    assert "revision" not in wrong.stderr.lower().replace("[revision]", "")
+    close = run(runner, "db", "downgrade", "-1", "--sq", code=2)
+    assert "No such option: --sq" in close.stderr
+    assert "--sql" in close.stderr
+    # -1 is REVISION wherever it stands; --sql is still the option.
+    offline = run(runner, "db", "downgrade", "-1", "--sql", code=2)
+    assert offline.stderr == "error: downgrade with --sql requires <fromrev>:<torev>\n"
+    run(runner, "db", "downgrade", "--", "-1")
+    assert run(runner, "db", "current").stdout == ""
+    run(runner, "db", "stamp", "n1")
+    assert run(runner, "db", "current").stdout == "n1 (head)\n"
+
+
+def test_an_integer_key_is_refused_when_the_revision_is_written(
+    project: Project, runner: CliRunner
+) -> None:
+    project.write_mapping(
+        'tags = sa.Table("tags", mapping.metadata, sa.Column("id", sa.Integer, primary_key=True))'
+    )
+    run(runner, "db", "init")
+    refused = run(runner, "db", "revision", "-m", "tags", "--autogenerate", code=1)
+    # The very message an upgrade of a hand-written create_table gives.
+    table = sa.Table("tags", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True))
+    assert refused.stderr.endswith(f"error: {serial_refusal(table)}\n")
+    assert "DuckDB has no SERIAL" in refused.stderr
+    assert list(project.versions.glob("*.py")) == []
+
+
+WITH_STARS = NOTES.replace(
+    '    sa.Column("text", sa.String, nullable=False),\n',
+    '    sa.Column("text", sa.String, nullable=False),\n'
+    '    sa.Column("stars", sa.Integer, nullable=False),\n'
+    '    sa.Column("rank", sa.Integer, nullable=False, server_default="0"),\n',
+)
+
+
+def test_a_not_null_column_without_a_default_stops_the_upgrade_until_edited(
+    migrated: Project, runner: CliRunner
+) -> None:
+    migrated.query("INSERT INTO notes VALUES (uuid(), 'kept')")
+    migrated.write_mapping(WITH_STARS)
+    checked = run(runner, "db", "check", code=1)
+    assert "! notes.stars: NOT NULL without a server_default" in checked.stderr
+
+    created = run(runner, "db", "revision", "-m", "stars", "--autogenerate", "--rev-id", "n2")
+    assert "warning: notes.stars: NOT NULL without a server_default" in created.stderr
+    path = migrated.revision_file("stars")
+    script = path.read_text()
+    stop = (
+        "    raise MigrationError("
+        "'notes.stars is NOT NULL without a server_default: edit this revision')\n"
+    )
+    assert stop in script
+    assert "# notes.stars is NOT NULL and has no server_default:" in script
+    assert "from andamios.adapters.migrations import MigrationError" in script
+    # The column that has a server_default takes it.
+    assert "sa.Column('rank', sa.Integer(), server_default='0', nullable=False)" in script
+
+    stopped = run(runner, "db", "upgrade", code=1)
+    assert stopped.stderr.endswith(
+        "error: notes.stars is NOT NULL without a server_default: edit this revision\n"
+    )
+    assert migrated.columns("notes") == ["id", "text"]
+    assert run(runner, "db", "current").stdout == "n1\n"
+
+    # Edited as the comment says: a server_default, and no raise.
+    path.write_text(
+        script.replace(stop, "").replace(
+            "sa.Column('stars', sa.Integer(), nullable=False)",
+            "sa.Column('stars', sa.Integer(), nullable=False, server_default='3')",
+        )
+    )
+    run(runner, "db", "upgrade")
+    assert migrated.query("SELECT text, stars, rank FROM notes") == [("kept", 3, 0)]
+
+
+def test_reset_asks_first(
+    migrated: Project, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
     migrated.query("INSERT INTO notes VALUES (uuid(), 'keep me?')")
+    no_terminal = run(runner, "db", "reset", stdin="y\n", code=2)
+    assert "asks first, on a terminal: this input is not one; pass --yes" in no_terminal.stderr
+    assert migrated.query("SELECT count(*) FROM notes") == [(1,)]
+    # The runner's input stands for a terminal from here on.
+    monkeypatch.setattr("andamios.cli._db._interactive", lambda: True)
     declined = run(runner, "db", "reset", stdin="n\n", code=1)
     assert "Drop every table of duckdb+async:///" in declined.output
     assert migrated.query("SELECT count(*) FROM notes") == [(1,)]

@@ -17,7 +17,7 @@ import pytest
 from tests.integration.migrations._postgresql import fresh_schema, query, server_url
 from tests.integration.migrations._project import Project
 
-from andamios.adapters.migrations import Migrations
+from andamios.adapters.migrations import MigrationError, Migrations
 from andamios.ports.errors import ConfigurationError
 
 SHOP = """\
@@ -250,3 +250,25 @@ def test_a_schema_that_does_not_exist_is_a_setting_to_fix(server: Server) -> Non
     migrations.init()
     with pytest.raises(ConfigurationError, match="nowhere"):
         migrations.current_revisions()
+
+
+def test_a_not_null_column_without_a_default_stops_the_upgrade_here_too(server: Server) -> None:
+    server.write_mapping(FIRST)
+    migrations = server.migrations()
+    migrations.init()
+    migrations.revision("create the shop", autogenerate=True, rev_id="p1")
+    migrations.upgrade()
+    server.query("INSERT INTO orders VALUES (gen_random_uuid(), 1, 'ada', 9.5, now(), NULL)")
+    server.write_mapping(
+        SHOP.format(
+            note_field="priority: int = 0",
+            note_column='sa.Column("priority", sa.Integer, nullable=False),',
+            customer_length=80,
+        )
+    )
+    script = migrations.revision("priority", autogenerate=True, rev_id="p2").read_text()
+    assert "raise MigrationError('orders.priority is NOT NULL without a server_default" in script
+    with pytest.raises(MigrationError, match=r"orders\.priority is NOT NULL"):
+        migrations.upgrade()
+    assert "priority" not in server.columns("orders")
+    assert migrations.current_revisions() == ("p1",)

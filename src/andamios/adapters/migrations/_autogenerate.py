@@ -15,12 +15,18 @@ compared, table by table, with the rules of :mod:`._rules`:
   and ``raise UnsupportedMigration(...)``, so running it fails before anything changes.
 
 It also orders the changes so that fewer are blocked, names unnamed unique constraints and foreign
-keys as DuckDB names them (``<table>_<columns>_key``, ``..._fkey``), and creates the sequences
-of new tables' columns first (Alembic does not render ``sa.Sequence``).
+keys as DuckDB names them (``<table>_<columns>_key``, ``..._fkey``), creates the sequences of new
+tables' columns first (Alembic does not render ``sa.Sequence``), and refuses (at once, writing
+nothing) a new table whose integer primary key DuckDB could not create.
+
+On every database, a NOT NULL column without a ``server_default`` added to an existing table
+(which fails on a table with rows) makes the upgrade start with a comment saying what to add and
+``raise MigrationError(...)``, and a warning (:class:`MissingDefaultOp`).
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 import textwrap
 from collections.abc import Iterable
@@ -34,10 +40,12 @@ from alembic.operations import ops
 from alembic.runtime.migration import MigrationContext
 
 from andamios.adapters.migrations._ddl import created_on
-from andamios.adapters.migrations._impl import DuckDBImpl
+from andamios.adapters.migrations._errors import UnsupportedMigration
+from andamios.adapters.migrations._impl import DuckDBImpl, serial_refusal
 from andamios.adapters.migrations._rules import TableShape, Verdict, judge, refusal
 
 __all__ = [
+    "MissingDefaultOp",
     "RebuildTableOps",
     "UnsupportedChangeOp",
     "describe_diff",
@@ -46,6 +54,7 @@ __all__ = [
 ]
 
 _WIDTH = 92
+_log = logging.getLogger(__name__)
 
 
 class RebuildTableOps(ops.ModifyTableOps):
@@ -77,6 +86,34 @@ class UnsupportedChangeOp(ops.MigrateOperation):
     def to_diff_tuple(self) -> tuple[Any, ...]:
         """``("unsupported", table, reason)``."""
         return ("unsupported", self.table_name, self.reason)
+
+
+class MissingDefaultOp(ops.MigrateOperation):
+    """NOT NULL columns without a ``server_default``, added to existing tables.
+
+    On a table with rows, ``ADD COLUMN`` fails (DuckDB: ``NOT NULL constraint failed``), as those
+    rows have no value for it. Rendered at the start of the upgrade as a comment saying what to
+    add and ``raise MigrationError(...)``: the upgrade stops before anything runs until the
+    migration is edited (as Django's ``makemigrations`` asks for a default).
+    """
+
+    def __init__(self, columns: list[sa.Column[Any]]) -> None:
+        self.columns = columns
+
+    @property
+    def names(self) -> str:
+        """``table.column, ...``."""
+        return ", ".join(f"{column.table.name}.{column.name}" for column in self.columns)
+
+    @property
+    def reason(self) -> str:
+        """What the raise says."""
+        verb = "is" if len(self.columns) == 1 else "are"
+        return f"{self.names} {verb} NOT NULL without a server_default: edit this revision"
+
+    def to_diff_tuple(self) -> tuple[Any, ...]:
+        """``("missing_default", "table.column, ...")``."""
+        return ("missing_default", self.names)
 
 
 def _comment(text: str) -> list[str]:
@@ -113,6 +150,23 @@ def _render_unsupported(autogen_context: AutogenContext, op: UnsupportedChangeOp
         "# The changes below are what the mapping asks for; edit this migration to a form DuckDB",
         "# can run, then remove this raise.",
         f"raise UnsupportedMigration({op.reason!r})",
+    ]
+
+
+@renderers.dispatch_for(MissingDefaultOp)
+def _render_missing_default(autogen_context: AutogenContext, op: MissingDefaultOp) -> list[str]:
+    autogen_context.imports.add("from andamios.adapters.migrations import MigrationError")
+    one = len(op.columns) == 1
+    return [
+        *_comment(
+            f"{op.names} {'is' if one else 'are'} NOT NULL and {'has' if one else 'have'} no "
+            "server_default: adding a column like that to a table that has rows fails, since "
+            "those rows have no value for it. Give it one: server_default=... in its "
+            "op.add_column below (or in the mapping's column, then autogenerate again); or add "
+            'it nullable, fill it (op.execute("UPDATE ...")), then make it NOT NULL. If the '
+            "table is empty wherever this migration runs, just remove this raise."
+        ),
+        f"raise MigrationError({op.reason!r})",
     ]
 
 
@@ -391,6 +445,9 @@ def _rewrite(
             state[change.table_name] = shape.changed(change.ops)
             _reference(state, change.table_name, _referenced_tables(change.ops, dialect))
         elif isinstance(change, ops.CreateTableOp):
+            serial = serial_refusal(change.to_table())
+            if serial is not None:  # said now, not only when the migration runs
+                raise UnsupportedMigration(serial)
             state[change.table_name] = TableShape(change.table_name)
             _reference(state, change.table_name, _referenced_tables(change.columns, dialect))
             if _sequences(change):
@@ -418,16 +475,48 @@ def _reference(state: dict[str, TableShape], source: str, targets: Iterable[str]
             state[target] = state[target].referenced(source)
 
 
+def _missing_default(upgrade_ops: ops.UpgradeOps) -> MissingDefaultOp | None:
+    """A :class:`MissingDefaultOp` for the NOT NULL columns without a server default that the
+    upgrade adds to existing tables (a new table has no rows to fill), if it adds any."""
+    columns = [
+        inner.column
+        for change in upgrade_ops.ops
+        if isinstance(change, ops.ModifyTableOps)
+        for inner in change.ops
+        if isinstance(inner, ops.AddColumnOp)
+        and not inner.column.nullable
+        and inner.column.server_default is None
+        and inner.column.computed is None
+        and inner.column.identity is None
+    ]
+    return MissingDefaultOp(columns) if columns else None
+
+
 def process_revision_directives(
     context: MigrationContext, revision: Any, directives: list[ops.MigrationScript]
 ) -> None:
-    """On DuckDB, rewrite autogenerated operations into operations it can run (see the module).
+    """Make autogenerated operations ones the database can run (see the module).
 
-    Other databases' implementations alter tables as Alembic writes the operations: they are
-    left as they are.
+    On DuckDB, the operations are rewritten into ones DuckDB can run; other databases'
+    implementations alter tables as Alembic writes the operations. On every database, an upgrade
+    that adds a NOT NULL column without a server default to an existing table starts with a
+    :class:`MissingDefaultOp`, and a warning is logged.
     """
-    if not isinstance(context.impl, DuckDBImpl):
-        return
+    if isinstance(context.impl, DuckDBImpl):
+        _rewrite_for_duckdb(context, directives)
+    for script in directives:
+        for upgrade_ops in script.upgrade_ops_list:
+            stop = _missing_default(upgrade_ops)
+            if stop is not None:
+                _log.warning(
+                    "%s: NOT NULL without a server_default; the upgrade stops (raise "
+                    "MigrationError) until you give it one, as the revision's comment says",
+                    stop.names,
+                )
+                upgrade_ops.ops.insert(0, stop)
+
+
+def _rewrite_for_duckdb(context: MigrationContext, directives: list[ops.MigrationScript]) -> None:
     connection = context.connection
     if connection is None:  # pragma: no cover - autogenerate always has a connection
         return
@@ -488,6 +577,11 @@ def describe_diff(diff: Any) -> str:  # noqa: PLR0911 - one return per kind of d
         return f"~ {kind.removeprefix('modify_')} of {diff[2]}.{diff[3]}"
     if kind == "unsupported":
         return f"! {diff[1]}: {diff[2]}"
+    if kind == "missing_default":
+        return (
+            f"! {diff[1]}: NOT NULL without a server_default (a revision adding it stops until "
+            "it has one)"
+        )
     names = [str(getattr(part, "name", part)) for part in diff[1:] if part is not None]
     return f"~ {kind.replace('_', ' ')}: {', '.join(names)}"
 

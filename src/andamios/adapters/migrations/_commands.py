@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 import shutil
 import sys
 from dataclasses import dataclass
@@ -21,8 +22,9 @@ from sqlalchemy.engine import Connection
 from andamios.adapters.databases import open_database
 from andamios.adapters.migrations._autogenerate import describe_diff
 from andamios.adapters.migrations._environment import SETTINGS_ATTRIBUTE, MigrationEnvironment
+from andamios.adapters.migrations._errors import MigrationError
 from andamios.adapters.migrations._settings import ProjectSettings
-from andamios.ports.errors import ConfigurationError
+from andamios.ports.errors import ConfigurationError, DatabaseUnavailable
 
 __all__ = ["TEMPLATE", "CheckResult", "Migrations"]
 
@@ -47,6 +49,16 @@ class CheckResult:
     def ok(self) -> bool:
         """Whether the database is at head and its schema is what the mapping describes."""
         return self.up_to_date and not self.differences
+
+
+# A relative downgrade target: "-1", "-2"... (Alembic's "-1" syntax; "base" and ids are absolute).
+_STEPS_DOWN = re.compile(r"-(?P<steps>[0-9]+)")
+
+
+def _file_of(database: object) -> Path | None:
+    """The file a database lives in, if its adapter says so (DuckDB's ``settings.path``)."""
+    path = getattr(getattr(database, "settings", None), "path", None)
+    return path if isinstance(path, Path) else None
 
 
 def _current_heads(connection: Connection) -> tuple[str, ...]:
@@ -94,6 +106,30 @@ class Migrations:
         self.settings.require_migrations()
         return self.config()
 
+    def _target(self, command: str, *, must_exist: bool = True) -> None:
+        """Refuse a database that ``command`` would mislead about, before connecting to it.
+
+        - In memory, the database lives only while the command runs: an upgrade would keep
+          nothing, ``current`` would show an empty database (:class:`ConfigurationError`).
+        - With ``must_exist``, a database file that does not exist: connecting would create an
+          empty one and report on it (:class:`DatabaseUnavailable`).
+        """
+        url = self.settings.require_database_url()
+        database = open_database(url, **self.settings.database_settings())
+        # A database that says it lives in memory (DuckDB's is_memory) ends with the command.
+        if getattr(database, "is_memory", False):
+            raise ConfigurationError(
+                f"the database {url} is in memory: it lives only while 'andamios db {command}' "
+                "runs, so the command would keep nothing and report on an empty database; set "
+                'a database file (database.url = "duckdb+async:///app.duckdb") or a server'
+            )
+        path = _file_of(database)
+        if must_exist and path is not None and not path.exists():
+            raise DatabaseUnavailable(
+                f"the database {path} does not exist (andamios db upgrade creates it); check "
+                "database.url if it should"
+            )
+
     def init(self) -> Path:
         """Create the migrations folder: env.py, script.py.mako, README and versions/."""
         folder = self.settings.migrations
@@ -120,28 +156,66 @@ class Migrations:
         return Path(script.path)
 
     def upgrade(self, revision: str = "head", *, sql: bool = False) -> None:
-        """Upgrade the database to ``revision`` (all of it in one transaction)."""
-        command.upgrade(self._ready(), revision, sql=sql)
+        """Upgrade the database to ``revision`` (all of it in one transaction).
+
+        Refused for an in-memory database (it would keep nothing); creates a missing file.
+        """
+        config = self._ready()
+        if not sql:
+            self._target("upgrade", must_exist=False)
+        command.upgrade(config, revision, sql=sql)
 
     def downgrade(self, revision: str, *, sql: bool = False) -> None:
-        """Downgrade the database to ``revision`` (``base``: before the first)."""
-        command.downgrade(self._ready(), revision, sql=sql)
+        """Downgrade the database to ``revision`` (``base``: before the first).
+
+        A relative ``revision`` (``-1``, ``-2``...) that goes below base raises
+        :class:`MigrationError` saying where the database is.
+        """
+        config = self._ready()
+        if not sql:
+            self._target("downgrade")
+            steps = _STEPS_DOWN.fullmatch(revision)
+            if steps is not None:
+                self._check_steps_down(config, int(steps["steps"]))
+        command.downgrade(config, revision, sql=sql)
+
+    def _check_steps_down(self, config: Config, steps: int) -> None:
+        """Refuse a downgrade of ``steps`` revisions when fewer are applied (Alembic says
+        "Relative revision -1 didn't produce 1 migrations")."""
+        current = self._read_current()
+        if not current:
+            raise MigrationError(
+                "nothing to downgrade: the database is at base (no revision applied)"
+            )
+        scripts = ScriptDirectory.from_config(config)
+        applied = sum(1 for _ in scripts.iterate_revisions(current, "base"))
+        if steps > applied:
+            raise MigrationError(
+                f"cannot downgrade {steps} revisions: the database is at {', '.join(current)}, "
+                f"{applied} revision{'s' if applied > 1 else ''} above base (andamios db "
+                "downgrade base undoes them all)"
+            )
 
     def stamp(self, revision: str) -> None:
         """Record ``revision`` as the database's without running migrations."""
-        command.stamp(self._ready(), revision)
+        config = self._ready()
+        self._target("stamp")
+        command.stamp(config, revision)
 
     def current(self, *, verbose: bool = False) -> None:
         """Print the database's revision(s)."""
-        command.current(self._ready(), verbose=verbose)
+        config = self._ready()
+        self._target("current")
+        command.current(config, verbose=verbose)
 
     def history(
         self, rev_range: str | None = None, *, verbose: bool = False, indicate_current: bool = False
     ) -> None:
-        """Print the revisions, newest first."""
-        command.history(
-            self._ready(), rev_range, verbose=verbose, indicate_current=indicate_current
-        )
+        """Print the revisions, newest first (marking the database's with ``indicate_current``)."""
+        config = self._ready()
+        if indicate_current:
+            self._target("history --indicate-current")
+        command.history(config, rev_range, verbose=verbose, indicate_current=indicate_current)
 
     def heads(self, *, verbose: bool = False) -> None:
         """Print the newest revision(s)."""
@@ -152,7 +226,15 @@ class Migrations:
         return tuple(ScriptDirectory.from_config(self._ready()).get_heads())
 
     def current_revisions(self) -> tuple[str, ...]:
-        """The revision(s) the database is at (empty before the first upgrade)."""
+        """The revision(s) the database is at (empty before the first upgrade).
+
+        A database file that does not exist raises :class:`DatabaseUnavailable` (it is not
+        created); an in-memory one, :class:`ConfigurationError`.
+        """
+        self._target("current")
+        return self._read_current()
+
+    def _read_current(self) -> tuple[str, ...]:
         environment = MigrationEnvironment(self.settings)
 
         async def read() -> tuple[str, ...]:
@@ -164,8 +246,9 @@ class Migrations:
     def check(self) -> CheckResult:
         """Compare the database with the mapping (and its revision with the heads)."""
         config = self._ready()
-        self.settings.require_mapping()
-        result = CheckResult(self.current_revisions(), self.head_revisions())
+        self.settings.load_metadata()  # a wrong mapping is a setting to fix, said first
+        self._target("check")
+        result = CheckResult(self._read_current(), self.head_revisions())
         if not result.up_to_date:
             return result
         config.stdout = io.StringIO()  # Alembic's "No new upgrade operations detected."
@@ -184,11 +267,10 @@ class Migrations:
         one transaction, then the migrations run from the first.
         """
         config = self._ready()
-        url = self.settings.require_database_url()
-        database = open_database(url, **self.settings.database_settings())
-        # A database that says it lives in memory (DuckDB's is_memory) ends with this command.
-        if getattr(database, "is_memory", False):
-            raise ConfigurationError("the database is in memory: there is nothing to reset")
+        self._target("reset", must_exist=False)
+        database = open_database(
+            self.settings.require_database_url(), **self.settings.database_settings()
+        )
 
         async def empty() -> None:
             async with database, database.engine.begin() as connection:

@@ -19,7 +19,7 @@ from andamios.adapters.migrations._types import canonical_type
 if TYPE_CHECKING:
     from alembic.operations.batch import BatchOperationsImpl
 
-__all__ = ["DuckDBImpl"]
+__all__ = ["DuckDBImpl", "serial_refusal"]
 
 _BATCH_HINT = "with op.batch_alter_table({table!r}, recreate='always') as batch_op:"
 
@@ -145,16 +145,30 @@ class DuckDBImpl(DefaultImpl):
 
     def create_table(self, table: sa.Table, **kw: Any) -> None:
         """``CREATE TABLE``; refused (clearly) when it would need ``SERIAL``."""
-        column = table.autoincrement_column
-        if column is not None and column.default is None and column.server_default is None:
-            raise UnsupportedMigration(
-                f"column {table.name}.{column.name} is an integer primary key without a "
-                "default, which PostgreSQL's dialect creates as SERIAL and DuckDB has no "
-                f"SERIAL: give it a sequence (server_default=sa.text(\"nextval('"
-                f'{table.name}_{column.name}_seq\')") after op.execute("CREATE SEQUENCE '
-                f'{table.name}_{column.name}_seq")), or autoincrement=False'
-            )
+        reason = serial_refusal(table)
+        if reason is not None:
+            raise UnsupportedMigration(reason)
         super().create_table(table, **kw)
+
+
+def serial_refusal(table: sa.Table) -> str | None:
+    """Why DuckDB cannot create ``table``, if it is because of an integer primary key without a
+    default (PostgreSQL's dialect writes ``SERIAL``, which DuckDB does not have).
+
+    Asked by ``create_table`` when a migration runs, and by autogenerate when it writes one.
+    """
+    column = table.autoincrement_column
+    if column is None or column.default is not None or column.server_default is not None:
+        return None
+    sequence = f"{table.name}_{column.name}_seq"
+    return (
+        f"column {table.name}.{column.name} is an integer primary key without a default, which "
+        "PostgreSQL's dialect creates as SERIAL and DuckDB has no SERIAL: give it a sequence "
+        f"(in the mapping: sa.Column({column.name!r}, sa.Integer, sa.Sequence({sequence!r}), "
+        "primary_key=True); in a migration: server_default=sa.text(\"nextval('"
+        f'{sequence}\')") after op.execute("CREATE SEQUENCE {sequence}")), or '
+        "autoincrement=False"
+    )
 
 
 def _columns(constraint: sa.UniqueConstraint) -> tuple[str, ...]:
