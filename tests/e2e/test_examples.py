@@ -39,6 +39,15 @@ EXPECTED: dict[str, list[str]] = {
         "TEA-01 Green tea    9.00 v2",
         "stored in",
     ],
+    "intermediate/08_shutdown_and_cancellation.py": [
+        "cancelled deposits: 60, told saved == stored balance: True",
+        "commit: DatabaseClosed, its transaction was rolled back and nothing of it was saved",
+        "after close: 0 worker threads",
+        "a new unit of work: DatabaseClosed ('is closed' in str(error)=True)",
+        "reopened: the balance is unchanged: True",
+        "another event loop: DatabaseError, a database, its pool and its connections belong to "
+        "the loop that started it",
+    ],
     "advanced/02_custom_types.py": [
         "price: 32.00 EUR, kind: POT",
         "size from JSON: Dimensions(width_cm=18, height_cm=14, weight_g=Decimal('850.5'))",

@@ -81,10 +81,22 @@ class WorkInFlight:
     database's ``close()``.
     """
 
-    __slots__ = ("_closed", "_commits", "_database", "_ended", "_idle", "_loop", "_open")
+    __slots__ = (
+        "_closed",
+        "_commits",
+        "_database",
+        "_ended",
+        "_idle",
+        "_loop",
+        "_open",
+        "connect_at_begin",
+    )
 
-    def __init__(self, database: str) -> None:
+    def __init__(self, database: str, *, connect_at_begin: bool = False) -> None:
         self._database = database
+        #: Whether a unit of work takes its connection when it begins, shielded from
+        #: cancellation: for drivers whose connect, cancelled halfway, leaks it (asyncpg).
+        self.connect_at_begin = connect_at_begin
         self._loop = asyncio.get_running_loop()
         self._open = 0
         self._commits = 0
@@ -94,16 +106,6 @@ class WorkInFlight:
 
     def __repr__(self) -> str:
         return f"<WorkInFlight of {self._database}: {self._open} open, {self._commits} committing>"
-
-    @property
-    def name(self) -> str:
-        """How messages name the database (``"database duckdb+async:///shop.duckdb"``)."""
-        return self._database
-
-    @property
-    def open(self) -> int:
-        """How many units of work are open (entered and not yet ended)."""
-        return self._open
 
     @property
     def closed(self) -> bool:

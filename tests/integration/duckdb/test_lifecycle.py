@@ -28,6 +28,7 @@ from tests.integration.duckdb._contract_mapping import (
 
 from andamios.adapters.duckdb import THREAD_NAME_PREFIX
 from andamios.adapters.memory import InMemoryUnitOfWork
+from andamios.adapters.sql_lifecycle import WorkInFlight, run_to_completion, settle
 from andamios.adapters.sqlalchemy import SqlAlchemyUnitOfWork
 from andamios.ports import UnitOfWorkFactory
 from andamios.ports.errors import DatabaseClosed, DatabaseError
@@ -44,17 +45,31 @@ def _worker_threads() -> set[threading.Thread]:
     return {t for t in threading.enumerate() if t.name.startswith(THREAD_NAME_PREFIX)}
 
 
+async def _opened(kind: str, directory: Path) -> AsyncIterator[tuple[Any, Factory, str]]:
+    with contract_mapping() as mapping:
+        async with open_database(kind, directory, mapping) as database:
+            factory = SqlAlchemyUnitOfWork.factory(
+                ContractUnitOfWork, database=database, mapping=mapping
+            )
+            yield database, factory, kind
+
+
 @pytest.fixture(params=DATABASE_KINDS)
 async def opened(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[tuple[Any, Factory, str]]:
     """A started database, a factory over it, and its kind."""
-    with contract_mapping() as mapping:
-        async with open_database(request.param, tmp_path, mapping) as database:
-            factory = SqlAlchemyUnitOfWork.factory(
-                ContractUnitOfWork, database=database, mapping=mapping
-            )
-            yield database, factory, request.param
+    async for each in _opened(request.param, tmp_path):
+        yield each
+
+
+@pytest.fixture(params=("file", "postgresql"))
+async def reopenable(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[tuple[Any, Factory, str]]:
+    """As :func:`opened`, for a database that keeps its data once closed (not ``:memory:``)."""
+    async for each in _opened(request.param, tmp_path):
+        yield each
 
 
 async def _count(database: Any, table: str) -> int:
@@ -93,7 +108,7 @@ async def test_a_unit_of_work_after_close_is_refused(opened: tuple[Any, Factory,
     with pytest.raises(DatabaseClosed, match="is closed: no unit of work can begin"):
         async with made_before:
             pass
-    with pytest.raises(DatabaseClosed, match="is not open"):
+    with pytest.raises(DatabaseClosed, match="is closed: use 'async with Database"):
         factory()
 
 
@@ -126,11 +141,9 @@ async def test_close_interrupts_a_running_statement(opened: tuple[Any, Factory, 
 
 
 async def test_a_commit_in_flight_at_close_tells_the_truth(
-    opened: tuple[Any, Factory, str],
+    reopenable: tuple[Any, Factory, str],
 ) -> None:
-    database, factory, kind = opened
-    if kind == "memory":
-        pytest.skip("an in-memory database cannot be reopened to see what was committed")
+    database, factory, _ = reopenable
     rng = random.Random(11)
     outcomes: list[bool] = []
     for round_ in range(6):
@@ -297,3 +310,112 @@ async def test_a_database_used_from_another_event_loop_fails_at_once(
     assert "was started on another event loop" in str(errors[0])
     async with factory() as uow:  # the database's own loop still works
         assert await uow.gadgets.count() == 0
+
+
+# -- the pieces ---------------------------------------------------------------------------------
+
+
+async def test_settle_absorbs_the_callers_cancellation_and_returns_the_outcome() -> None:
+    release = asyncio.Event()
+
+    async def work() -> str:
+        await release.wait()
+        return "done"
+
+    async def caller() -> tuple[str, int]:
+        outcome = await settle(work())
+        return outcome, cast("asyncio.Task[Any]", asyncio.current_task()).cancelling()
+
+    task = asyncio.create_task(caller())
+    await asyncio.sleep(0)
+    task.cancel()
+    task.cancel()  # twice: both are absorbed
+    await asyncio.sleep(0)
+    release.set()
+    assert await task == ("done", 0)
+
+
+async def test_run_to_completion_finishes_the_work_then_delivers_the_cancellation() -> None:
+    finished: list[bool] = []
+    release = asyncio.Event()
+
+    async def cleanup() -> None:
+        await release.wait()
+        finished.append(True)
+
+    task = asyncio.create_task(run_to_completion(cleanup()))
+    await asyncio.sleep(0)
+    task.cancel()
+    await asyncio.sleep(0)
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert finished == [True]
+
+
+async def test_work_cancelled_itself_is_not_awaited_forever() -> None:
+    async def cancelled_work() -> None:
+        raise asyncio.CancelledError
+
+    with pytest.raises(asyncio.CancelledError):
+        await settle(cancelled_work())
+
+
+async def test_the_work_of_a_database_is_told_and_refused_when_closed() -> None:
+    work = WorkInFlight("database x")
+    assert repr(work) == "<WorkInFlight of database x: 0 open, 0 committing>"
+    work.enter()
+    assert (work.closed, work.ended) == (False, False)
+    assert await work.close() == 1  # one unit of work left open
+    assert (work.closed, work.ended) == (True, True)
+    work.leave()
+    with pytest.raises(DatabaseClosed, match="database x is closed: no unit of work can begin"):
+        work.enter()
+
+
+async def test_the_loop_is_not_asked_outside_any_loop(opened: tuple[Any, Factory, str]) -> None:
+    database, _, _ = opened
+    # Sync code on another thread (building a unit of work before asyncio.run) may reach it.
+    engine = await asyncio.to_thread(lambda: database.engine)
+    assert engine is database.engine
+
+
+async def test_an_engine_kept_after_close_opens_no_connection(
+    opened: tuple[Any, Factory, str],
+) -> None:
+    database, _, kind = opened
+    engine = database.engine
+    await database.close()
+    with pytest.raises((DatabaseClosed, sa.exc.DBAPIError)) as refused:
+        async with engine.connect():
+            pass
+    if kind == "postgresql":
+        assert type(refused.value) is DatabaseClosed
+    else:
+        assert "was closed" in str(refused.value)
+
+
+async def test_close_waits_for_a_commit_in_flight_and_refuses_the_next() -> None:
+    work = WorkInFlight("database x")
+    release = asyncio.Event()
+    order: list[str] = []
+
+    async def commit() -> None:
+        await release.wait()
+        order.append("committed")
+
+    async def close() -> None:
+        await work.close()
+        order.append("closed")
+
+    committing = asyncio.create_task(work.commit(commit()))
+    await asyncio.sleep(0)
+    closing = asyncio.create_task(close())
+    await asyncio.sleep(0.01)
+    assert order == []  # close() waits for the COMMIT in flight
+    release.set()
+    await asyncio.gather(committing, closing)
+    assert order == ["committed", "closed"]
+    late = commit()
+    with pytest.raises(DatabaseClosed, match="was closed while this unit of work was open"):
+        await work.commit(late)

@@ -19,6 +19,7 @@ from tests.integration.postgresql._server import (
 from andamios.adapters.postgresql import Database, HealthCheck, PostgreSQLSettings
 from andamios.ports.errors import (
     ConfigurationError,
+    DatabaseClosed,
     DatabaseError,
     DatabaseUnavailable,
     DuplicateError,
@@ -61,7 +62,7 @@ async def test_start_and_close(postgresql_url: str, pg_schema: str) -> None:
     await db.close()
     assert not _started(db)
     await db.close()  # idempotent
-    with pytest.raises(DatabaseError, match="is not open: use 'async with Database"):
+    with pytest.raises(DatabaseClosed, match="is closed: use 'async with Database"):
         _ = db.engine
 
 
@@ -358,7 +359,7 @@ async def test_the_replica_is_started_and_closed_with_the_primary(
         async with replica.connect() as conn:
             assert await _scalar(conn, "SHOW search_path") == pg_schema
             assert await _scalar(conn, "SHOW transaction_isolation") == "repeatable read"
-    with pytest.raises(DatabaseError, match="is not open"):
+    with pytest.raises(DatabaseClosed, match="is closed"):
         _ = db.replica
 
 

@@ -15,6 +15,7 @@ from typing import Self, cast
 import duckdb
 from sqlalchemy import MetaData, text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from andamios.adapters.duckdb._dialect import AsyncDuckDBDialect
@@ -23,6 +24,7 @@ from andamios.adapters.duckdb._settings import DuckDBSettings
 from andamios.adapters.duckdb._staging import ArrowStager
 from andamios.adapters.duckdb._wal import prepare_file
 from andamios.adapters.sql_lifecycle import WorkInFlight, run_to_completion
+from andamios.adapters.sql_spi import pool_exhausted
 from andamios.ports.errors import DatabaseClosed, DatabaseUnavailable, PersistenceError
 
 __all__ = ["Database", "HealthCheck"]
@@ -162,12 +164,14 @@ class Database:
         :class:`~andamios.ports.errors.DatabaseError` from an event loop other than the one
         that started the database.
         """
-        if self._engine is None or self._work is None:
+        work = self._work
+        if self._engine is None or work is None:
+            what = "is not open" if work is None else "is closed"
             raise DatabaseClosed(
-                f"{self!r} is not open: use 'async with Database(url) as db:' "
+                f"{self.url} {what}: use 'async with Database(url) as db:' "
                 "or 'await db.start()' first"
             )
-        self._work.check_loop()
+        work.check_loop()
         return self._engine
 
     @property
@@ -291,7 +295,15 @@ class Database:
         )
 
     def translate_error(self, exc: BaseException) -> PersistenceError:
-        """Translate a driver error into the Andamios tree (see :func:`translate_error`)."""
+        """Translate a driver error into the Andamios tree (see :func:`translate_error`); a pool
+        wait that expired names this database's ``pool_timeout`` and ``pool_size``."""
+        if isinstance(exc, PoolTimeout):
+            settings = self._settings
+            error = pool_exhausted(
+                exc, pool_size=settings.pool_size, pool_timeout=settings.pool_timeout
+            )
+            error.__cause__ = exc
+            return error
         return translate_error(exc, path=self._settings.path)
 
     @property

@@ -246,12 +246,14 @@ class Database:
         return self._engine is not None
 
     def _open_engine(self, engine: AsyncEngine | None) -> AsyncEngine:
-        if engine is None or self._work is None:
+        work = self._work
+        if engine is None or work is None:
+            what = "is not open" if work is None else "is closed"
+            url = self._settings.sqlalchemy_url.render_as_string(hide_password=True)
             raise DatabaseClosed(
-                f"{self!r} is not open: use 'async with Database(url) as db:' "
-                "or 'await db.start()' first"
+                f"{url} {what}: use 'async with Database(url) as db:' or 'await db.start()' first"
             )
-        self._work.check_loop()
+        work.check_loop()
         return engine
 
     @property
@@ -326,7 +328,7 @@ class Database:
         name = f"database {describe_server(self._settings.sqlalchemy_url)}"
         self._in_use = [ConnectionsInUse(each, name) for each in (engine, replica) if each]
         self._engine, self._replica = engine, replica
-        self._work = WorkInFlight(name)
+        self._work = WorkInFlight(name, connect_at_begin=True)
 
     async def close(self) -> None:
         """End the units of work in flight and close every connection (idempotent; finishes

@@ -169,10 +169,11 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         try:
             with self._context.translated():
                 await session.begin()
-                # The connection now, not at the first statement, and never abandoned halfway:
-                # a connect cancelled mid-way would leak its socket (asyncpg's codec setup).
-                # Neither DuckDB nor PostgreSQL begins the transaction before a statement.
-                await run_to_completion(session.connection())
+                if self._work is not None and self._work.connect_at_begin:
+                    # The connection now, never abandoned halfway: a connect cancelled mid-way
+                    # would leak its socket (asyncpg's codec setup). No transaction (no
+                    # snapshot) begins before the first statement.
+                    await run_to_completion(session.connection())
         except BaseException:
             if self._work is not None:
                 self._work.leave()
