@@ -223,6 +223,12 @@ class ConnectionsInUse:
                 "again (async with Database(url) or await database.start())"
             )
 
+    def drivers_in_use(self) -> list[Any]:
+        """The driver connections (``driver_connection``) checked out right now."""
+        return [
+            entry.driver_connection for entry in self._in_use if entry.driver_connection is not None
+        ]
+
     def end(self) -> None:
         """Terminate every connection in use and refuse new ones."""
         self._closed = True

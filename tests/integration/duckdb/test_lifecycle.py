@@ -18,20 +18,25 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
+import duckdb
 import pytest
 import sqlalchemy as sa
+from tests._postgresql import POSTGRESQL_URL, require_postgresql, schema_database
 from tests.integration.duckdb._contract_mapping import (
     DATABASE_KINDS,
     contract_mapping,
     open_database,
 )
 
-from andamios.adapters.duckdb import THREAD_NAME_PREFIX
+from andamios.adapters.duckdb import THREAD_NAME_PREFIX, translate_error
+from andamios.adapters.duckdb._connection import AsyncDuckDBConnection, SharedDatabase
+from andamios.adapters.duckdb._errors import translate_open_error
 from andamios.adapters.memory import InMemoryUnitOfWork
+from andamios.adapters.postgresql._database import _connect_whole
 from andamios.adapters.sql_lifecycle import WorkInFlight, run_to_completion, settle
 from andamios.adapters.sqlalchemy import SqlAlchemyUnitOfWork
 from andamios.ports import UnitOfWorkFactory
-from andamios.ports.errors import DatabaseClosed, DatabaseError
+from andamios.ports.errors import CorruptDatabase, DatabaseClosed, DatabaseError, OperationalError
 from andamios.testing import ContractUnitOfWork, Counter, Gadget
 
 type Factory = UnitOfWorkFactory[ContractUnitOfWork]
@@ -91,6 +96,8 @@ async def test_close_ends_a_unit_of_work_in_flight_and_nothing_of_it_is_saved(
             await uow.commit()
         with pytest.raises(DatabaseClosed):
             await uow.gadgets.count()
+        with pytest.raises(DatabaseClosed):
+            await uow.commit()  # again: still the truth
     await database.close()  # twice: harmless
     if kind == "memory":
         return  # an in-memory database is gone once closed
@@ -138,6 +145,19 @@ async def test_close_interrupts_a_running_statement(opened: tuple[Any, Factory, 
     assert loop.time() - began < 5
     with pytest.raises(DatabaseClosed):
         await task
+    if kind == "postgresql":  # the server's backend was ended too, not left running the query
+        await database.start()
+        running = None
+        for _ in range(50):  # pg_terminate_backend signals; the backend ends a moment later
+            async with database.engine.connect() as connection:
+                running = await connection.scalar(
+                    sa.text("SELECT count(*) FROM pg_stat_activity WHERE query = :q"),
+                    {"q": endless},
+                )
+            if running == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert running == 0
 
 
 async def test_a_commit_in_flight_at_close_tells_the_truth(
@@ -419,3 +439,99 @@ async def test_close_waits_for_a_commit_in_flight_and_refuses_the_next() -> None
     late = commit()
     with pytest.raises(DatabaseClosed, match="was closed while this unit of work was open"):
         await work.commit(late)
+
+
+class _Untracked:
+    """A third party's SQL database: an engine, errors and bulk staging, but no ``work``."""
+
+    def __init__(self, database: Any) -> None:
+        self._database = database
+
+    @property
+    def engine(self) -> Any:
+        return self._database.engine
+
+    @property
+    def bulk_stager(self) -> Any:
+        return self._database.bulk_stager
+
+    def translate_error(self, exc: BaseException) -> Any:
+        return self._database.translate_error(exc)
+
+
+async def test_a_database_that_tracks_no_work_still_commits(
+    opened: tuple[Any, Factory, str],
+) -> None:
+    database, tracked, _ = opened
+    factory: Factory = SqlAlchemyUnitOfWork.factory(
+        ContractUnitOfWork,
+        database=_Untracked(database),
+        mapping=cast("Any", tracked).mapping,
+    )
+    async with factory() as uow:
+        await uow.gadgets.add(_gadget("U-1"))
+        await uow.commit()
+    async with factory() as uow:
+        assert await uow.gadgets.count() == 1
+
+
+async def test_a_connection_refused_at_begin_leaves_nothing_open(tmp_path: Path) -> None:
+    # PostgreSQL takes its connection when a unit of work begins: with the pool's only one
+    # held, the next begin waits pool_timeout and fails, and gives back what it took.
+    with contract_mapping() as mapping:
+        async with schema_database(mapping.metadata, pool_size=1, pool_timeout=0.2) as database:
+            factory = SqlAlchemyUnitOfWork.factory(
+                ContractUnitOfWork, database=database, mapping=mapping
+            )
+            async with factory() as holder:
+                await holder.gadgets.count()
+                with pytest.raises(OperationalError, match=r"pool_timeout=0\.2 s"):
+                    async with factory():
+                        pass
+                assert "1 open" in repr(database.work)
+            async with factory() as uow:  # the connection came back
+                assert await uow.gadgets.count() == 0
+
+
+async def test_a_connection_ended_before_it_opened_or_after_it_closed() -> None:
+    shared = SharedDatabase(":memory:")
+    unopened = AsyncDuckDBConnection(shared)
+    await unopened.abort()  # no DuckDB connection yet: only the thread to end
+    closed = await AsyncDuckDBConnection.open(shared)
+    await closed.close()
+    await closed.abort()  # harmless
+    assert (unopened.closed, closed.closed) == (True, True)
+    shared.unpin()
+    assert not shared.is_open
+
+
+def test_a_pool_wait_without_settings_names_them() -> None:
+    error = translate_error(sa.exc.TimeoutError("QueuePool limit of size 1 overflow 0 reached"))
+    assert type(error) is OperationalError
+    assert str(error).startswith(
+        "no database connection became free within pool_timeout, with every connection of "
+        "pool_size in use"
+    )
+
+
+def test_a_wal_that_cannot_be_decoded_is_a_damaged_file() -> None:
+    failure = duckdb.IOException(
+        'IO Error: Failure while replaying WAL file "/x/a.duckdb.wal": Failed to decode LEB128 '
+        "integer: data may be corrupt"
+    )
+    error = translate_open_error(failure, path=Path("/x/a.duckdb"))
+    assert type(error) is CorruptDatabase
+    assert "Failure while replaying WAL file" in str(error)
+
+
+async def test_a_connect_cancelled_halfway_closes_what_it_made() -> None:
+    require_postgresql()
+    url = sa.engine.make_url(POSTGRESQL_URL)
+    task = asyncio.create_task(
+        _connect_whole(host=url.host, port=url.port, user=url.username, database=url.database)
+    )
+    await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.sleep(0.5)  # the connect finishes in the background, and is terminated

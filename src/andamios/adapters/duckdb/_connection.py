@@ -359,14 +359,11 @@ class AsyncDuckDBConnection:
     async def abort(self) -> None:
         """Close from outside the owner (its database is ending): interrupt the running
         statement, close the DuckDB connection (rolling back), and join the worker thread."""
-        conn = self._conn
-        if self._closed:
-            # Closed without waiting (close_nowait): its release is queued behind what runs.
-            if conn is not None:
-                conn.interrupt()
-        else:
+        # Closed already (close_nowait): its release is queued, and the thread ends after it.
+        if not self._closed:
             self._closed = True
-            if conn is not None:
+            conn = self._conn
+            if conn is not None:  # None: still opening; the release job comes after the open
                 await self._interrupt_until_idle(conn)
             await self._worker.submit(self._release_quietly)
         self._worker.stop(join=True)

@@ -167,7 +167,8 @@ def _translate_duckdb(  # noqa: PLR0911 - one return per row of the translation 
         # A statement can fail to read or open a file of its own too (ATTACH 'other.duckdb',
         # COPY ... TO 'missing/dir/x.csv'): that is the statement's failure, not the database's.
         about_database = not in_statement or _names_database(text, path)
-        if about_database and any(marker in wording for marker in _NOT_A_DATABASE):
+        # A WAL that fails to replay is an IO error too when its bytes cannot be decoded.
+        if about_database and any(marker in wording for marker in (*_NOT_A_DATABASE, *_DAMAGED)):
             return _corrupt(message, path)
         if not in_statement and any(marker in wording for marker in _UNAVAILABLE):
             return DatabaseUnavailable(message)

@@ -163,23 +163,23 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
 
     async def _begin(self) -> None:
         self._context.sync_session.begin_moment()
-        if self._work is not None:
-            self._work.enter()  # refused at once once the database is closed
-        session = self._context.session
-        try:
-            with self._context.translated():
-                await session.begin()
-                if self._work is not None and self._work.connect_at_begin:
+        with self._context.translated():
+            await self._context.session.begin()  # no I/O: the connection comes when needed
+        work = self._work
+        if work is None:
+            return
+        work.enter()  # refused at once once the database is closed
+        self._entered = True
+        if work.connect_at_begin:
+            try:
+                with self._context.translated():
                     # The connection now, never abandoned halfway: a connect cancelled mid-way
                     # would leak its socket (asyncpg's codec setup). No transaction (no
                     # snapshot) begins before the first statement.
-                    await run_to_completion(session.connection())
-        except BaseException:
-            if self._work is not None:
-                self._work.leave()
-            await run_to_completion(session.close())
-            raise
-        self._entered = self._work is not None
+                    await run_to_completion(self._context.session.connection())
+            except BaseException:
+                await self._close()  # __aexit__ will not run
+                raise
 
     async def _send_commit(self) -> None:
         session = self._context.session
