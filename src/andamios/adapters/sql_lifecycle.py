@@ -215,6 +215,9 @@ class ConnectionsInUse:
 
     def _checked_in(self, _: DBAPIConnection | None, entry: ConnectionPoolEntry) -> None:
         self._in_use.discard(entry)
+        if self._closed:
+            # Checked out while close() ran (a connect in flight): the disposed pool keeps it.
+            entry.invalidate()
 
     def _connecting(self, *_: object) -> None:
         if self._closed:

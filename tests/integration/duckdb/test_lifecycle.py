@@ -33,7 +33,12 @@ from andamios.adapters.duckdb._connection import AsyncDuckDBConnection, SharedDa
 from andamios.adapters.duckdb._errors import translate_open_error
 from andamios.adapters.memory import InMemoryUnitOfWork
 from andamios.adapters.postgresql._database import _connect_whole
-from andamios.adapters.sql_lifecycle import WorkInFlight, run_to_completion, settle
+from andamios.adapters.sql_lifecycle import (
+    ConnectionsInUse,
+    WorkInFlight,
+    run_to_completion,
+    settle,
+)
 from andamios.adapters.sqlalchemy import SqlAlchemyUnitOfWork
 from andamios.ports import UnitOfWorkFactory
 from andamios.ports.errors import CorruptDatabase, DatabaseClosed, DatabaseError, OperationalError
@@ -535,3 +540,18 @@ async def test_a_connect_cancelled_halfway_closes_what_it_made() -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     await asyncio.sleep(0.5)  # the connect finishes in the background, and is terminated
+
+
+async def test_a_connection_checked_out_while_closing_is_not_kept() -> None:
+    # A connect in flight when close() ran comes back to the disposed pool: it is terminated
+    # there, not left for the garbage collector.
+    async with schema_database() as database:
+        engine = database.engine
+        in_use = ConnectionsInUse(engine, "database x")
+        async with engine.connect():
+            pass  # one idle connection in the pool
+        in_use.end()
+        async with engine.connect() as connection:  # from the pool: no new connect
+            driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None
+        assert driver.is_closed()
