@@ -247,10 +247,14 @@ class AsyncDuckDBConnection:
         database.track(self)
         try:
             await self._worker.submit(self._open_on_worker)
-        except BaseException:
+        except BaseException as error:
             # Also on cancellation: the close job queues behind the open, so it sees (and closes)
             # whatever the open produced even if nobody waits for the open any more.
             self.close_nowait()
+            if not isinstance(error, asyncio.CancelledError):
+                # A failed open (a damaged file) has ended its job: join the thread now, so that
+                # nothing of DuckDB's outlives it at a quick exit ("nanobind: leaked ...").
+                self._worker.stop(join=True)
             raise
         return self
 
