@@ -4,8 +4,10 @@ DuckDB's Python module reports every DuckDB object still alive when the interpre
 leak ("... this is likely caused by a reference counting issue"). Here a small pytest session,
 in a subprocess, does what leaked them in the test suite: connections returned to a pool after
 the engine was disposed (SQLAlchemy leaves them to the garbage collector, and their idle worker
-threads, daemons, kept their last statement's connection alive past exit). The console script's
-runs are checked the same way in test_console_script.py.
+threads, daemons, kept their last statement's connection alive past exit), and ``create_all``
+(PostgreSQL's dialect memoized its table query per dialect in a class-level cache, which kept
+every such dialect, and the DuckDB result types it had seen, alive to the end). The console
+script's runs are checked the same way in test_console_script.py.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import asyncio
 import gc
 import threading
 import time
+import weakref
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -49,6 +52,23 @@ def test_connections_returned_to_a_disposed_pool(tmp_path):
     while workers() and time.monotonic() < deadline:
         time.sleep(0.01)
     assert workers() == []
+
+
+def test_a_disposed_engine_leaves_no_dialect_behind(tmp_path):
+    tables = sa.MetaData()
+    sa.Table("t", tables, sa.Column("i", sa.Integer))
+
+    async def main():
+        engine = create_async_engine(f"duckdb+async:///{tmp_path / 'tables.duckdb'}")
+        async with engine.begin() as connection:
+            await connection.run_sync(tables.create_all)  # asks which tables exist
+            await connection.execute(sa.select(tables.tables["t"]))
+        await engine.dispose()
+        return weakref.ref(engine.dialect)
+
+    dialect = asyncio.run(main())
+    gc.collect()
+    assert dialect() is None
 
 
 def test_a_database_opened_and_closed(tmp_path):
@@ -79,5 +99,5 @@ def test_a_pytest_session_on_duckdb_exits_clean(tmp_path: Path) -> None:
     )
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
-    assert "2 passed" in done.stdout
+    assert "3 passed" in done.stdout
     assert "nanobind" not in output, output

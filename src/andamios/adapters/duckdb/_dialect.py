@@ -30,7 +30,7 @@ from sqlalchemy.connectors.asyncio import (
     AsyncAdapt_dbapi_module,
     AsyncAdapt_terminate,
 )
-from sqlalchemy.dialects.postgresql.base import PGIdentifierPreparer
+from sqlalchemy.dialects.postgresql.base import PGDialect, PGIdentifierPreparer
 from sqlalchemy.dialects.postgresql.psycopg2 import PGExecutionContext_psycopg2
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.compiler import compiles
@@ -440,6 +440,17 @@ class AsyncDuckDBDialect(_DuckDBEngineDialect):
         self.supports_sane_rowcount = exact
         self.supports_sane_multi_rowcount = exact
         self._databases: dict[tuple[object, ...], SharedDatabase] = {}
+
+    # The base's attribute is the lru_cache wrapper this method replaces (hence the ignore).
+    def _has_multi_table_query(self, schema: str | None) -> Any:  # type: ignore[override]
+        """The query ``create_all``/``drop_all`` ask which tables exist with (PostgreSQL's).
+
+        PostgreSQL's dialect memoizes it in a class-level ``lru_cache`` keyed by the dialect
+        itself, which kept the last 128 dialects alive for the life of the process, each with
+        the DuckDB result types its type memos hold: still alive at exit, DuckDB reported them
+        as leaked ("nanobind: leaked N instances"). The query is cheap to build; it is not kept.
+        """
+        return PGDialect._has_multi_table_query.__wrapped__(self, schema)
 
     @classmethod
     def import_dbapi(cls) -> AsyncAdapt_duckdb_dbapi:  # type: ignore[override]
