@@ -25,25 +25,6 @@ PLAN = [
     ("crash", 2),
 ]
 
-# Failures the attacks found (issue 11's report, docs/reliability.md), in src/, not fixed yet: the
-# test fails on anything else, and is an expected failure while one of these shows.
-KNOWN = {
-    # close() while units of work are still connecting: their asyncpg connections are never
-    # closed (sockets open after close() returned, closed by the garbage collector with
-    # "ResourceWarning: unclosed connection"). Rarely (1 unit of work in 3,000), one executing
-    # the ORM's INSERT when close() ends its connection gets asyncpg's raw AttributeError
-    # "'NoneType' object has no attribute 'bind_execute_many'". By timing: some rounds only.
-    ("close", "postgresql"): (
-        "sockets still open after close()",
-        "the garbage collector closed what close() left",
-        "told AttributeError: 'NoneType' object has no attribute",
-    ),
-}
-
-
-def _known(result: attack.Result, failure: str) -> bool:
-    return any(said in failure for said in KNOWN.get((result.attack, result.adapter), ()))
-
 
 def test_every_attack_finds_nothing() -> None:
     options = attack.Options(
@@ -52,15 +33,12 @@ def test_every_attack_finds_nothing() -> None:
     results = asyncio.run(attack.run_attacks(PLAN, options=options))
     ran = {(r.attack, r.adapter) for r in results if r.skipped is None}
     assert {(name, "duckdb") for name, _ in PLAN} <= ran
-    failures = [(r, failure) for r in results for failure in r.failures]
-    unexpected = [f"{r.attack} ({r.adapter}): {f}" for r, f in failures if not _known(r, f)]
-    assert unexpected == []
+    failures = [f"{r.attack} ({r.adapter}): {f}" for r in results for f in r.failures]
+    assert failures == []
     assert [r.line() for r in results if r.wrong and not r.failures] == []
     assert attack.table(results).count("\n") == len(results) + 1
     if any(r.skipped for r in results):
         require_postgresql()
-    if failures:
-        pytest.xfail("; ".join(f"{r.attack} ({r.adapter}): {f}" for r, f in failures))
 
 
 def test_the_command(capsys: pytest.CaptureFixture[str]) -> None:

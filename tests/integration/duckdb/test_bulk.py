@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
@@ -185,17 +185,19 @@ class Loosely(UnitOfWork):
     looses: Repository[Loose, UUID]
 
 
-@pytest.mark.parametrize(
-    "columns",
-    [
-        [sa.Column("amount", sa.Numeric(8, 2)), sa.Column("key", sa.ARRAY(sa.Integer))],
-        [sa.Column("amount", sa.Numeric(8, 2)), sa.Column("key", sa.Numeric)],  # no precision
-        [sa.Column("amount", sa.Numeric(8, 2)), sa.Column("key", sa.Uuid(as_uuid=False))],
-    ],
-    ids=["array", "numeric-without-precision", "uuid-as-string"],
-)
+# Each type is made in the test: one made at collection stays referenced by its test item until
+# the interpreter's last teardown, and with a Hypothesis test in the same session, DuckDB then
+# reports its own module objects as "nanobind: leaked" (ADR 0012, section 6).
+UNWRITABLE_BY_ARROW: dict[str, Callable[[], sa.types.TypeEngine[Any]]] = {
+    "array": lambda: sa.ARRAY(sa.Integer),
+    "numeric-without-precision": sa.Numeric,
+    "uuid-as-string": lambda: sa.Uuid(as_uuid=False),
+}
+
+
+@pytest.mark.parametrize("key_type", UNWRITABLE_BY_ARROW)
 async def test_mappings_arrow_cannot_write_stay_on_the_orm_path(
-    tmp_path: Path, columns: list[sa.Column[Any]]
+    tmp_path: Path, key_type: str
 ) -> None:
     mapping = Mapping()
     table = sa.Table(
@@ -203,7 +205,8 @@ async def test_mappings_arrow_cannot_write_stay_on_the_orm_path(
         mapping.metadata,
         sa.Column("id", sa.Uuid, primary_key=True),
         sa.Column("version", sa.Integer, nullable=False),
-        *columns,
+        sa.Column("amount", sa.Numeric(8, 2)),
+        sa.Column("key", UNWRITABLE_BY_ARROW[key_type]()),
     )
     mapping.map(Loose, table)
     try:

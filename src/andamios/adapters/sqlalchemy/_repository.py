@@ -34,19 +34,24 @@ def _make_transient(aggregate: AggregateRoot[Any]) -> None:
 
 
 class SessionContext:
-    """What the repositories of one unit of work share: its session and error translation."""
+    """What the repositories of one unit of work share: its session and error translation.
 
-    __slots__ = ("_explainer", "_translate", "session", "writer")
+    ``ended`` tells whether the unit of work's database was closed under it.
+    """
+
+    __slots__ = ("_ended", "_explainer", "_translate", "session", "writer")
 
     def __init__(
         self,
         session: AsyncSession,
         translate: Callable[[BaseException], PersistenceError],
         writer: BulkWriter,
+        ended: Callable[[], bool],
     ) -> None:
         self.session = session
         self._translate = translate
         self.writer = writer
+        self._ended = ended
         self._explainer = Explainer(cast("AggregateSession", session.sync_session))
 
     @property
@@ -58,7 +63,10 @@ class SessionContext:
     def translated(self) -> Iterator[None]:
         """Re-raise any SQLAlchemy or driver error as an Andamios error (the cause kept).
 
-        Conflicts and duplicates name the aggregate and id (:mod:`._explain`).
+        Conflicts and duplicates name the aggregate and id (:mod:`._explain`). Once the
+        database was closed under this unit of work (``ended``), whatever a driver raises is
+        translated: a connection ended mid-statement may fail inside the driver itself (asyncpg's
+        ``AttributeError`` on a terminated connection), not as an SQLAlchemy error.
         """
         try:
             yield
@@ -66,6 +74,10 @@ class SessionContext:
             translated = self._explainer.explain(self._translate(error), error, self.sync_session)
             # The translation may name a truer cause (the earlier failure of a refused COMMIT).
             raise translated from translated.__cause__ or error
+        except Exception as error:
+            if isinstance(error, PersistenceError) or not self._ended():
+                raise
+            raise self._translate(error) from error
 
 
 class SqlAlchemyRepository[A: AggregateRoot[Any], ID](Repository[A, ID]):

@@ -101,9 +101,12 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         sync_session.writer = writer
         if clock is not None:
             sync_session.clock = clock
-        self._context = SessionContext(session, self._translate, writer)
+        self._context = SessionContext(session, self._translate, writer, ended=self._ended)
         super().__init__()
         self._tracker.read_only = read_only
+
+    def _ended(self) -> bool:
+        return self._work is not None and self._work.ended
 
     def _translate(self, exc: BaseException) -> PersistenceError:
         work = self._work
