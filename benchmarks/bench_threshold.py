@@ -16,10 +16,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from andamios._benchmarks._harness import measure_async
+from andamios._benchmarks._model import Shop, build_mapping, new_products
 from andamios.adapters.duckdb import Database
 from andamios.adapters.sqlalchemy import SqlAlchemyUnitOfWork
-from benchmarks._harness import measure_async
-from benchmarks._model import Shop, build_mapping, new_products
 
 SIZES = (1, 5, 10, 20, 50, 100, 500)
 PATHS = {"ORM": sys.maxsize, "Arrow": 1}

@@ -1,5 +1,8 @@
 """The benchmark suite runs in quick mode and reports every operation (timings never fail it).
 
+It runs in this process (``andamios._benchmarks.suite.main``, what ``andamios bench`` runs), so
+coverage sees the suite, which ships in the package.
+
 The PostgreSQL section is checked when the server answers (``ANDAMIOS_TEST_POSTGRESQL_URL``, by
 default the local one); without it the benchmark must say it skipped the section, and the test
 skips, except under ``CI=true``, where an unreachable server is a failure.
@@ -8,10 +11,15 @@ skips, except under ``CI=true``, where an unreachable server is a failure.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib
+import importlib.metadata
+import importlib.util
+import io
 import json
 import os
+import runpy
 import socket
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,7 +27,8 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import make_url
 
-ROOT = Path(__file__).resolve().parents[2]
+import andamios._benchmarks as shipped
+from andamios._benchmarks import _postgresql, suite
 
 POSTGRESQL_URL = os.environ.get(
     "ANDAMIOS_TEST_POSTGRESQL_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -50,37 +59,24 @@ POSTGRESQL_OPERATIONS = [
 
 
 class QuickRun:
-    def __init__(self, completed: subprocess.CompletedProcess[str], report: dict[str, Any]):
-        self.completed = completed
+    def __init__(self, stdout: str, report: dict[str, Any]):
+        self.stdout = stdout
         self.report = report
 
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory: pytest.TempPathFactory) -> QuickRun:
-    output = tmp_path_factory.mktemp("bench") / "bench.json"
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks.run",
-            "--quick",
-            "--json",
-            str(output),
-            "--postgresql-url",
-            POSTGRESQL_URL,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        cwd=ROOT,
-    )
-    assert completed.returncode == 0, completed.stdout + completed.stderr
-    return QuickRun(completed, json.loads(output.read_text()))
+    output = tmp_path_factory.mktemp("bench") / "out" / "bench.json"
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        code = suite.main(["--quick", "--json", str(output), "--postgresql-url", POSTGRESQL_URL])
+    assert code == 0, stdout.getvalue() + stderr.getvalue()
+    assert f"written {output}" in stdout.getvalue()
+    return QuickRun(stdout.getvalue(), json.loads(output.read_text()))
 
 
 def test_quick_benchmarks_run_and_write_every_operation(quick_run: QuickRun) -> None:
-    stdout = quick_run.completed.stdout
+    stdout = quick_run.stdout
     assert "[1/4] bulk inserts" in stdout  # progress while it runs
     assert "operation" in stdout  # the table's header
     report = quick_run.report
@@ -119,7 +115,7 @@ async def _schema_exists(schema: str) -> bool:
 
 
 def test_quick_benchmarks_run_postgresql_beside_raw_asyncpg(quick_run: QuickRun) -> None:
-    stdout = quick_run.completed.stdout
+    stdout = quick_run.stdout
     section = quick_run.report["postgresql"]
     reason = _unreachable()
     if reason is not None:
@@ -144,3 +140,133 @@ def test_quick_benchmarks_run_postgresql_beside_raw_asyncpg(quick_run: QuickRun)
     # The run's schema is gone.
     assert section["schema"].startswith("bench_")
     assert not asyncio.run(_schema_exists(section["schema"]))
+
+
+# -- the paths a quick run does not take (each in a few milliseconds) -----------------------------
+
+
+def test_the_server_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ANDAMIOS_BENCH_POSTGRESQL_URL", raising=False)
+    monkeypatch.delenv("ANDAMIOS_TEST_POSTGRESQL_URL", raising=False)
+    assert _postgresql.server_url() == _postgresql.DEFAULT_URL
+    monkeypatch.setenv("ANDAMIOS_TEST_POSTGRESQL_URL", "postgresql+asyncpg://test@h/t")
+    assert _postgresql.server_url() == "postgresql+asyncpg://test@h/t"
+    monkeypatch.setenv("ANDAMIOS_BENCH_POSTGRESQL_URL", "postgresql+asyncpg://bench@h/b")
+    assert _postgresql.server_url() == "postgresql+asyncpg://bench@h/b"
+
+
+def test_postgresql_is_skipped_without_a_server_or_asyncpg(monkeypatch: pytest.MonkeyPatch) -> None:
+    closed = _postgresql.bench_postgresql("postgresql+asyncpg://nobody@127.0.0.1:1/x", suite.QUICK)
+    assert closed.results == []
+    assert closed.skipped is not None
+    assert closed.skipped.startswith("PostgreSQL at 127.0.0.1:1, database 'x': could not connect")
+    monkeypatch.setitem(sys.modules, "asyncpg", None)
+    without = _postgresql.bench_postgresql(POSTGRESQL_URL, suite.QUICK)
+    assert without.skipped is not None
+    assert without.skipped.endswith("(install the postgresql extra)")
+
+
+class _Transaction:
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+class _ShortRaw:
+    """A raw connection whose UPDATE reaches one row fewer than it staged."""
+
+    async def fetch(self, sql: str, *args: object) -> list[tuple[object, ...]]:
+        if sql == _postgresql.UPDATE_SQL:
+            return [("a",)]
+        return [("a", 1), ("b", 1)]
+
+    def transaction(self, **options: object) -> _Transaction:
+        return _Transaction()
+
+    async def execute(self, sql: str) -> None:
+        return None
+
+    async def copy_records_to_table(self, table: str, **options: object) -> None:
+        return None
+
+
+def test_a_raw_update_that_misses_rows_is_a_crash() -> None:
+    peer = _postgresql._updating_raw(_ShortRaw(), 2)
+
+    async def one_round() -> float:
+        return await peer(0)
+
+    with pytest.raises(AssertionError, match="raw update: 1 of 2 rows updated"):
+        asyncio.run(one_round())
+
+
+def test_a_crashed_section_is_reported_and_fails_the_run(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def boom(directory: object, sizes: object) -> list[Any]:
+        raise RuntimeError("the section broke")
+
+    def no_server(url: str, sizes: object) -> Any:
+        raise RuntimeError("the server broke")
+
+    monkeypatch.setattr(suite, "SECTIONS", [("boom", boom)])
+    monkeypatch.setattr(suite, "bench_postgresql", no_server)
+    assert suite.main(["--quick"]) == 1
+    out, err = capsys.readouterr()
+    assert "[1/2] boom" in out
+    assert "PostgreSQL (ratio to raw asyncpg): skipped: crashed (traceback above)" in out
+    assert "written" not in out  # no --json, no default: no file
+    assert "RuntimeError: the section broke" in err
+    assert "RuntimeError: the server broke" in err
+    assert err.endswith("crashed: boom, PostgreSQL\n")
+
+
+def test_the_module_runs_the_suite(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(suite, "main", lambda argv: 7 if argv == ["--quick"] else 0)
+    monkeypatch.setattr(sys, "argv", ["andamios._benchmarks", "--quick"])
+    with pytest.raises(SystemExit) as exited:
+        runpy.run_module("andamios._benchmarks", run_name="__main__")
+    assert exited.value.code == 7
+    importlib.import_module("andamios._benchmarks.__main__")  # imported, it runs nothing
+
+
+def test_missing_libraries_name_the_extra_that_installs_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert shipped.missing() == []
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "pyarrow" else real(name, *a)
+    )
+    monkeypatch.setattr(
+        importlib.metadata,
+        "requires",
+        lambda name: ["sqlalchemy>=2", 'PyArrow>=26 ; extra == "bulk"', 'asyncpg; extra == "pg"'],
+    )
+    assert shipped.missing() == ["pyarrow is not installed (pip install 'andamios[bulk]')"]
+    monkeypatch.setattr(importlib.metadata, "requires", lambda name: ["pyarrow>=26"])
+    assert shipped.missing() == ["pyarrow is not installed (pip install pyarrow)"]
+
+    def not_installed(name: str) -> list[str]:
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "requires", not_installed)
+    assert shipped.missing() == ["pyarrow is not installed (pip install pyarrow)"]
+
+
+def test_the_checkout_entry_point_writes_the_json_under_benchmarks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import benchmarks.run  # noqa: PLC0415 - the source checkout's thin entry point
+
+    calls: list[tuple[list[str] | None, object]] = []
+
+    def fake(argv: list[str] | None, *, json_default: object) -> int:
+        calls.append((argv, json_default))
+        return 0
+
+    monkeypatch.setattr(benchmarks.run, "suite", fake)
+    assert benchmarks.run.main(["--quick"]) == 0
+    assert calls == [(["--quick"], Path("benchmarks/results/bench.json"))]

@@ -237,16 +237,7 @@ EXTRA_TESTED = {
     "basic/01_connection.py",
     # Needs a PostgreSQL server: tested below, skipped without one (failed under CI=true).
     "intermediate/07_postgresql.py",
-    # The sample shop is a package run as `python -m examples.shop`: tests/e2e/shop/ runs it
-    # (test_main.py) and runs its service tests on both adapters.
-    "shop/adapters/notifications.py",
-    "shop/adapters/orm.py",
-    "shop/application/handlers.py",
-    "shop/application/messages.py",
-    "shop/application/ports.py",
-    "shop/bootstrap/containers.py",
-    "shop/domain/events.py",
-    "shop/domain/model.py",
+    # The sample shop ships in the package (src/andamios/_shop/): tests/e2e/shop/ tests it.
 }
 
 

@@ -1,4 +1,4 @@
-"""``andamios bench``: the benchmark suite of a source checkout, behind a progress bar."""
+"""``andamios bench``: the benchmark suite shipped in the package, behind a progress bar."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from andamios.cli._checkout import import_from_checkout
+from andamios._benchmarks import missing
 from andamios.cli._output import EXIT_USAGE, fail
 
 if TYPE_CHECKING:
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 __all__ = ["bench"]
 
-# benchmarks/run.py announces each section as "[2/3] reads, bulk update, ...".
+# The suite (andamios._benchmarks.suite) announces each section as "[2/3] reads, bulk update, ...".
 _SECTION = re.compile(r"^\[(?P<number>\d+)/(?P<total>\d+)\] (?P<name>.*)$")
 
 
@@ -57,17 +57,19 @@ def bench(
     extra: Annotated[
         list[str] | None,
         typer.Argument(
-            help="More arguments for benchmarks/run.py (--json PATH...).", metavar="ARGS"
+            help="More arguments for the suite (--json PATH, --postgresql-url URL).",
+            metavar="ARGS",
         ),
     ] = None,
 ) -> None:
-    """Run the benchmark suite (benchmarks/run.py of a source checkout) and exit with its code."""
-    try:
-        suite = import_from_checkout(
-            "benchmarks.run", what="the benchmark suite", command="andamios bench"
-        )
-    except LookupError as error:
-        fail(str(error), EXIT_USAGE)
+    """Run the benchmark suite (Andamios beside raw duckdb, the SQLAlchemy ORM and asyncpg).
+
+    Prints a table of medians and ratios; writes it as JSON with ``--json PATH``. Exits with the
+    suite's code: 0 unless a benchmark crashed (timings never fail it).
+    """
+    if absent := missing():
+        needed = "; ".join(absent)
+        fail(f"andamios bench needs libraries that are not installed: {needed}", EXIT_USAGE)
     from rich.console import Console  # noqa: PLC0415 - only this command draws a progress bar
     from rich.progress import (  # noqa: PLC0415
         BarColumn,
@@ -76,6 +78,8 @@ def bench(
         TextColumn,
         TimeElapsedColumn,
     )
+
+    from andamios._benchmarks import suite  # noqa: PLC0415 - loads every driver
 
     argv = [*(["--quick"] if quick else []), *(extra or [])]
     with Progress(

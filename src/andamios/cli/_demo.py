@@ -10,16 +10,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 import andamios
-from andamios.cli._checkout import import_from_checkout
 from andamios.cli._context import options
-from andamios.cli._output import EXIT_USAGE, fail, handled
+from andamios.cli._output import fail, handled
 
 if TYPE_CHECKING:
     from andamios.adapters.migrations import ProjectSettings
 
 __all__ = ["demo"]
 
-_MAPPING = "examples.shop.adapters.orm:mapping"
+# The sample shop ships in the package (andamios._shop): the demo works after a plain install.
+_MAPPING = "andamios._shop.adapters.orm:mapping"
 
 
 def _heading(text: str) -> None:
@@ -43,15 +43,20 @@ def _migrate(settings: ProjectSettings) -> None:
     typer.echo(f"  check: the database {state}")
 
 
-def _run_shop(url: str, shop_main: Any, shop_bootstrap: Any) -> None:
-    container = shop_bootstrap.ShopContainer()
+def _run_shop(url: str) -> None:
+    # Imported here: the command line starts without the shop's container and mapping.
+    from andamios._shop import scenario  # noqa: PLC0415
+    from andamios._shop.bootstrap import ShopContainer  # noqa: PLC0415
+
+    container = ShopContainer()
+    persistence: Any = container.persistence  # the nested PersistenceContainer
     # The schema exists (the migrations made it): the container must not create tables.
-    container.persistence.config.from_dict(
+    persistence.config.from_dict(
         {"adapter": "duckdb", "database": {"url": url, "create_tables": False}}
     )
-    container.wire(modules=[shop_main])
+    container.wire(modules=[scenario])
     try:
-        andamios.run(shop_main.scenario(), container=container)
+        andamios.run(scenario.scenario(), container=container)
     finally:
         container.unwire()
 
@@ -89,15 +94,6 @@ def demo(
     the shop's scenario runs (products, orders, events, a concurrent sale).
     """
     started = time.perf_counter()
-    try:
-        shop_main = import_from_checkout(
-            "examples.shop.__main__", what="the sample shop", command="andamios demo"
-        )
-        shop_bootstrap = import_from_checkout(
-            "examples.shop.bootstrap", what="the sample shop", command="andamios demo"
-        )
-    except LookupError as error:
-        fail(str(error), EXIT_USAGE)
     with tempfile.TemporaryDirectory(prefix="andamios-demo-") as directory:
         path = (database or Path(directory) / "shop.duckdb").absolute()
         if path.exists():
@@ -118,6 +114,6 @@ def demo(
             _heading("1. The schema, made by migrations")
             _migrate(settings)
             _heading("2. The shop at work")
-            _run_shop(url, shop_main, shop_bootstrap)
+            _run_shop(url)
             _heading("3. Report")
             _report(path, started)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,18 +32,3 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Project
 def runner() -> CliRunner:
     """Typer's runner: the command in this process (so coverage sees it)."""
     return CliRunner()
-
-
-@pytest.fixture
-def fresh_modules() -> Iterator[None]:
-    """Forget ``examples`` and ``benchmarks`` for the test, and restore them after it."""
-    prefixes = ("examples", "benchmarks")
-    saved = {name: module for name, module in sys.modules.items() if name.startswith(prefixes)}
-    path = list(sys.path)
-    for name in saved:
-        del sys.modules[name]
-    yield
-    for name in [name for name in sys.modules if name.startswith(prefixes)]:
-        del sys.modules[name]
-    sys.modules.update(saved)
-    sys.path[:] = path

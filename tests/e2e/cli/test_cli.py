@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import random
 import runpy
 import sys
@@ -14,6 +15,7 @@ from tests.integration.migrations._project import Project
 from tests.integration.migrations._revisions import write_revision
 from typer.testing import CliRunner, Result
 
+from andamios._benchmarks import suite as benchmark_suite
 from andamios.adapters.migrations import MigrationError, UnsupportedMigration
 from andamios.adapters.migrations._impl import serial_refusal
 from andamios.cli import app, main
@@ -370,7 +372,8 @@ def test_info_shows_versions_and_settings(project: Project, runner: CliRunner) -
 def test_the_demo_runs_the_shop_on_migrations(
     tmp_path: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(Path(__file__).resolve().parents[3])
+    # Any folder: the shop ships in the package, nothing comes from the current directory.
+    monkeypatch.chdir(tmp_path)
     kept = tmp_path / "demo.duckdb"
     shown = run(runner, "demo", "--database", str(kept)).stdout
     assert "1. The schema, made by migrations" in shown
@@ -378,39 +381,34 @@ def test_the_demo_runs_the_shop_on_migrations(
     assert "2 tables (orders, products)" in shown
     assert "check: the database matches the mapping" in shown
     assert "2. The shop at work" in shown
+    assert "order of bob: rejected, not enough POT-01: 1 left, 2 wanted" in shown
     assert "3. Report" in shown
     assert "rows: alembic_version 1, orders 3, products 2" in shown
     assert kept.exists()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["demo.duckdb"]
     again = run(runner, "demo", "--database", str(kept), code=1)
     assert "exists: the demo creates a new database" in again.stderr
 
 
-@pytest.mark.usefixtures("fresh_modules")
-def test_demo_and_bench_need_a_source_checkout(project: Project, runner: CliRunner) -> None:
-    (project.root / "examples").mkdir()
-    (project.root / "examples" / "__init__.py").write_text("")
-    (project.root / "benchmarks").mkdir()
-    (project.root / "benchmarks" / "__init__.py").write_text("")
-    demo = run(runner, "demo", code=2)
-    assert "the sample shop is not available here (examples.shop.__main__ not found" in demo.stderr
-    assert "run 'andamios demo' from the checkout's folder" in demo.stderr
-    bench = run(runner, "bench", code=2)
-    assert "the benchmark suite is not available here" in bench.stderr
-
-
-@pytest.mark.usefixtures("fresh_modules")
-def test_bench_runs_the_suite_and_exits_with_its_code(project: Project, runner: CliRunner) -> None:
+def test_bench_runs_the_shipped_suite_and_exits_with_its_code(
+    project: Project, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A benchmarks/run.py of the current project is never what `andamios bench` runs.
     suite = project.root / "benchmarks"
     suite.mkdir()
     (suite / "__init__.py").write_text("")
-    (suite / "run.py").write_text(
-        "def main(argv):\n"
-        "    print('[1/2] inserts')\n"
-        "    print('  .. one', flush=True)\n"
-        "    print('[2/2] reads')\n"
-        "    print('suite', argv, end='' if '--quick' in argv else '\\n')\n"
-        "    return 3 if 'fail' in argv else 0\n"
-    )
+    (suite / "run.py").write_text("raise SystemExit('the project's own module ran')\n")
+    calls: list[list[str]] = []
+
+    def fake(argv: list[str]) -> int:
+        calls.append(argv)
+        print("[1/2] inserts")
+        print("  .. one", flush=True)
+        print("[2/2] reads")
+        print("suite", argv, end="" if "--quick" in argv else "\n")
+        return 3 if "fail" in argv else 0
+
+    monkeypatch.setattr(benchmark_suite, "main", fake)
     quick = run(runner, "bench", "--quick").stdout
     assert [line for line in quick.splitlines() if line] == [
         "[1/2] inserts",
@@ -419,16 +417,23 @@ def test_bench_runs_the_suite_and_exits_with_its_code(project: Project, runner: 
         "suite ['--quick']",
     ]
     assert "suite ['fail']" in run(runner, "bench", "fail", code=3).stdout
+    assert calls == [["--quick"], ["fail"]]
 
 
-@pytest.mark.usefixtures("fresh_modules")
-def test_a_broken_checkout_module_is_not_hidden(project: Project, runner: CliRunner) -> None:
-    suite = project.root / "benchmarks"
-    suite.mkdir()
-    (suite / "__init__.py").write_text("")
-    (suite / "run.py").write_text("import no_such_dependency\n")
-    result = runner.invoke(app, ["bench"])
-    assert isinstance(result.exception, ModuleNotFoundError)
+def test_bench_names_the_libraries_it_lacks(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *args: None if name in {"pyarrow", "duckdb_engine"} else real(name, *args),
+    )
+    result = run(runner, "bench", "--quick", code=EXIT_USAGE)
+    assert result.stderr.startswith("error: andamios bench needs libraries that are not installed")
+    assert "duckdb-engine is not installed (pip install " in result.stderr
+    assert "pyarrow is not installed (pip install " in result.stderr
+    assert result.stdout == ""
 
 
 def test_the_module_and_the_console_entry_point(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from examples.shop.adapters.notifications import Outbox
-from examples.shop.application import ShopUnitOfWork
-from examples.shop.bootstrap import ShopContainer
 
+from andamios._shop.adapters.notifications import Outbox
+from andamios._shop.application import ShopUnitOfWork
+from andamios._shop.bootstrap import ShopContainer
 from andamios.application import MessageBus
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from examples.shop.domain import (  # importable: conftest.py puts the repository root on the path
+
+from andamios._shop.domain import (
     Order,
     OrderConfirmed,
     OrderLine,

@@ -8,8 +8,10 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from examples.shop.adapters.notifications import Outbox
-from examples.shop.application import (
+from pydantic import ValidationError
+
+from andamios._shop.adapters.notifications import Outbox
+from andamios._shop.application import (
     AddProduct,
     GetOrder,
     PlaceOrder,
@@ -18,9 +20,7 @@ from examples.shop.application import (
     StockLevels,
     UnknownProduct,
 )
-from examples.shop.domain import OrderStatus
-from pydantic import ValidationError
-
+from andamios._shop.domain import OrderStatus
 from andamios.application import MessageBus
 from andamios.ports.errors import DuplicateError, NotFound
 

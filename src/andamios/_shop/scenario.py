@@ -1,8 +1,9 @@
 """Run the shop end to end on a DuckDB file in a temporary directory, and print a short report.
 
-``uv run python -m examples.shop`` (add ``--memory`` to run the same code on the memory adapter).
-The scenario is an entry point like a web handler or a CLI command would be: dependency-injector
-injects the bus and the outbox into it (``@inject``, ``Provide[...]``).
+``python -m andamios._shop`` (add ``--memory`` to run the same code on the memory adapter);
+``andamios demo`` runs the same scenario on a schema made by migrations. The scenario is an
+entry point like a web handler or a CLI command would be: dependency-injector injects the bus
+and the outbox into it (``@inject``, ``Provide[...]``).
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from dependency_injector.wiring import Provide, inject
-from examples.shop.adapters.notifications import Outbox
-from examples.shop.application import (
+
+import andamios
+from andamios._shop.adapters.notifications import Outbox
+from andamios._shop.application import (
     AddProduct,
     GetOrder,
     PlaceOrder,
@@ -23,11 +26,11 @@ from examples.shop.application import (
     ShopUnitOfWork,
     StockLevels,
 )
-from examples.shop.bootstrap import ShopContainer
-
-import andamios
+from andamios._shop.bootstrap import ShopContainer
 from andamios.application import MessageBus
 from andamios.ports import UnitOfWorkFactory
+
+__all__ = ["main", "scenario"]
 
 
 @inject
@@ -36,6 +39,7 @@ async def scenario(
     new_uow: UnitOfWorkFactory[ShopUnitOfWork] = Provide[ShopContainer.persistence.uow.provider],
     outbox: Outbox = Provide[ShopContainer.notifications],
 ) -> None:
+    """Add two products, place three orders (one cannot be served), restock; print the outcome."""
     await bus.handle(
         AddProduct(sku="TEA-01", name="Green tea", price=Decimal("4.50"), stock=10, reorder_level=3)
     )
@@ -63,6 +67,7 @@ async def scenario(
 
 
 def main(argv: list[str]) -> None:
+    """Run :func:`scenario` on a temporary DuckDB file, or in memory with ``--memory``."""
     container = ShopContainer()
     persistence: Any = container.persistence  # the nested PersistenceContainer
     with tempfile.TemporaryDirectory() as directory:
@@ -79,9 +84,8 @@ def main(argv: list[str]) -> None:
             )
             where = f"on DuckDB, {path.name}"
         container.wire(modules=[sys.modules[__name__]])
-        print(f"shop {where}")
-        andamios.run(scenario(), container=container)
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])
+        try:
+            print(f"shop {where}")
+            andamios.run(scenario(), container=container)
+        finally:
+            container.unwire()

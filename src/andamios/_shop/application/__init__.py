@@ -5,8 +5,8 @@ The composition root registers the handlers with :func:`register_handlers`.
 
 from __future__ import annotations
 
-from examples.shop.application.handlers import register_handlers
-from examples.shop.application.messages import (
+from andamios._shop.application.handlers import register_handlers
+from andamios._shop.application.messages import (
     AddProduct,
     GetOrder,
     OrderView,
@@ -15,7 +15,7 @@ from examples.shop.application.messages import (
     StockLevels,
     UnknownProduct,
 )
-from examples.shop.application.ports import Notifications, ShopUnitOfWork
+from andamios._shop.application.ports import Notifications, ShopUnitOfWork
 
 __all__ = [
     "AddProduct",

@@ -11,11 +11,13 @@ from __future__ import annotations
 from functools import partial
 
 from dependency_injector import containers, providers
-from examples.shop.adapters.notifications import Outbox
-from examples.shop.adapters.orm import mapping
-from examples.shop.application import ShopUnitOfWork, register_handlers
 
+from andamios._shop.adapters.notifications import Outbox
+from andamios._shop.adapters.orm import mapping
+from andamios._shop.application import ShopUnitOfWork, register_handlers
 from andamios.containers import PersistenceContainer
+
+__all__ = ["ShopContainer"]
 
 
 class ShopContainer(containers.DeclarativeContainer):

@@ -11,6 +11,17 @@ from pydantic import Field
 
 from andamios.application import ApplicationError, Command, Query
 
+__all__ = [
+    "AddProduct",
+    "GetOrder",
+    "OrderView",
+    "PlaceOrder",
+    "Restock",
+    "Sku",
+    "StockLevels",
+    "UnknownProduct",
+]
+
 Sku = Annotated[str, Field(min_length=1, max_length=32)]
 
 
@@ -19,6 +30,8 @@ class UnknownProduct(ApplicationError, LookupError):
 
 
 class AddProduct(Command):
+    """Start selling a product."""
+
     sku: Sku
     name: str = Field(min_length=1)
     price: Decimal = Field(gt=0, max_digits=12, decimal_places=2)
@@ -27,11 +40,15 @@ class AddProduct(Command):
 
 
 class Restock(Command[int]):  # returns the new stock
+    """Add units to a product's stock; returns the new stock."""
+
     sku: Sku
     quantity: int = Field(gt=0)
 
 
 class PlaceOrder(Command[UUID]):  # returns the new order's id
+    """Order quantities of products; returns the new order's id."""
+
     customer: str = Field(min_length=1)
     items: dict[Sku, Annotated[int, Field(gt=0)]] = Field(min_length=1)
 
@@ -48,8 +65,12 @@ class OrderView:
 
 
 class GetOrder(Query[OrderView]):
+    """Look an order up."""
+
     order_id: UUID
 
 
 class StockLevels(Query[dict[str, int]]):  # SKU -> units in stock, by SKU
+    """The stock of every product."""
+
     pass

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from examples.shop.bootstrap.containers import ShopContainer
+from andamios._shop.bootstrap.containers import ShopContainer
 
 __all__ = ["ShopContainer"]

@@ -1,7 +1,7 @@
 """The PostgreSQL rows: Andamios on ``andamios.adapters.postgresql`` beside raw asyncpg.
 
 Every operation runs both contenders interleaved, round by round, on one server and one table
-(:func:`~benchmarks._harness.measure_paired`): Andamios (``SqlAlchemyUnitOfWork`` on
+(:func:`~andamios._benchmarks._harness.measure_paired`): Andamios (``SqlAlchemyUnitOfWork`` on
 :class:`andamios.adapters.postgresql.Database`) and raw asyncpg on one connection of its own
 (binary ``COPY`` for bulk writes, prepared statements for reads, a server-side cursor to
 stream). The ratio of a row is the median of the per-round ratios. Writes on both sides run at
@@ -28,10 +28,8 @@ from uuid import UUID
 
 from sqlalchemy.engine import make_url
 
-from andamios.adapters.sqlalchemy import SqlAlchemyFactory, SqlAlchemyUnitOfWork
-from andamios.domain import F
-from benchmarks._harness import Result, Round, Sizes, measure_paired, timed
-from benchmarks._model import (
+from andamios._benchmarks._harness import Result, Round, Sizes, measure_paired, timed
+from andamios._benchmarks._model import (
     CATEGORIES,
     CREATE_SQL,
     Product,
@@ -40,6 +38,8 @@ from benchmarks._model import (
     new_products,
     new_rows,
 )
+from andamios.adapters.sqlalchemy import SqlAlchemyFactory, SqlAlchemyUnitOfWork
+from andamios.domain import F
 
 __all__ = ["DEFAULT_URL", "RAW_PG", "TITLE", "PostgreSQLReport", "bench_postgresql", "server_url"]
 

@@ -44,6 +44,8 @@ CREATE_SQL = (
 
 @dataclass(eq=False, kw_only=True)
 class Product(AggregateRoot[UUID]):
+    """The aggregate every benchmark stores: a product of a category, with a price."""
+
     sku: str
     name: str
     category: str
@@ -51,6 +53,8 @@ class Product(AggregateRoot[UUID]):
 
 
 class Shop(UnitOfWork):
+    """A unit of work over :class:`Product`."""
+
     products: Repository[Product, UUID]
 
 
@@ -72,10 +76,14 @@ def build_mapping() -> Mapping:
 
 
 class OrmBase(orm.DeclarativeBase):
+    """The declarative base of the SQLAlchemy ORM peer."""
+
     pass
 
 
 class OrmRow(OrmBase):
+    """The ORM peer's view of the ``products`` table."""
+
     __tablename__ = "products"
     id: orm.Mapped[UUID] = orm.mapped_column(primary_key=True)
     sku: orm.Mapped[str]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from examples.shop.domain.events import OrderConfirmed, OrderPlaced, OrderRejected, StockLow
-from examples.shop.domain.model import Order, OrderLine, OrderStatus, OutOfStock, Product
+from andamios._shop.domain.events import OrderConfirmed, OrderPlaced, OrderRejected, StockLow
+from andamios._shop.domain.model import Order, OrderLine, OrderStatus, OutOfStock, Product
 
 __all__ = [
     "Order",

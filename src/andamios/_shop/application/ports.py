@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Protocol
 from uuid import UUID
 
-from examples.shop.domain import Order, Product
-
+from andamios._shop.domain import Order, Product
 from andamios.ports import Repository, UnitOfWork
+
+__all__ = ["Notifications", "ShopUnitOfWork"]
 
 
 class ShopUnitOfWork(UnitOfWork):
@@ -20,4 +21,6 @@ class ShopUnitOfWork(UnitOfWork):
 class Notifications(Protocol):
     """Sends a short message to someone (a customer, or ``purchasing``)."""
 
-    async def send(self, to: str, message: str) -> None: ...
+    async def send(self, to: str, message: str) -> None:
+        """Send ``message`` to ``to``."""
+        ...

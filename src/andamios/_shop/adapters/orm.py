@@ -11,8 +11,8 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from examples.shop.domain import Order, OrderLine, OrderStatus, Product
 
+from andamios._shop.domain import Order, OrderLine, OrderStatus, Product
 from andamios.adapters.sqlalchemy import Mapping
 
 __all__ = ["mapping", "orders", "products"]
@@ -27,6 +27,7 @@ class OrderLines(sa.types.TypeDecorator[tuple[OrderLine, ...]]):
     def process_bind_param(
         self, value: tuple[OrderLine, ...] | None, dialect: sa.Dialect
     ) -> str | None:
+        """The lines as JSON text (``None`` stays ``None``)."""
         if value is None:
             return None
         return json.dumps([[line.sku, line.quantity, str(line.unit_price)] for line in value])
@@ -34,6 +35,7 @@ class OrderLines(sa.types.TypeDecorator[tuple[OrderLine, ...]]):
     def process_result_value(
         self, value: Any | None, dialect: sa.Dialect
     ) -> tuple[OrderLine, ...] | None:
+        """The lines read back from JSON text (``None`` stays ``None``)."""
         if value is None:
             return None
         return tuple(

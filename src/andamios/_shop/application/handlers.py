@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from examples.shop.application.messages import (
+from andamios._shop.application.messages import (
     AddProduct,
     GetOrder,
     OrderView,
@@ -18,8 +18,8 @@ from examples.shop.application.messages import (
     StockLevels,
     UnknownProduct,
 )
-from examples.shop.application.ports import Notifications, ShopUnitOfWork
-from examples.shop.domain import (
+from andamios._shop.application.ports import Notifications, ShopUnitOfWork
+from andamios._shop.domain import (
     Order,
     OrderConfirmed,
     OrderLine,
@@ -28,12 +28,25 @@ from examples.shop.domain import (
     Product,
     StockLow,
 )
-
 from andamios.application import MessageBus
 from andamios.domain import F
 
+__all__ = [
+    "add_product",
+    "ask_purchasing",
+    "get_order",
+    "place_order",
+    "register_handlers",
+    "reserve_stock",
+    "restock",
+    "stock_levels",
+    "tell_customer_confirmed",
+    "tell_customer_rejected",
+]
+
 
 async def add_product(command: AddProduct, uow: ShopUnitOfWork) -> None:
+    """Store a new product."""
     async with uow:
         product = Product(
             id=command.sku,
@@ -47,6 +60,7 @@ async def add_product(command: AddProduct, uow: ShopUnitOfWork) -> None:
 
 
 async def restock(command: Restock, uow: ShopUnitOfWork) -> int:
+    """Add units to a product's stock; return the new stock."""
     async with uow:
         product = await uow.products.get(command.sku)
         product.restock(command.quantity)
@@ -55,6 +69,7 @@ async def restock(command: Restock, uow: ShopUnitOfWork) -> int:
 
 
 async def place_order(command: PlaceOrder, uow: ShopUnitOfWork) -> UUID:
+    """Store a placed order for known products; return its id."""
     async with uow:
         skus = sorted(command.items)
         products = {p.id: p for p in await uow.products.find(F("id").in_(skus))}
@@ -89,28 +104,33 @@ async def reserve_stock(event: OrderPlaced, uow: ShopUnitOfWork) -> None:
 async def tell_customer_confirmed(
     event: OrderConfirmed, uow: ShopUnitOfWork, *, notifications: Notifications
 ) -> None:
+    """Tell the customer their order is confirmed, with its total."""
     await notifications.send(event.customer, f"order confirmed, total {event.total}")
 
 
 async def tell_customer_rejected(
     event: OrderRejected, uow: ShopUnitOfWork, *, notifications: Notifications
 ) -> None:
+    """Tell the customer why their order was rejected."""
     await notifications.send(event.customer, f"order rejected: {event.reason}")
 
 
 async def ask_purchasing(
     event: StockLow, uow: ShopUnitOfWork, *, notifications: Notifications
 ) -> None:
+    """Ask purchasing to reorder a product whose stock ran low."""
     await notifications.send("purchasing", f"reorder {event.sku}: {event.stock} left")
 
 
 async def get_order(query: GetOrder, uow: ShopUnitOfWork) -> OrderView:
+    """What the customer sees of an order."""
     async with uow:
         order = await uow.orders.get(query.order_id)
     return OrderView(order.id, order.customer, str(order.status), order.total, order.reason)
 
 
 async def stock_levels(query: StockLevels, uow: ShopUnitOfWork) -> dict[str, int]:
+    """The units in stock of every product, by SKU."""
     async with uow:
         return {p.id: p.stock for p in await uow.products.find(order_by=F("id"))}
 

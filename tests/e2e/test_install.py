@@ -1,0 +1,221 @@
+"""The product after a plain install: the built wheel alone, in a fresh venv, from an empty folder.
+
+One venv for the module: ``uv build --wheel`` of this checkout, ``uv venv`` outside it, ``uv pip
+install <wheel>``. Then the console script runs from a temporary folder that is not the checkout
+(and from one holding decoy ``examples/`` and ``benchmarks/`` packages, which must never run):
+``andamios demo``, ``andamios info``, the ``andamios db`` workflow on a DuckDB file named by an
+``ANDAMIOS_*`` variable or a flag, and ``andamios bench --quick``. If the suite needs a library
+the base install lacks, ``andamios bench`` must name it and the extra that installs it; the test
+installs what it names and runs the suite.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+MAPPING = "andamios._shop.adapters.orm:mapping"
+DECOY = "a module of the current folder ran"
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass
+class Installed:
+    """A venv holding the built wheel, and an empty folder outside the checkout."""
+
+    wheel: Path
+    venv: Path
+    folder: Path
+    env: dict[str, str]
+
+    @property
+    def python(self) -> Path:
+        return self.venv / "bin" / "python"
+
+    def andamios(
+        self, *args: str, code: int = 0, cwd: Path | None = None, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Run the venv's ``andamios`` console script; check its exit code and clean stderr."""
+        done = subprocess.run(
+            [str(self.venv / "bin" / "andamios"), *args],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+            cwd=cwd or self.folder,
+            env={**self.env, **(env or {})},
+        )
+        assert done.returncode == code, (args, done.stdout, done.stderr)
+        assert "Traceback" not in done.stderr, done.stderr
+        assert DECOY not in done.stdout + done.stderr
+        return done
+
+
+def _uv() -> str:
+    found = shutil.which("uv")
+    if found is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("uv is not on PATH; CI must test the installed product", pytrace=False)
+        pytest.skip("uv is not on PATH")
+    return found
+
+
+def _run(*args: str | Path, env: dict[str, str], cwd: Path) -> str:
+    done = subprocess.run(
+        [str(arg) for arg in args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        cwd=cwd,
+        env=env,
+    )
+    assert done.returncode == 0, (args, done.stdout, done.stderr)
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    uv = _uv()
+    base = tmp_path_factory.mktemp("install")
+    assert not base.is_relative_to(ROOT)
+    # Nothing of this checkout's environment: no venv, no ANDAMIOS_* setting, no PYTHONPATH.
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("ANDAMIOS_", "VIRTUAL_ENV", "PYTHON", "UV_PROJECT", "COV_"))
+        and name not in {"COVERAGE_PROCESS_START", "CONDA_PREFIX"}
+    }
+    env["UV_NO_PROGRESS"] = "1"
+    _run(uv, "build", "--wheel", "--out-dir", base / "dist", ROOT, env=env, cwd=base)
+    (wheel,) = (base / "dist").glob("andamios-*.whl")
+    venv = base / "venv"
+    _run(uv, "venv", "--quiet", "--python", sys.executable, venv, env=env, cwd=base)
+    _run(
+        uv,
+        "pip",
+        "install",
+        "--quiet",
+        "--python",
+        venv / "bin" / "python",
+        wheel,
+        env=env,
+        cwd=base,
+    )
+    folder = base / "empty"
+    folder.mkdir()
+    return Installed(wheel, venv, folder, env)
+
+
+def test_the_installed_package_is_the_wheel_not_the_checkout(installed: Installed) -> None:
+    where = subprocess.run(
+        [str(installed.python), "-c", "import andamios, andamios._shop; print(andamios.__file__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=installed.folder,
+        env=installed.env,
+    ).stdout.strip()
+    assert Path(where).is_relative_to(installed.venv)
+    assert installed.andamios("--version").stdout.startswith("andamios ")
+
+
+def test_the_demo_runs_from_an_empty_folder(installed: Installed) -> None:
+    shown = installed.andamios("demo").stdout
+    assert "1. The schema, made by migrations" in shown
+    assert "2 tables (orders, products)" in shown
+    assert "check: the database matches the mapping" in shown
+    assert "order of bob: rejected, not enough POT-01: 1 left, 2 wanted" in shown
+    assert "stored: 2 products, 3 orders" in shown
+    assert "rows: alembic_version 1, orders 3, products 2" in shown
+    assert list(installed.folder.iterdir()) == []  # a temporary database, nothing left here
+
+
+def test_info_shows_the_installed_stack_and_where_each_setting_came_from(
+    installed: Installed,
+) -> None:
+    shown = installed.andamios("info", env={"ANDAMIOS_MAPPING": MAPPING}).stdout
+    assert shown.startswith("Andamios ")
+    for name in ("Python", "DuckDB", "SQLAlchemy", "Alembic", "duckdb-engine"):
+        assert re.search(rf"^  {re.escape(name)} +\d", shown, re.MULTILINE), name
+    assert re.search(rf"^  project +{re.escape(str(installed.folder))}$", shown, re.MULTILINE)
+    assert re.search(r"^  pyproject +\(none found\)$", shown, re.MULTILINE)
+    assert re.search(rf"^  mapping +{MAPPING}  \[from ANDAMIOS_MAPPING\]$", shown, re.MULTILINE)
+
+
+def test_the_db_workflow_on_the_shipped_shop(installed: Installed, tmp_path: Path) -> None:
+    project = tmp_path / "app"
+    project.mkdir()
+    env = {"ANDAMIOS_DATABASE__URL": "duckdb+async:///app.duckdb", "ANDAMIOS_MAPPING": MAPPING}
+    assert "Created " in installed.andamios("db", "init", cwd=project, env=env).stdout
+    made = installed.andamios(
+        "db", "revision", "-m", "create the shop", "--autogenerate", "--rev-id", "s1",
+        cwd=project, env=env,
+    )  # fmt: skip
+    assert "Detected added table 'orders'" in made.stderr
+    assert (project / "migrations" / "versions" / "s1_create_the_shop.py").is_file()
+    installed.andamios("db", "upgrade", cwd=project, env=env)
+    assert (project / "app.duckdb").is_file()  # the relative URL, in the project's folder
+    assert installed.andamios("db", "current", cwd=project, env=env).stdout == "s1 (head)\n"
+    checked = installed.andamios("db", "check", cwd=project, env=env).stdout
+    assert "OK: the database is at s1 and matches the mapping" in checked
+    # The same database by flags alone.
+    url = f"duckdb+async:///{project / 'app.duckdb'}"
+    flags = ("--database-url", url, "--mapping", MAPPING, "--migrations", "migrations")
+    assert installed.andamios(*flags, "db", "heads", cwd=project).stdout == "s1 (head)\n"
+    assert installed.andamios(*flags, "db", "history", cwd=project).stdout.strip()
+
+
+def test_bench_quick_runs_the_shipped_suite(installed: Installed, tmp_path: Path) -> None:
+    # A folder whose own benchmarks/ and examples/ packages must never be imported.
+    decoys = tmp_path / "decoys"
+    for package in ("benchmarks", "examples", "examples/shop"):
+        (decoys / package).mkdir(parents=True)
+        (decoys / package / "__init__.py").write_text(f"raise SystemExit({DECOY!r})\n")
+    (decoys / "benchmarks" / "run.py").write_text(f"raise SystemExit({DECOY!r})\n")
+    report = tmp_path / "bench.json"
+    args = ("bench", "--quick", "--json", str(report))
+    first = subprocess.run(
+        [str(installed.venv / "bin" / "andamios"), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=decoys,
+        env=installed.env,
+    )
+    if first.returncode == 2:
+        # The base install lacks a library the suite needs: it says which and how to install it.
+        assert first.stderr.startswith(
+            "error: andamios bench needs libraries that are not installed: "
+        ), first.stderr
+        extras = re.findall(r"pip install 'andamios\[([a-z0-9_-]+)\]'", first.stderr)
+        plain = re.findall(r"pip install ([A-Za-z0-9_.-]+)\)", first.stderr)
+        assert extras or plain, first.stderr
+        target = f"{installed.wheel}[{','.join(extras)}]" if extras else str(installed.wheel)
+        _run(
+            _uv(), "pip", "install", "--quiet", "--python", installed.python, target, *plain,
+            env=installed.env, cwd=tmp_path,
+        )  # fmt: skip
+        ran = installed.andamios(*args, cwd=decoys)
+    else:
+        assert first.returncode == 0, (first.stdout, first.stderr)
+        ran = first
+    shown = ran.stdout
+    assert "[1/4] bulk inserts" in shown
+    assert "Andamios benchmarks (quick: 1,000 / 5,000 rows)" in shown
+    assert "add_many + commit, 1,000" in shown
+    assert "RSS: import + open + 1 round-trip" in shown
+    assert "PostgreSQL (ratio to raw asyncpg)" in shown  # run, or skipped saying why
+    assert f"written {report}" in shown
+    assert report.is_file()
+    assert sorted(path.name for path in decoys.iterdir()) == ["benchmarks", "examples"]
