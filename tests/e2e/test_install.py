@@ -61,7 +61,7 @@ class Installed:
 
 
 def _uv() -> str:
-    found = shutil.which("uv")
+    found = os.environ.get("UV") or shutil.which("uv")  # `uv run` sets UV to itself
     if found is None:
         if os.environ.get("CI") == "true":
             pytest.fail("uv is not on PATH; CI must test the installed product", pytrace=False)
@@ -96,7 +96,9 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
         and name not in {"COVERAGE_PROCESS_START", "CONDA_PREFIX"}
     }
     env["UV_NO_PROGRESS"] = "1"
-    _run(uv, "build", "--wheel", "--out-dir", base / "dist", ROOT, env=env, cwd=base)
+    # This interpreter builds and runs it: uv never looks for (or downloads) another one.
+    build = ("build", "--wheel", "--python", sys.executable, "--out-dir", base / "dist", ROOT)
+    _run(uv, *build, env=env, cwd=base)
     (wheel,) = (base / "dist").glob("andamios-*.whl")
     venv = base / "venv"
     _run(uv, "venv", "--quiet", "--python", sys.executable, venv, env=env, cwd=base)
