@@ -672,7 +672,7 @@ def _migrations(root: Path) -> Any:
     the migrations attack only)."""
     from andamios.adapters.migrations import Migrations, load_settings  # noqa: PLC0415
 
-    return Migrations(load_settings(cwd=root, environ={}))
+    return Migrations(load_settings(cwd=root))
 
 
 def _write_project(root: Path, rows: int) -> None:

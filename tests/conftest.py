@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile("default", settings())
@@ -18,3 +19,12 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture(autouse=True)
+def _no_andamios_settings_from_outside(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No ``ANDAMIOS_*`` setting of the shell running the suite reaches a test (the suite's own
+    ``ANDAMIOS_TEST_*`` variables stay)."""
+    for name in list(os.environ):
+        if name.startswith("ANDAMIOS_") and not name.startswith("ANDAMIOS_TEST_"):
+            monkeypatch.delenv(name)

@@ -46,7 +46,6 @@ def migrations_for(folder: Path, version: str) -> Migrations:
     # As [tool.andamios] in pyproject.toml would say (mapping = "package.module:attribute").
     settings = load_settings(
         cwd=folder,
-        environ={},
         database_url=f"duckdb+async:///{folder / 'shop.duckdb'}",
         mapping=f"__main__:{version}",
         migrations=folder / "migrations",

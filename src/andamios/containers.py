@@ -30,15 +30,18 @@ never loads a database driver, and one on DuckDB never loads asyncpg. See
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 from dependency_injector import containers, providers
 
 from andamios.adapters.memory import InMemoryStore, InMemoryUnitOfWork
 from andamios.application import MessageBus, RetryPolicy
 from andamios.ports import Clock, UnitOfWork, UnitOfWorkFactory, compose
-from andamios.ports.errors import ConfigurationError, DatabaseError
+from andamios.ports.errors import ConfigurationError, DatabaseError, SchemaNotMigrated
+from andamios.project import Project
 from andamios.settings import ADAPTERS, AndamiosSettings, check_settings, env_name
 
 if TYPE_CHECKING:
@@ -51,6 +54,8 @@ if TYPE_CHECKING:
     type Database = duckdb.Database | postgresql.Database
 
 __all__ = ["PersistenceContainer"]
+
+_log = logging.getLogger(__name__)
 
 
 def _adapter(name: object) -> str:
@@ -71,6 +76,17 @@ def _checked_setting[T](name: str, make: Callable[..., T], **values: Any) -> T:
         setting = f"database.{name}"
         msg = f"{setting} ({env_name(setting)}): {error}"
         raise ConfigurationError(msg) from error
+
+
+def _with_resolved_url(
+    settings: AndamiosSettings, resolve_url: Callable[[str, Path], str], project: Project
+) -> AndamiosSettings:
+    """``settings`` with a relative database file taken from the project's folder (where the
+    ``andamios`` command takes it from), not from the current directory."""
+    url = cast("str", settings.database.url)
+    resolved = _checked_setting("url", resolve_url, url=url, base=project.root)
+    database = settings.database.model_copy(update={"url": resolved})
+    return settings.model_copy(update={"database": database})
 
 
 def _adapter_settings[T](make: Callable[..., T], settings: AndamiosSettings) -> T:
@@ -95,7 +111,7 @@ def _adapter_settings[T](make: Callable[..., T], settings: AndamiosSettings) -> 
         raise  # pragma: no cover - see above
 
 
-def _new_database(settings: AndamiosSettings) -> Database:
+def _new_database(settings: AndamiosSettings, project: Project) -> Database:
     """The database of the ``duckdb`` or ``postgresql`` adapter, made but not started.
 
     Each adapter is imported only when chosen: memory runs load no driver, DuckDB runs no asyncpg.
@@ -104,6 +120,7 @@ def _new_database(settings: AndamiosSettings) -> Database:
         from andamios.adapters.duckdb import Database as DuckDB  # noqa: PLC0415 - duckdb only
         from andamios.adapters.duckdb import DuckDBSettings  # noqa: PLC0415
 
+        settings = _with_resolved_url(settings, DuckDB.resolve_url, project)
         return DuckDB.from_settings(_adapter_settings(DuckDBSettings, settings))
     try:
         from andamios.adapters.postgresql import Database as PostgreSQL  # noqa: PLC0415
@@ -115,6 +132,7 @@ def _new_database(settings: AndamiosSettings) -> Database:
             f"(pip install 'andamios[postgresql]'): {error}"
         )
         raise ConfigurationError(msg) from error
+    settings = _with_resolved_url(settings, PostgreSQL.resolve_url, project)
     return PostgreSQL.from_settings(_adapter_settings(PostgreSQLSettings, settings))
 
 
@@ -135,16 +153,35 @@ async def _open_database(
             "PersistenceContainer(unit_of_work=..., mapping=mapping)"
         )
         raise ConfigurationError(msg)
-    database = _new_database(settings)
+    project = Project.find()
+    database = _new_database(settings, project)
     # An aggregate of the shape that the mapping lacks fails now, not at the first unit of work.
     SqlAlchemyUnitOfWork.factory(unit_of_work, database=database, mapping=mapping)
     await database.start()
     try:
         if settings.database.create_tables:
             await database.create_all(mapping.metadata)
+        elif settings.schema_check != "off":
+            await _check_schema(database, mapping, project.path(settings.migrations), settings)
         yield database
     finally:
         await database.close()
+
+
+async def _check_schema(
+    database: Database, mapping: TableMapping, migrations: Path, settings: AndamiosSettings
+) -> None:
+    """Refuse (or warn about) a database that is not migrated to head, or lacks the mapping's
+    tables, before the first unit of work fails on it."""
+    from andamios.adapters.migrations import schema_problem  # noqa: PLC0415 - loads Alembic
+
+    problem = await schema_problem(database, database.engine, mapping.metadata, migrations)
+    if problem is None:
+        return
+    if settings.schema_check == "warn":
+        _log.warning("%s", problem)
+        return
+    raise SchemaNotMigrated(problem)
 
 
 def _started(resource: BaseResource[Any]) -> Database:

@@ -1,6 +1,9 @@
-"""The settings of an Andamios application, read from the environment by pydantic-settings.
+"""The settings of an Andamios application: one model for its container, the ``andamios``
+command, the migration environment and tests.
 
-::
+Each setting comes from the first of a keyword (a flag, ``config.from_*``), an ``ANDAMIOS_*``
+environment variable, ``[tool.andamios]`` of the nearest ``pyproject.toml``, the default;
+relative paths are relative to that ``pyproject.toml``'s folder (:mod:`andamios.project`)::
 
     ANDAMIOS_ADAPTER=duckdb                               # or postgresql, or memory
     ANDAMIOS_DATABASE__URL=duckdb+async:///var/lib/shop/shop.duckdb
@@ -22,6 +25,10 @@
     ANDAMIOS_DATABASE__SCHEMA=shop
     ANDAMIOS_DATABASE__REPLICA_URL=postgresql+asyncpg://shop:secret@replica.internal/shop
 
+    ANDAMIOS_MAPPING=shop.adapters.orm:mapping            # what andamios db migrates
+    ANDAMIOS_MIGRATIONS=migrations                        # the migrations folder
+    ANDAMIOS_SCHEMA_CHECK=error                           # or warn, off: database not at head
+
 :class:`~andamios.containers.PersistenceContainer` loads :class:`AndamiosSettings` into its
 ``config`` when it is made; later ``config.from_dict``/``from_value`` calls override it. A
 ``.env`` file is read with ``AndamiosSettings(_env_file=".env")``. Wrong values raise
@@ -29,28 +36,42 @@
 do (in :func:`check_settings`) a setting of one adapter given to the other and a URL of the
 other adapter's database.
 
-This module imports pydantic only, so a command line can read settings without loading a
-database driver.
+This module imports pydantic and the standard library only, so a command line can read
+settings without loading a database driver.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import os
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from andamios.ports.errors import ConfigurationError
+from andamios.project import PYPROJECT_TABLE, Project
 
 __all__ = [
     "ADAPTERS",
     "ENV_PREFIX",
+    "SCHEMA_CHECKS",
     "AdapterName",
     "AndamiosSettings",
     "DatabaseSettings",
+    "SchemaCheck",
+    "adapter_of_url",
     "check_settings",
     "env_name",
+    "load_project_settings",
+    "setting_sources",
 ]
 
 ENV_PREFIX = "ANDAMIOS_"
@@ -62,6 +83,11 @@ type AdapterName = Literal["memory", "duckdb", "postgresql"]
 """The adapters a container can choose with ``adapter``."""
 
 ADAPTERS: tuple[AdapterName, ...] = ("memory", "duckdb", "postgresql")
+
+type SchemaCheck = Literal["error", "warn", "off"]
+"""What a container does when its database's schema is not migrated to head (``schema_check``)."""
+
+SCHEMA_CHECKS: tuple[SchemaCheck, ...] = ("error", "warn", "off")
 
 # The database settings of every adapter that opens one, and those of each adapter alone. The
 # memory adapter opens no database: it ignores them all, so that the same configuration can be
@@ -96,6 +122,13 @@ _ADAPTER_OF_BACKEND: dict[str, AdapterName] = {
 def env_name(setting: str) -> str:
     """The variable of a dotted setting: ``database.url`` -> ``ANDAMIOS_DATABASE__URL``."""
     return ENV_PREFIX + setting.replace(".", _NESTED).upper()
+
+
+def adapter_of_url(url: str) -> AdapterName | None:
+    """The adapter whose database ``url`` names (``postgres://`` is PostgreSQL's), if any."""
+    scheme, separator, _ = url.partition("://")
+    backend = scheme.partition("+")[0].lower() if separator else ""
+    return _ADAPTER_OF_BACKEND.get(backend)
 
 
 class DatabaseSettings(BaseModel):
@@ -150,14 +183,42 @@ class DatabaseSettings(BaseModel):
         return shared | own
 
 
+# The project whose [tool.andamios] table settings read (load_project_settings sets it); None:
+# the project of the current directory.
+_PROJECT: ContextVar[Project | None] = ContextVar("andamios_project", default=None)
+
+
+class _ProjectTable(PydanticBaseSettingsSource):
+    """``[tool.andamios]`` of the nearest ``pyproject.toml``: below the environment, above the
+    defaults."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        """Unused: :meth:`__call__` gives the whole table at once."""
+        raise NotImplementedError  # pragma: no cover - pydantic-settings calls __call__ only
+
+    def __call__(self) -> dict[str, Any]:
+        project = _PROJECT.get() or Project.find()
+        return dict(project.table)
+
+
 class AndamiosSettings(BaseSettings):
-    """Which adapter to use and how to open its database.
+    """Which adapter to use, how to open its database, and where the project's mapping and
+    migrations are.
+
+    Each setting comes from the first place that sets it: a keyword (a command-line flag, a
+    container's ``config.from_*``), an ``ANDAMIOS_*`` environment variable, ``[tool.andamios]``
+    in the nearest ``pyproject.toml`` above the current directory, the default. Relative paths
+    (a DuckDB file's, the migrations folder) are relative to the project's folder: the folder of
+    that ``pyproject.toml`` (the current directory without one), whoever set them.
 
     ``adapter`` is ``duckdb`` unless set: a production process that forgets to configure its
     database fails at startup instead of keeping its data in memory (ADR 0007). ``postgresql``
-    opens a PostgreSQL server (the ``postgresql`` extra); tests choose ``memory``. Unknown
-    top-level keys are ignored, so an application can keep its own settings in the same
-    container ``config``; unknown ``database`` keys are refused.
+    opens a PostgreSQL server (the ``postgresql`` extra); tests choose ``memory``. ``mapping``
+    (``package.module:attribute``) and ``migrations`` (a folder) are what ``andamios db``
+    migrates; ``schema_check`` is what a container does when the database it opens is not
+    migrated to head (``error``, ``warn`` or ``off``). Unknown top-level keys are ignored, so an
+    application can keep its own settings in the same container ``config``; unknown
+    ``database`` keys are refused.
     """
 
     model_config = SettingsConfigDict(
@@ -169,12 +230,89 @@ class AndamiosSettings(BaseSettings):
 
     adapter: AdapterName = "duckdb"
     database: DatabaseSettings = DatabaseSettings()
+    mapping: str | None = None
+    migrations: str = "migrations"
+    schema_check: SchemaCheck = "error"
 
     def __init__(self, **values: Any) -> None:
         try:
             super().__init__(**values)
         except ValidationError as error:
             raise ConfigurationError(_describe(error)) from error
+
+    @field_validator("mapping")
+    @classmethod
+    def _import_path(cls, value: str | None) -> str | None:
+        if value is not None and ":" not in value:
+            msg = 'must be "package.module:attribute", e.g. "shop.adapters.orm:mapping"'
+            raise ValueError(msg)
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Keywords, the environment, a ``.env`` file, then ``[tool.andamios]``."""
+        return (
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            _ProjectTable(settings_cls),
+            file_secret_settings,
+        )
+
+
+@contextlib.contextmanager
+def _reading(project: Project) -> Iterator[None]:
+    token = _PROJECT.set(project)
+    try:
+        yield
+    finally:
+        _PROJECT.reset(token)
+
+
+def load_project_settings(
+    project: Project | None = None, **given: Any
+) -> tuple[AndamiosSettings, dict[str, str]]:
+    """The settings of ``project`` (default: the current directory's), ``given`` first, and
+    where each came from (:func:`setting_sources`)."""
+    project = project or Project.find()
+    with _reading(project):
+        settings = AndamiosSettings(**given)
+    return settings, setting_sources(project, given)
+
+
+def _leaves(values: Mapping[str, Any], prefix: str = "") -> Iterator[str]:
+    for key, value in values.items():
+        if isinstance(value, Mapping):
+            yield from _leaves(value, f"{prefix}{key}.")
+        else:
+            yield prefix + key
+
+
+def setting_sources(project: Project, given: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """Where each dotted setting that is set came from: ``keyword`` (``given``), its
+    ``ANDAMIOS_*`` variable, or ``<pyproject> [tool.andamios]``; the others keep their default."""
+    given_keys = set(_leaves(given or {}))
+    names = [f"{name}" for name in AndamiosSettings.model_fields if name != "database"]
+    names += [
+        f"database.{field.alias or name}" for name, field in DatabaseSettings.model_fields.items()
+    ]
+    table_keys = set(_leaves(project.table))
+    sources: dict[str, str] = {}
+    for name in names:
+        if name in given_keys:
+            sources[name] = "keyword"
+        elif os.environ.get(env_name(name)):
+            sources[name] = env_name(name)
+        elif name in table_keys:
+            sources[name] = f"{project.pyproject} {PYPROJECT_TABLE}"
+    return sources
 
 
 def _describe(error: ValidationError) -> str:
@@ -214,13 +352,11 @@ def check_settings(config: Mapping[str, Any]) -> AndamiosSettings:
 
 def _check_backend(adapter: AdapterName, url: str) -> None:
     """Refuse the URL of the other adapter's database, naming both settings and the fix."""
-    scheme, separator, _ = url.partition("://")
-    # Only the scheme is shown: the rest of a URL may hold a password.
-    backend = scheme.partition("+")[0].lower() if separator else ""
-    owner = _ADAPTER_OF_BACKEND.get(backend)
+    owner = adapter_of_url(url)
     if owner is None or owner == adapter:
         # Not a URL, or not one of another adapter: the adapter's settings tell what is wrong.
         return
+    scheme = url.partition("://")[0]  # only the scheme: the rest of a URL may hold a password
     msg = (
         f"database.url ({env_name('database.url')}): a {owner} URL ({scheme}://...) does not fit "
         f"adapter ({env_name('adapter')}) {adapter!r}: give a {adapter} URL such as "

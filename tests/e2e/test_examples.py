@@ -39,6 +39,12 @@ EXPECTED: dict[str, list[str]] = {
         "TEA-01 Green tea    9.00 v2",
         "stored in",
     ],
+    "intermediate/09_one_configuration.py": [
+        "before upgrade: SchemaNotMigrated, names the fix: True",
+        "the database: data/library.duckdb",
+        "memory_limit from pyproject.toml: 256MB",
+        "books: ['Domain-Driven Design']",
+    ],
     "intermediate/08_shutdown_and_cancellation.py": [
         "cancelled deposits: 60, told saved == stored balance: True",
         "commit: DatabaseClosed, its transaction was rolled back and nothing of it was saved",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 import sys
 from importlib.metadata import version
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -112,18 +112,39 @@ def info(ctx: typer.Context) -> None:
         typer.echo(f"  {name:<14}{number}")
     with handled():
         resolved = settings(ctx)
-    typer.secho("Settings (flags > ANDAMIOS_* > [tool.andamios])", bold=True)
-    typer.echo(f"  {'project':<14}{resolved.root}")
-    typer.echo(f"  {'pyproject':<14}{resolved.pyproject or '(none found)'}")
+    typer.secho("Settings (flags > ANDAMIOS_* > [tool.andamios] > defaults)", bold=True)
+    typer.echo(f"  {'project':<28}{resolved.root}")
+    typer.echo(f"  {'pyproject':<28}{resolved.pyproject or '(none found)'}")
     folder = resolved.migrations
     state = "" if (folder / "env.py").is_file() else " (not created: andamios db init)"
-    rows = {
-        "database_url": ("database", resolved.database_url or "(not set)"),
-        "database_schema": ("schema", resolved.database_schema or "(not set)"),
-        "mapping": ("mapping", resolved.mapping or "(not set)"),
-        "migrations": ("migrations", f"{folder}{state}"),
-    }
-    for key, (label, value) in rows.items():
-        source = resolved.sources.get(key)
-        origin = f"  [from {source}]" if source else ""
-        typer.echo(f"  {label:<14}{value}{origin}")
+    for name, value in _setting_rows(resolved.settings):
+        shown = value
+        if name == "database.url" and resolved.database_url is not None:
+            shown = _shown_url(resolved.database_url)
+        elif name == "migrations":
+            shown = f"{folder}{state}"
+        source = resolved.sources.get(name, "default")
+        typer.echo(f"  {name:<28}{shown}  [from {source}]")
+
+
+def _setting_rows(values: Any) -> list[tuple[str, str]]:
+    """Each setting as ``(dotted name, shown value)``, unset ones ``(not set)``."""
+    dumped = values.model_dump()
+    database = dumped.pop("database")
+    rows = list(dumped.items())
+    rows[1:1] = [(f"database.{name}", value) for name, value in database.items()]
+    return [
+        (name, "(not set)" if value is None else _shown_url(value) if "url" in name else str(value))
+        for name, value in rows
+    ]
+
+
+def _shown_url(url: str) -> str:
+    """``url`` with its password masked (all of it, if it is not a URL)."""
+    from sqlalchemy.engine import make_url  # noqa: PLC0415 - the command line starts without it
+    from sqlalchemy.exc import ArgumentError  # noqa: PLC0415
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(not a URL)"

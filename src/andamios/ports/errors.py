@@ -45,6 +45,7 @@ __all__ = [
     "NotFound",
     "OperationalError",
     "PersistenceError",
+    "SchemaNotMigrated",
     "UnitOfWorkError",
 ]
 
@@ -112,6 +113,11 @@ class DatabaseLocked(DatabaseUnavailable):
 
 class CorruptDatabase(DatabaseUnavailable):
     """The file exists but is not a database this driver can read."""
+
+
+class SchemaNotMigrated(DatabaseError):
+    """The database opened at start is not at the migrations' head revision (or lacks the
+    mapping's tables): the message names the command to run (``andamios db upgrade``)."""
 
 
 class OperationalError(DatabaseError):

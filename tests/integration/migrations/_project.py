@@ -73,7 +73,7 @@ class Project:
 
     def settings(self, **overrides: Any) -> ProjectSettings:
         """The project's settings, read as the command reads them (no ANDAMIOS_* variables)."""
-        return load_settings(cwd=self.root, environ={}, **overrides)
+        return load_settings(cwd=self.root, **overrides)
 
     def migrations(self, **overrides: Any) -> Migrations:
         """The project's migrations."""

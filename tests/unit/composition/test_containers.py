@@ -110,6 +110,7 @@ async def test_duckdb_is_the_default_and_opens_the_database_at_startup(
 ) -> None:
     assert container.config.adapter() == "duckdb"
     container.config.database.url.from_value(duckdb_url)
+    container.config.schema_check.from_value("off")  # its tables are made below
     await container.init_resources()
     database = container.started_database()
     assert isinstance(database, Database)
@@ -148,7 +149,8 @@ async def test_duckdb_settings_reach_the_database(
                 "pool_size": 2,
                 "pool_timeout": 4,
                 "memory_limit": "256MB",
-            }
+            },
+            "schema_check": "off",  # an empty database, on purpose
         }
     )
     await container.init_resources()
@@ -177,6 +179,7 @@ async def test_started_database_while_starting_is_not_started(
     container: PersistenceContainer, duckdb_url: str
 ) -> None:
     container.config.database.url.from_value(duckdb_url)
+    container.config.database.create_tables.from_value(True)
     starting = container.init_resources()
     with pytest.raises(DatabaseError, match="not started"):
         container.started_database()

@@ -30,6 +30,7 @@ from andamios.adapters.migrations._commands import TEMPLATE, CheckResult, Migrat
 from andamios.adapters.migrations._environment import SETTINGS_ATTRIBUTE, MigrationEnvironment
 from andamios.adapters.migrations._errors import MigrationError, UnsupportedMigration
 from andamios.adapters.migrations._impl import DuckDBImpl
+from andamios.adapters.migrations._schema_check import schema_problem
 from andamios.adapters.migrations._settings import (
     ENV_DATABASE_SCHEMA,
     ENV_DATABASE_URL,
@@ -61,4 +62,5 @@ __all__ = [
     "load_settings",
     "process_revision_directives",
     "render_item",
+    "schema_problem",
 ]

@@ -1,12 +1,12 @@
 """Where the ``andamios`` command and the migration environment find their settings.
 
-Four settings, each from the first place that sets it:
+The settings of :class:`andamios.settings.AndamiosSettings`, the ones an application's container
+reads, each from the first place that sets it:
 
 1. a command-line flag (``--database-url``, ``--database-schema``, ``--mapping``,
    ``--migrations``), or the value a program passes to :func:`load_settings`;
-2. an environment variable: ``ANDAMIOS_DATABASE__URL`` and ``ANDAMIOS_DATABASE__SCHEMA`` (the
-   variables an application's container reads too), ``ANDAMIOS_MAPPING``,
-   ``ANDAMIOS_MIGRATIONS``;
+2. an environment variable: ``ANDAMIOS_DATABASE__URL``, ``ANDAMIOS_DATABASE__SCHEMA``,
+   ``ANDAMIOS_MAPPING``, ``ANDAMIOS_MIGRATIONS`` and every other ``ANDAMIOS_*`` setting;
 3. ``[tool.andamios]`` in the project's ``pyproject.toml`` (the nearest one above the current
    directory)::
 
@@ -18,18 +18,17 @@ Four settings, each from the first place that sets it:
        #     database.schema = "shop"          # PostgreSQL: the schema the tables live in
 
 The URL names the adapter that opens the database (:mod:`andamios.adapters.databases`), which
-checks it. Relative paths in ``pyproject.toml`` (a DuckDB file's too) are relative to its folder;
-relative paths from flags and variables are relative to the current directory. A wrong setting
-raises :class:`~andamios.ports.errors.ConfigurationError` with one line naming it and how to fix
-it.
+checks it and is opened with the same database settings as the application's (``extensions``,
+``memory_limit``...). Relative paths (a DuckDB file's, the migrations folder) are relative to the
+project's folder, the folder of that ``pyproject.toml``, wherever they were set (ADR 0014). A
+wrong setting raises :class:`~andamios.ports.errors.ConfigurationError` with one line naming it
+and how to fix it.
 """
 
 from __future__ import annotations
 
 import importlib
-import os
 import sys
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +38,13 @@ import sqlalchemy as sa
 
 from andamios.adapters.databases import database_class
 from andamios.ports.errors import ConfigurationError
+from andamios.project import PYPROJECT_TABLE, Project
+from andamios.settings import (
+    AndamiosSettings,
+    adapter_of_url,
+    env_name,
+    load_project_settings,
+)
 
 __all__ = [
     "ENV_DATABASE_SCHEMA",
@@ -49,15 +55,18 @@ __all__ = [
     "load_settings",
 ]
 
-ENV_DATABASE_URL = "ANDAMIOS_DATABASE__URL"
-ENV_DATABASE_SCHEMA = "ANDAMIOS_DATABASE__SCHEMA"
-ENV_MAPPING = "ANDAMIOS_MAPPING"
-ENV_MIGRATIONS = "ANDAMIOS_MIGRATIONS"
+ENV_DATABASE_URL = env_name("database.url")
+ENV_DATABASE_SCHEMA = env_name("database.schema")
+ENV_MAPPING = env_name("mapping")
+ENV_MIGRATIONS = env_name("migrations")
 
-_TOOL = "[tool.andamios]"
-_KEYS = {"mapping": str, "migrations": str, "database": dict}
-_DATABASE_KEYS = {"url", "schema"}
-_DEFAULT_MIGRATIONS = "migrations"
+# The flag of each setting the command line sets, for the sources it reports.
+_FLAGS = {
+    "database.url": "--database-url",
+    "database.schema": "--database-schema",
+    "mapping": "--mapping",
+    "migrations": "--migrations",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +85,11 @@ class ProjectSettings:
     database_schema: str | None = None
     #: The mapping's import path (``package.module:attribute``), if set.
     mapping: str | None = None
-    #: Where each setting came from: a flag, a variable, ``pyproject.toml`` or the default.
+    #: Where each setting that is set came from (dotted names: ``database.url``...): a flag,
+    #: a variable or ``pyproject.toml``; ``migrations`` says ``default`` when unset.
     sources: Mapping[str, str] = field(default_factory=dict)
+    #: Every setting, as an application's container reads them.
+    settings: AndamiosSettings = field(default_factory=AndamiosSettings)
 
     def require_database_url(self) -> str:
         """The database URL; a :class:`ConfigurationError` saying how to set it if unset."""
@@ -88,9 +100,17 @@ class ProjectSettings:
             )
         return self.database_url
 
-    def database_settings(self) -> dict[str, str]:
-        """The keywords the database is opened with besides its URL (``schema``, if set)."""
-        return {} if self.database_schema is None else {"schema": self.database_schema}
+    def database_settings(self) -> dict[str, Any]:
+        """The keywords the database is opened with besides its URL: the settings of the
+        URL's adapter that are set (``schema``, ``extensions``, ``memory_limit``...)."""
+        adapter = adapter_of_url(self.database_url or "")
+        if adapter is None:
+            return {}
+        options = self.settings.database.options(adapter)
+        defaults = type(self.settings.database)().options(adapter)
+        del options["url"]
+        # Only what was set: a database class registered for another backend takes its own.
+        return {name: value for name, value in options.items() if value != defaults.get(name)}
 
     def require_mapping(self) -> str:
         """The mapping's import path; a :class:`ConfigurationError` saying how to set it."""
@@ -116,122 +136,57 @@ class ProjectSettings:
         return load_metadata(self.require_mapping(), self.root, self.sources.get("mapping", ""))
 
 
-def find_pyproject(start: Path) -> Path | None:
-    """The nearest ``pyproject.toml`` at or above ``start``."""
-    for folder in (start, *start.parents):
-        candidate = folder / "pyproject.toml"
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def _read_tool_table(pyproject: Path) -> dict[str, Any]:
-    try:
-        document = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise ConfigurationError(f"cannot read {pyproject}: {error}") from error
-    table = document.get("tool", {}).get("andamios", {})
-    if not isinstance(table, dict):
-        raise ConfigurationError(f"{_TOOL} in {pyproject} must be a table")
-    for key, value in table.items():
-        expected = _KEYS.get(key)
-        if expected is None:
-            raise ConfigurationError(
-                f"unknown setting {key!r} in {_TOOL} of {pyproject}; known: "
-                "mapping, migrations, database.url"
-            )
-        if not isinstance(value, expected):
-            kind = "a table" if expected is dict else "a string"
-            raise ConfigurationError(f"{key} in {_TOOL} of {pyproject} must be {kind}")
-    database = table.get("database", {})
-    for key, value in database.items():
-        if key not in _DATABASE_KEYS or not isinstance(value, str):
-            raise ConfigurationError(
-                f"database.{key} in {_TOOL} of {pyproject} is not a setting; the database "
-                'is set with database.url = "duckdb+async:///app.duckdb" (and, for '
-                'PostgreSQL, database.schema = "name"), each a string'
-            )
-    return table
-
-
-def _database_url(url: str, base: Path, source: str) -> str:
+def resolve_database_url(url: str, base: Path, source: str = "") -> str:
     """The URL checked by its adapter, a relative file path taken from ``base``."""
     try:
         return database_class(url).resolve_url(url, base)
     except ConfigurationError as error:
-        raise ConfigurationError(f"database URL from {source}: {error}") from error
+        origin = f" from {source}" if source else ""
+        raise ConfigurationError(f"database URL{origin}: {error}") from error
 
 
 def load_settings(
     *,
     cwd: Path | None = None,
-    environ: Mapping[str, str] | None = None,
     database_url: str | None = None,
     database_schema: str | None = None,
     mapping: str | None = None,
     migrations: str | Path | None = None,
 ) -> ProjectSettings:
-    """Resolve the settings: arguments first, then the environment, then ``pyproject.toml``."""
-    here = (cwd or Path.cwd()).absolute()
-    env = os.environ if environ is None else environ
-    pyproject = find_pyproject(here)
-    root = pyproject.parent if pyproject is not None else here
-    tool = _read_tool_table(pyproject) if pyproject is not None else {}
-    file_source = f"{pyproject} {_TOOL}"
-    sources: dict[str, str] = {}
-
-    def pick(
-        key: str, flag: str, given: str | None, variable: str, from_file: str | None
-    ) -> tuple[str | None, Path]:
-        if given is not None:
-            sources[key] = flag
-            return given, here
-        if env.get(variable):
-            sources[key] = variable
-            return env[variable], here
-        if from_file is not None:
-            sources[key] = file_source
-            return from_file, root
-        return None, root
-
-    url, url_base = pick(
-        "database_url",
-        "--database-url",
-        database_url,
-        ENV_DATABASE_URL,
-        tool.get("database", {}).get("url"),
-    )
-    schema, _ = pick(
-        "database_schema",
-        "--database-schema",
-        database_schema,
-        ENV_DATABASE_SCHEMA,
-        tool.get("database", {}).get("schema"),
-    )
-    map_path, _ = pick("mapping", "--mapping", mapping, ENV_MAPPING, tool.get("mapping"))
-    folder, folder_base = pick(
-        "migrations",
-        "--migrations",
-        None if migrations is None else str(migrations),
-        ENV_MIGRATIONS,
-        tool.get("migrations"),
-    )
-    if folder is None:
-        folder = _DEFAULT_MIGRATIONS
-        sources["migrations"] = "default"
-    if map_path is not None and ":" not in map_path:
-        raise ConfigurationError(
-            f"mapping {map_path!r} (from {sources['mapping']}) must be "
-            '"package.module:attribute", e.g. "shop.adapters.orm:mapping"'
-        )
+    """Resolve the settings of the project of ``cwd``: arguments first, then the environment,
+    then ``pyproject.toml``."""
+    project = Project.find(cwd)
+    database: dict[str, Any] = {}
+    if database_url is not None:
+        database["url"] = database_url
+    if database_schema is not None:
+        database["schema"] = database_schema
+    given: dict[str, Any] = {"database": database} if database else {}
+    if mapping is not None:
+        given["mapping"] = mapping
+    if migrations is not None:
+        given["migrations"] = str(migrations)
+    try:
+        settings, found = load_project_settings(project, **given)
+    except ConfigurationError as error:
+        origin = f" and {project.pyproject} {PYPROJECT_TABLE}" if project.pyproject else ""
+        raise ConfigurationError(f"{error} (read from the flags, ANDAMIOS_*{origin})") from error
+    sources = {
+        name: _FLAGS[name] if source == "keyword" else source for name, source in found.items()
+    }
+    sources.setdefault("migrations", "default")
+    url = settings.database.url
     return ProjectSettings(
-        root=root,
-        pyproject=pyproject,
-        migrations=(folder_base / folder).resolve(),
-        database_url=None if url is None else _database_url(url, url_base, sources["database_url"]),
-        database_schema=schema,
-        mapping=map_path,
+        root=project.root,
+        pyproject=project.pyproject,
+        migrations=project.path(settings.migrations),
+        database_url=None
+        if url is None
+        else resolve_database_url(url, project.root, sources["database.url"]),
+        database_schema=settings.database.schema_,
+        mapping=settings.mapping,
         sources=sources,
+        settings=settings,
     )
 
 
