@@ -62,7 +62,6 @@ from andamios.project import PYPROJECT_TABLE, Project
 __all__ = [
     "ADAPTERS",
     "ENV_PREFIX",
-    "SCHEMA_CHECKS",
     "AdapterName",
     "AndamiosSettings",
     "DatabaseSettings",
@@ -86,8 +85,6 @@ ADAPTERS: tuple[AdapterName, ...] = ("memory", "duckdb", "postgresql")
 
 type SchemaCheck = Literal["error", "warn", "off"]
 """What a container does when its database's schema is not migrated to head (``schema_check``)."""
-
-SCHEMA_CHECKS: tuple[SchemaCheck, ...] = ("error", "warn", "off")
 
 # The database settings of every adapter that opens one, and those of each adapter alone. The
 # memory adapter opens no database: it ignores them all, so that the same configuration can be
@@ -299,7 +296,7 @@ def setting_sources(project: Project, given: Mapping[str, Any] | None = None) ->
     """Where each dotted setting that is set came from: ``keyword`` (``given``), its
     ``ANDAMIOS_*`` variable, or ``<pyproject> [tool.andamios]``; the others keep their default."""
     given_keys = set(_leaves(given or {}))
-    names = [f"{name}" for name in AndamiosSettings.model_fields if name != "database"]
+    names = [name for name in AndamiosSettings.model_fields if name != "database"]
     names += [
         f"database.{field.alias or name}" for name, field in DatabaseSettings.model_fields.items()
     ]
