@@ -3,7 +3,8 @@
 Pure aggregates in :mod:`andamios.domain`, repository and unit-of-work ports in
 :mod:`andamios.ports`, and adapters (:mod:`andamios.adapters.memory`,
 :mod:`andamios.adapters.sqlalchemy`, :mod:`andamios.adapters.duckdb`) that fulfil them;
-:mod:`andamios.containers` wires them, and :func:`run` runs an application on uvloop.
+:mod:`andamios.containers` wires them, and :func:`run` runs an application (on uvloop, the
+``uvloop`` extra, where it is installed).
 
 ``import andamios`` loads nothing else: :func:`run` is imported on first use.
 """

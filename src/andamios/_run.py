@@ -1,4 +1,8 @@
-"""``andamios.run``: run an application's main coroutine on uvloop, around its resources."""
+"""``andamios.run``: run an application's main coroutine on uvloop, around its resources.
+
+uvloop is the ``uvloop`` extra (``pip install 'andamios[uvloop]'``); without it the coroutine
+runs on asyncio's own event loop, with the same behaviour (ADR 0013).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,6 @@ import asyncio
 import inspect
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol
-
-import uvloop
 
 __all__ = ["Resources", "run"]
 
@@ -22,6 +24,15 @@ class Resources(Protocol):
     def shutdown_resources(self) -> Awaitable[None] | None:
         """Stop every started resource."""
         ...
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's loop factory, or None (asyncio's own loop) where uvloop is not installed."""
+    try:
+        import uvloop  # noqa: PLC0415 - the uvloop extra, and import andamios stays light
+    except ModuleNotFoundError:
+        return None
+    return uvloop.new_event_loop
 
 
 async def _settle(result: Awaitable[None] | None) -> None:
@@ -47,7 +58,8 @@ def run[T](
     container: Resources | None = None,
     debug: bool | None = None,
 ) -> T:
-    """Run ``main`` (a coroutine, or an async function taking no argument) on a uvloop loop.
+    """Run ``main`` (a coroutine, or an async function taking no argument) on a uvloop loop
+    (asyncio's own loop where the ``uvloop`` extra is not installed).
 
     With ``container``, its resources are started before ``main`` and shut down after it,
     whether ``main`` returns, raises, or is interrupted::
@@ -63,5 +75,5 @@ def run[T](
     if not inspect.iscoroutine(coroutine):
         msg = f"run() takes a coroutine or an async function, got {main!r}"
         raise TypeError(msg)
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop, debug=debug) as runner:
+    with asyncio.Runner(loop_factory=_loop_factory(), debug=debug) as runner:
         return runner.run(_around(coroutine, container))  # type: ignore[no-any-return]

@@ -3,7 +3,10 @@
 DuckDB ingests an Arrow table ~50x faster than row-by-row SQL (ADR 0006). Each column of the
 staged rows becomes an Arrow array with an explicit type read from the mapped column, and the
 statement runs on the unit of work's own connection (its worker thread), inside its
-transaction. pyarrow is imported only when a bulk statement runs.
+transaction. pyarrow is imported only when a bulk statement is planned; it is the ``bulk``
+extra (``pip install 'andamios[bulk]'``): without it no aggregate type has a bulk plan, so
+``add_many`` and large flushes go through the ORM, with the same results, and one log record
+says so (ADR 0013).
 
 DuckDB counts its replacement scan of Python variables as external access: a database opened
 with ``external_access=False`` (the default) reads the table through ``register`` instead
@@ -13,7 +16,10 @@ with ``external_access=False`` (the default) reads the table through ``register`
 from __future__ import annotations
 
 import contextlib
+import functools
+import logging
 from collections.abc import Callable, Sequence
+from types import ModuleType
 from typing import Any
 
 import duckdb
@@ -22,12 +28,28 @@ from sqlalchemy.util.concurrency import await_
 
 from andamios.adapters.sql_spi import STAGED, Convert, base_type
 
-__all__ = ["ArrowStager"]
+__all__ = ["ArrowStager", "arrow"]
+
+_log = logging.getLogger("andamios.adapters.duckdb")
+
+
+@functools.cache
+def arrow() -> ModuleType | None:
+    """pyarrow, or None where it is not installed (logged once: bulk writes use the ORM)."""
+    try:
+        import pyarrow as pa  # type: ignore[import-untyped]  # noqa: PLC0415 - only on the bulk path
+    except ModuleNotFoundError:
+        _log.warning(
+            "pyarrow is not installed: DuckDB bulk writes go through the ORM (same results, "
+            "slower); install andamios[bulk] (pip install 'andamios[bulk]') for the Arrow bulk path"
+        )
+        return None
+    return pa  # type: ignore[no-any-return]
 
 
 def _arrow_type(kind: sa.types.TypeEngine[Any]) -> Any:
     """The Arrow type of a (base) column type; None if the bulk path does not support it."""
-    import pyarrow as pa  # type: ignore[import-untyped]  # noqa: PLC0415 - only on the bulk path
+    pa: Any = arrow()
 
     simple = (
         ((sa.Enum, sa.JSON, sa.String), pa.string),
@@ -100,9 +122,11 @@ class ArrowStager:
         self._run = _run_registered if registered else _run_staged
 
     def converter(self, column: sa.Column[Any], dialect: sa.Dialect) -> Convert | None:
-        """Python values of ``column`` -> an Arrow array of its type; None if unsupported."""
-        import pyarrow as pa  # noqa: PLC0415 - only on the bulk path
-
+        """Python values of ``column`` -> an Arrow array of its type; None if unsupported, or
+        if pyarrow is not installed (the ORM writes the aggregate type then)."""
+        pa: Any = arrow()
+        if pa is None:
+            return None
         if isinstance(column.type, sa.Interval):
             # A TypeDecorator only where the database has no INTERVAL; DuckDB has one.
             duration = pa.duration("us")
@@ -133,7 +157,7 @@ class ArrowStager:
         self, connection: sa.Connection, staged: Sequence[tuple[sa.Column[Any], Any]], sql: str
     ) -> list[Any]:
         """Run ``sql`` with the staged arrays as one Arrow table, on the connection's worker."""
-        import pyarrow as pa  # noqa: PLC0415 - only on the bulk path
+        pa: Any = arrow()  # a plan exists, so the converters found pyarrow
 
         table = pa.table({column.name: array for column, array in staged})
         driver: Any = connection.connection.driver_connection
