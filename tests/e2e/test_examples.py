@@ -200,6 +200,7 @@ RUNS = (
 )
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("run", RUNS)
 def test_example_prints_what_it_promises(run: str) -> None:
     example, *args = run.split()
@@ -212,6 +213,7 @@ def test_example_prints_what_it_promises(run: str) -> None:
         position = matches[0] + 1
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("args", [(), ("--memory",)], ids=["duckdb", "memory"])
 def test_the_soft_delete_example_keeps_emails_unique_among_live_rows(args: tuple[str, ...]) -> None:
     assert "a second live bob@example.com: DuplicateError" in run_example(
@@ -219,10 +221,12 @@ def test_the_soft_delete_example_keeps_emails_unique_among_live_rows(args: tuple
     )
 
 
+@pytest.mark.subprocess
 def test_the_relationships_example_leaves_no_orphan_rows_on_duckdb() -> None:
     assert "order lines left in the table: 0" in run_example("intermediate/03_relationships.py")
 
 
+@pytest.mark.subprocess
 def test_the_allocations_example_stores_each_set_as_one_json_array_on_duckdb() -> None:
     output = run_example("intermediate/06_allocations_in_place.py", "--file")
     assert "batch-1 in the table: a JSON array of 2 objects, ['order-3', 'order-4']" in output
@@ -262,6 +266,7 @@ POSTGRESQL_EXAMPLE_LINES = [
 ]
 
 
+@pytest.mark.subprocess
 def test_the_postgresql_example_prints_the_same_on_memory_duckdb_and_postgresql() -> None:
     require_postgresql()  # the example runs without a server, but then this test cannot pass
     output = run_example(POSTGRESQL_EXAMPLE)
@@ -273,6 +278,7 @@ def test_the_postgresql_example_prints_the_same_on_memory_duckdb_and_postgresql(
     ]
 
 
+@pytest.mark.subprocess
 def test_the_postgresql_example_without_a_server_says_why_and_runs_the_rest() -> None:
     with socket.socket() as bound:  # bound but not listening: connecting is refused at once
         bound.bind(("127.0.0.1", 0))

@@ -81,6 +81,7 @@ def test_a_database_opened_and_closed(tmp_path):
 """
 
 
+@pytest.mark.subprocess
 @pytest.mark.slow
 def test_a_pytest_session_on_duckdb_exits_clean(tmp_path: Path) -> None:
     (tmp_path / "test_session.py").write_text(textwrap.dedent(SESSION))

@@ -93,6 +93,7 @@ def andamios_at_once(
     return [_finish(process, code, args) for process, code, args in started]
 
 
+@pytest.mark.subprocess
 @pytest.mark.slow
 def test_the_migration_workflow(tmp_path: Path) -> None:
     project = Project(tmp_path / "shop")
@@ -140,6 +141,7 @@ def test_the_migration_workflow(tmp_path: Path) -> None:
     assert "weight" not in project.columns("products")
 
 
+@pytest.mark.subprocess
 @pytest.mark.slow
 def test_the_command_never_misleads(tmp_path: Path) -> None:
     project = Project(tmp_path / "shop")

@@ -16,6 +16,16 @@ _HOLD_LOCK = (
     "print('ok', flush=True); time.sleep(60)"
 )
 
+# Fixtures that start another process: every test using one is marked ``subprocess``.
+_START_A_PROCESS = frozenset({"lock_holder", "killed"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests whose fixtures start another process (``-m "not subprocess"``)."""
+    for item in items:
+        if _START_A_PROCESS & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.subprocess)
+
 
 @pytest.fixture
 def db_file(tmp_path: Path) -> Path:

@@ -368,6 +368,7 @@ def test_the_garbage_collector_is_paused_and_restored() -> None:
     assert gc.isenabled()
 
 
+@pytest.mark.subprocess
 def test_pyarrow_is_imported_only_when_a_bulk_statement_runs() -> None:
     program = """
 import asyncio, sys

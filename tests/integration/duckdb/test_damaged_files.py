@@ -527,6 +527,7 @@ async def open_database(db_file: Path) -> AsyncIterator[Database]:
         yield db
 
 
+@pytest.mark.subprocess
 async def test_second_open_in_this_process_keeps_the_lock(
     db_file: Path, open_database: Database
 ) -> None:

@@ -7,10 +7,12 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pytest
 
 EXAMPLE = Path(__file__).parents[3] / "examples" / "basic" / "01_connection.py"
 
 
+@pytest.mark.subprocess
 def test_connection_example_runs() -> None:
     result = subprocess.run(
         [sys.executable, str(EXAMPLE)], capture_output=True, text=True, timeout=120, check=True

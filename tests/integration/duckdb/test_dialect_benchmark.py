@@ -6,9 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCHMARK = Path(__file__).parents[3] / "benchmarks" / "bench_duckdb_driver.py"
 
 
+@pytest.mark.subprocess
 def test_driver_benchmark_smoke() -> None:
     result = subprocess.run(
         [sys.executable, str(BENCHMARK), "--smoke"],

@@ -52,6 +52,7 @@ async def _create(engine: AsyncEngine, *rows: tuple[int, str]) -> None:
 # -- registration ---------------------------------------------------------------------------------
 
 
+@pytest.mark.subprocess
 def test_entry_point_works_without_importing_andamios() -> None:
     script = textwrap.dedent(
         """

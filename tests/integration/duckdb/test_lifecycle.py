@@ -225,6 +225,7 @@ async def test_a_commit_in_flight_at_close_tells_the_truth(
     await database.close()
 
 
+@pytest.mark.subprocess
 async def test_close_releases_the_file_for_another_process(tmp_path: Path) -> None:
     with contract_mapping() as mapping:
         async with open_database("file", tmp_path, mapping) as database:

@@ -250,6 +250,7 @@ def test_only_an_updated_at_stamp_is_allowed() -> None:
     mapping.clear()
 
 
+@pytest.mark.subprocess
 def test_pydantic_is_imported_only_when_a_json_value_is_used() -> None:
     program = """
 import sys

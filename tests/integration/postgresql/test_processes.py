@@ -174,6 +174,7 @@ def _run_writers(schema: str) -> dict[int, int]:
     return {n: runs for n, runs, _ in outcomes}
 
 
+@pytest.mark.subprocess
 @pytest.mark.slow
 async def test_writers_in_several_processes_lose_no_update() -> None:
     async with _tallies(*TALLIES) as (database, new_uow):

@@ -144,6 +144,7 @@ def test_a_failed_start_closes_main_and_what_did_start() -> None:
 # -- as a user runs it ---------------------------------------------------------------------------
 
 
+@pytest.mark.subprocess
 def test_a_program_runs_on_uvloop() -> None:
     result = run_python(
         """
@@ -190,6 +191,7 @@ except KeyboardInterrupt:
 """
 
 
+@pytest.mark.subprocess
 def test_ctrl_c_shuts_the_resources_down() -> None:
     process = subprocess.Popen(
         [sys.executable, "-c", CTRL_C], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -208,6 +210,7 @@ def test_ctrl_c_shuts_the_resources_down() -> None:
     assert "Traceback" not in err
 
 
+@pytest.mark.subprocess
 def test_import_andamios_stays_light() -> None:
     result = run_python(
         """
@@ -220,6 +223,7 @@ def test_import_andamios_stays_light() -> None:
     assert result.stdout.strip() == "[]"
 
 
+@pytest.mark.subprocess
 def test_memory_adapter_loads_no_database_driver() -> None:
     result = run_python(
         """
@@ -256,6 +260,7 @@ def test_memory_adapter_loads_no_database_driver() -> None:
     assert result.stdout.splitlines() == ["1", "[]"]
 
 
+@pytest.mark.subprocess
 @pytest.mark.slow  # a fresh interpreter loads SQLAlchemy and DuckDB
 def test_duckdb_adapter_loads_no_postgresql_driver(tmp_path: Path) -> None:
     url = f"duckdb+async:///{tmp_path / 'notes.duckdb'}"
