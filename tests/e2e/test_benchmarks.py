@@ -75,6 +75,8 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> QuickRun:
     return QuickRun(stdout.getvalue(), json.loads(output.read_text()))
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess  # the memory section measures fresh interpreters
 def test_quick_benchmarks_run_and_write_every_operation(quick_run: QuickRun) -> None:
     stdout = quick_run.stdout
     assert "[1/4] bulk inserts" in stdout  # progress while it runs
@@ -114,6 +116,8 @@ async def _schema_exists(schema: str) -> bool:
     return bool(found)
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess  # the memory section measures fresh interpreters
 def test_quick_benchmarks_run_postgresql_beside_raw_asyncpg(quick_run: QuickRun) -> None:
     stdout = quick_run.stdout
     section = quick_run.report["postgresql"]

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 MAPPING = "andamios._shop.adapters.orm:mapping"
 DECOY = "a module of the current folder ran"
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.subprocess]
 
 
 @dataclass
