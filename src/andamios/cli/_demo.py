@@ -43,16 +43,21 @@ def _migrate(settings: ProjectSettings) -> None:
     typer.echo(f"  check: the database {state}")
 
 
-def _run_shop(url: str) -> None:
+def _run_shop(url: str, migrations: Path) -> None:
     # Imported here: the command line starts without the shop's container and mapping.
     from andamios._shop import scenario  # noqa: PLC0415
     from andamios._shop.bootstrap import ShopContainer  # noqa: PLC0415
 
     container = ShopContainer()
     persistence: Any = container.persistence  # the nested PersistenceContainer
-    # The schema exists (the migrations made it): the container must not create tables.
+    # The schema exists (the migrations made it): the container must not create tables, and
+    # checks the database against the demo's migrations, not the current project's.
     persistence.config.from_dict(
-        {"adapter": "duckdb", "database": {"url": url, "create_tables": False}}
+        {
+            "adapter": "duckdb",
+            "database": {"url": url, "create_tables": False},
+            "migrations": str(migrations),
+        }
     )
     container.wire(modules=[scenario])
     try:
@@ -107,13 +112,13 @@ def demo(
             migrations=Path(directory) / "migrations",
             database_url=url,
             mapping=_MAPPING,
-            sources={"database_url": "andamios demo", "mapping": "andamios demo"},
+            sources={"database.url": "andamios demo", "mapping": "andamios demo"},
         )
         typer.secho(f"Andamios demo: the sample shop on DuckDB ({path})", bold=True)
         with handled(traceback=options(ctx).traceback):
             _heading("1. The schema, made by migrations")
             _migrate(settings)
             _heading("2. The shop at work")
-            _run_shop(url)
+            _run_shop(url, settings.migrations)
             _heading("3. Report")
             _report(path, started)

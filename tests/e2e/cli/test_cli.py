@@ -390,6 +390,18 @@ def test_the_demo_runs_the_shop_on_migrations(
     assert "exists: the demo creates a new database" in again.stderr
 
 
+def test_the_demo_ignores_the_current_projects_migrations(
+    project: Project, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The user's own project, with a migrations folder the demo's database knows nothing of.
+    run(runner, "db", "init")
+    project.write_mapping(NOTES)
+    run(runner, "db", "revision", "-m", "notes", "--autogenerate")
+    monkeypatch.chdir(project.root)
+    shown = run(runner, "demo").stdout
+    assert "rows: alembic_version 1, orders 3, products 2" in shown
+
+
 def test_bench_runs_the_shipped_suite_and_exits_with_its_code(
     project: Project, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
