@@ -33,7 +33,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from dependency_injector import containers, providers
 
@@ -79,12 +79,19 @@ def _checked_setting[T](name: str, make: Callable[..., T], **values: Any) -> T:
 
 
 def _with_resolved_url(
-    settings: AndamiosSettings, resolve_url: Callable[[str, Path], str], project: Project
+    settings: AndamiosSettings, resolve_url: Callable[..., str], project: Project
 ) -> AndamiosSettings:
     """``settings`` with a relative database file taken from the project's folder (where the
-    ``andamios`` command takes it from), not from the current directory."""
-    url = cast("str", settings.database.url)
-    resolved = _checked_setting("url", resolve_url, url=url, base=project.root)
+    ``andamios`` command takes it from), not from the current directory.
+
+    A URL its adapter refuses is left as it is: :func:`_adapter_settings` names the setting.
+    """
+    options = settings.database.options(settings.adapter)
+    url = options.pop("url")
+    try:
+        resolved = resolve_url(url, project.root, **options)
+    except ConfigurationError:
+        return settings
     database = settings.database.model_copy(update={"url": resolved})
     return settings.model_copy(update={"database": database})
 

@@ -54,9 +54,10 @@ class SqlDatabase(Protocol):
     def __init__(self, url: str, **settings: Any) -> None: ...
 
     @classmethod
-    def resolve_url(cls, url: str, base: Path) -> str:
-        """``url`` checked (a :class:`ConfigurationError` if the adapter refuses it) and made
-        independent of the current directory: a relative file path is taken from ``base``."""
+    def resolve_url(cls, url: str, base: Path, **settings: Any) -> str:
+        """``url`` checked (a :class:`ConfigurationError` if the adapter refuses it, with the
+        ``settings`` it is opened with) and made independent of the current directory: a
+        relative file path is taken from ``base``."""
         ...
 
     @property

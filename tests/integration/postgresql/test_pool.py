@@ -81,6 +81,7 @@ async def test_the_environment_gives_the_pool_timeout(
     monkeypatch.setenv("ANDAMIOS_DATABASE__URL", postgresql_url)
     monkeypatch.setenv("ANDAMIOS_DATABASE__POOL_SIZE", "1")
     monkeypatch.setenv("ANDAMIOS_DATABASE__POOL_TIMEOUT", "2.5")
+    monkeypatch.setenv("ANDAMIOS_SCHEMA_CHECK", "off")  # an empty schema, on purpose
     container = PersistenceContainer(unit_of_work=Notebook, mapping=mapping)
     await container.init_resources()
     try:

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Self, cast
+from typing import Any, Self, cast
 
 import duckdb
 from sqlalchemy import MetaData, text
@@ -119,18 +119,19 @@ class Database:
         return database
 
     @classmethod
-    def resolve_url(cls, url: str, base: Path) -> str:
+    def resolve_url(cls, url: str, base: Path, **settings: Any) -> str:
         """The ``duckdb+async`` URL of ``url``, a relative file path taken from ``base``.
 
         A URL read from a settings file names a file next to that file, not one in whatever
-        directory a command runs from. A URL that is not DuckDB's raises
+        directory a command runs from. A URL that is not DuckDB's, or that ``settings`` (the
+        keywords of :class:`DuckDBSettings` it is opened with) do not allow, raises
         :class:`~andamios.ports.errors.ConfigurationError`.
         """
-        settings = DuckDBSettings(url=url)
-        path = settings.path
+        checked = DuckDBSettings(url=url, **settings)
+        path = checked.path
         if path is None or path.is_absolute():
-            return settings.async_url
-        return settings.sqlalchemy_url.set(database=str(base / path)).render_as_string()
+            return checked.async_url
+        return checked.sqlalchemy_url.set(database=str(base / path)).render_as_string()
 
     def __repr__(self) -> str:
         state = "started" if self.is_started else "closed"

@@ -41,6 +41,7 @@ from andamios.ports.errors import ConfigurationError
 from andamios.project import PYPROJECT_TABLE, Project
 from andamios.settings import (
     AndamiosSettings,
+    DatabaseSettings,
     adapter_of_url,
     env_name,
     load_project_settings,
@@ -103,14 +104,7 @@ class ProjectSettings:
     def database_settings(self) -> dict[str, Any]:
         """The keywords the database is opened with besides its URL: the settings of the
         URL's adapter that are set (``schema``, ``extensions``, ``memory_limit``...)."""
-        adapter = adapter_of_url(self.database_url or "")
-        if adapter is None:
-            return {}
-        options = self.settings.database.options(adapter)
-        defaults = type(self.settings.database)().options(adapter)
-        del options["url"]
-        # Only what was set: a database class registered for another backend takes its own.
-        return {name: value for name, value in options.items() if value != defaults.get(name)}
+        return _database_options(self.settings, self.database_url or "")
 
     def require_mapping(self) -> str:
         """The mapping's import path; a :class:`ConfigurationError` saying how to set it."""
@@ -136,10 +130,25 @@ class ProjectSettings:
         return load_metadata(self.require_mapping(), self.root, self.sources.get("mapping", ""))
 
 
-def resolve_database_url(url: str, base: Path, source: str = "") -> str:
-    """The URL checked by its adapter, a relative file path taken from ``base``."""
+def _database_options(settings: AndamiosSettings, url: str) -> dict[str, Any]:
+    """The database settings of ``url``'s adapter that are set, but the URL."""
+    adapter = adapter_of_url(url)
+    if adapter is None:
+        return {}
+    options = settings.database.options(adapter)
+    defaults = DatabaseSettings().options(adapter)
+    del options["url"]
+    # Only what was set: a database class registered for another backend takes its own.
+    return {name: value for name, value in options.items() if value != defaults.get(name)}
+
+
+def resolve_database_url(
+    url: str, base: Path, source: str = "", settings: Mapping[str, Any] | None = None
+) -> str:
+    """The URL checked by its adapter (with the database ``settings`` it is opened with), a
+    relative file path taken from ``base``."""
     try:
-        return database_class(url).resolve_url(url, base)
+        return database_class(url).resolve_url(url, base, **(settings or {}))
     except ConfigurationError as error:
         origin = f" from {source}" if source else ""
         raise ConfigurationError(f"database URL{origin}: {error}") from error
@@ -182,7 +191,9 @@ def load_settings(
         migrations=project.path(settings.migrations),
         database_url=None
         if url is None
-        else resolve_database_url(url, project.root, sources["database.url"]),
+        else resolve_database_url(
+            url, project.root, sources["database.url"], _database_options(settings, url)
+        ),
         database_schema=settings.database.schema_,
         mapping=settings.mapping,
         sources=sources,

@@ -217,8 +217,9 @@ class Database:
         return database
 
     @classmethod
-    def resolve_url(cls, url: str, base: Path) -> str:
-        """``url`` checked, with the asyncpg driver; a server's URL names no file (``base``).
+    def resolve_url(cls, url: str, base: Path, **settings: Any) -> str:
+        """``url`` checked, with the asyncpg driver; a server's URL names no file (``base``),
+        and its ``settings`` are checked when it is opened.
 
         Raises :class:`~andamios.ports.errors.ConfigurationError` as :class:`PostgreSQLSettings`
         does for a URL that is not PostgreSQL's.
