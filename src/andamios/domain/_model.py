@@ -1,4 +1,6 @@
-"""Building blocks of a domain model: entities, aggregate roots, value objects and events.
+"""Building blocks of a domain model: entities, aggregate roots and value objects.
+
+Events, which aggregates record, live in :mod:`andamios.domain._events`.
 
 They are plain dataclasses so a domain stays pure Python: adapters map them from the outside
 (imperative mapping) and never ask the domain to inherit from a database class.
@@ -8,21 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, ClassVar, cast
-from uuid import UUID
+from typing import Any, cast
 
+from andamios.domain._events import DomainEvent
 from andamios.domain._ids import uuid7
 
-__all__ = ["AggregateRoot", "DomainEvent", "Entity", "ValueObject"]
+__all__ = ["AggregateRoot", "Entity", "ValueObject"]
 
 # Pending events live outside the dataclass fields, so they are never compared, printed,
 # copied by ``dataclasses.replace``/``asdict`` or mapped to a column.
 _EVENTS_ATTRIBUTE = "_andamios_pending_events"
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(eq=False, kw_only=True)
@@ -90,17 +87,3 @@ class ValueObject:
 
     Subclasses must be frozen dataclasses too: ``@dataclass(frozen=True)``.
     """
-
-
-@dataclass(frozen=True, kw_only=True)
-class DomainEvent:
-    """Something that happened in the domain, immutable, with its own id and UTC timestamp."""
-
-    event_id: UUID = field(default_factory=uuid7)
-    occurred_at: datetime = field(default_factory=_utc_now)
-
-    event_name: ClassVar[str] = "DomainEvent"
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        cls.event_name = cls.__name__
