@@ -3,6 +3,9 @@
 It runs in this process (``andamios._benchmarks.suite.main``, what ``andamios bench`` runs), so
 coverage sees the suite, which ships in the package.
 
+Without pyarrow (hidden here, as a plain install lacks it) the bulk rows are skipped with one line
+naming the extra, and every other row runs.
+
 The PostgreSQL section is checked when the server answers (``ANDAMIOS_TEST_POSTGRESQL_URL``, by
 default the local one); without it the benchmark must say it skipped the section, and the test
 skips, except under ``CI=true``, where an unreachable server is a failure.
@@ -29,6 +32,7 @@ from sqlalchemy.engine import make_url
 
 import andamios._benchmarks as shipped
 from andamios._benchmarks import _postgresql, suite
+from andamios._benchmarks._harness import Result, Sizes
 
 POSTGRESQL_URL = os.environ.get(
     "ANDAMIOS_TEST_POSTGRESQL_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -81,9 +85,11 @@ def test_quick_benchmarks_run_and_write_every_operation(quick_run: QuickRun) -> 
     stdout = quick_run.stdout
     assert "[1/4] bulk inserts" in stdout  # progress while it runs
     assert "operation" in stdout  # the table's header
+    assert "skipped, " not in stdout  # pyarrow is installed here: every row runs
     report = quick_run.report
     assert report["mode"] == "quick"
     assert report["crashed"] == []
+    assert report["skipped"] == []
     results = report["results"]
     assert len(results) == len(OPERATIONS)
     for result, expected in zip(results, OPERATIONS, strict=True):
@@ -215,7 +221,7 @@ def test_a_crashed_section_is_reported_and_fails_the_run(
     def no_server(url: str, sizes: object) -> Any:
         raise RuntimeError("the server broke")
 
-    monkeypatch.setattr(suite, "SECTIONS", [("boom", boom)])
+    monkeypatch.setattr(suite, "sections", lambda bulk: [("boom", boom)])
     monkeypatch.setattr(suite, "bench_postgresql", no_server)
     assert suite.main(["--quick"]) == 1
     out, err = capsys.readouterr()
@@ -230,6 +236,13 @@ def test_a_crashed_section_is_reported_and_fails_the_run(
 def test_the_module_runs_the_suite(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(suite, "main", lambda argv: 7 if argv == ["--quick"] else 0)
     monkeypatch.setattr(sys, "argv", ["andamios._benchmarks", "--quick"])
+    # As `python -m` finds it: under pytest, the modules of a distribution that installs a pytest
+    # plugin (andamios.testing's) come through the assertion rewriter, which has no get_code
+    # for runpy.
+    finders = [
+        finder for finder in sys.meta_path if type(finder).__name__ != "AssertionRewritingHook"
+    ]
+    monkeypatch.setattr(sys, "meta_path", finders)
     with pytest.raises(SystemExit) as exited:
         runpy.run_module("andamios._benchmarks", run_name="__main__")
     assert exited.value.code == 7
@@ -240,24 +253,86 @@ def test_missing_libraries_name_the_extra_that_installs_them(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     assert shipped.missing() == []
+    assert shipped.missing(shipped.BULK) == []
+    assert "pyarrow" not in shipped.REQUIRED  # without it the suite runs, skipping the bulk rows
     real = importlib.util.find_spec
+    hidden = {"pyarrow", "duckdb_engine"}
     monkeypatch.setattr(
-        importlib.util, "find_spec", lambda name, *a: None if name == "pyarrow" else real(name, *a)
+        importlib.util, "find_spec", lambda name, *a: None if name in hidden else real(name, *a)
     )
     monkeypatch.setattr(
         importlib.metadata,
         "requires",
         lambda name: ["sqlalchemy>=2", 'PyArrow>=26 ; extra == "bulk"', 'asyncpg; extra == "pg"'],
     )
-    assert shipped.missing() == ["pyarrow is not installed (pip install 'andamios[bulk]')"]
+    assert shipped.missing() == ["duckdb-engine is not installed (pip install duckdb-engine)"]
+    assert shipped.missing(shipped.BULK) == [
+        "pyarrow is not installed (pip install 'andamios[bulk]')"
+    ]
     monkeypatch.setattr(importlib.metadata, "requires", lambda name: ["pyarrow>=26"])
-    assert shipped.missing() == ["pyarrow is not installed (pip install pyarrow)"]
+    assert shipped.missing(shipped.BULK) == ["pyarrow is not installed (pip install pyarrow)"]
 
     def not_installed(name: str) -> list[str]:
         raise importlib.metadata.PackageNotFoundError(name)
 
     monkeypatch.setattr(importlib.metadata, "requires", not_installed)
-    assert shipped.missing() == ["pyarrow is not installed (pip install pyarrow)"]
+    assert shipped.missing(shipped.BULK) == ["pyarrow is not installed (pip install pyarrow)"]
+
+
+def _no_server(url: str, sizes: object) -> _postgresql.PostgreSQLReport:
+    return _postgresql.PostgreSQLReport(skipped="not in this test")
+
+
+def _no_memory(directory: Path, sizes: Sizes) -> list[Result]:
+    # The memory section starts fresh interpreters, which import nothing hidden here.
+    return [Result("RSS: import + open + 1 round-trip", 1.0, {}, unit="bytes")]
+
+
+@pytest.mark.slow
+def test_without_pyarrow_the_bulk_rows_are_skipped_and_the_rest_runs(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # As a plain install: pyarrow is not there (find_spec says None for a None module).
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    monkeypatch.setattr(
+        importlib.metadata, "requires", lambda name: ['pyarrow>=26 ; extra == "bulk"']
+    )
+    monkeypatch.setattr(suite, "bench_postgresql", _no_server)
+    monkeypatch.setattr(suite, "bench_memory", _no_memory)
+    output = tmp_path / "bench.json"
+    assert suite.main(["--quick", "--json", str(output)]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert "[1/3] reads, empty unit of work" in out  # no bulk inserts section
+    assert "[2/3] memory" in out
+    assert "bulk inserts" not in out
+    (line,) = [line for line in out.splitlines() if line.startswith("skipped, ")]
+    assert line == (
+        "skipped, pyarrow is not installed (pip install 'andamios[bulk]'): add_many + commit, "
+        "1,000; add_many + commit, 5,000; bulk update of 1,000 loaded + commit (raw duckdb "
+        "stages them through Arrow, and without pyarrow Andamios writes them through the ORM, "
+        "not its bulk path)"
+    )
+    report = json.loads(output.read_text())
+    assert report["crashed"] == []
+    assert [entry["operation"] for entry in report["skipped"]] == [
+        "add_many + commit, 1,000",
+        "add_many + commit, 5,000",
+        "bulk update of 1,000 loaded + commit",
+    ]
+    for entry in report["skipped"]:
+        assert entry["reason"].startswith(
+            "pyarrow is not installed (pip install 'andamios[bulk]'): raw duckdb stages them"
+        )
+    # The reads are the same rows as with pyarrow, on the same 5,000 rows, beside both peers.
+    ran = [result["operation"] for result in report["results"]]
+    expected = [name for name in OPERATIONS if not name.startswith(("add_many", "bulk update"))]
+    assert len(ran) == len(expected)
+    for operation, name in zip(ran, expected, strict=True):
+        assert operation.startswith(name)
+    for result in report["results"][:-1]:
+        assert set(result["peers_us"]) == {"raw duckdb", "SQLAlchemy ORM"}
+        assert result["andamios_us"] > 0
 
 
 def test_the_checkout_entry_point_writes_the_json_under_benchmarks(

@@ -4,13 +4,15 @@ One venv for the module: ``uv build --wheel`` of this checkout, ``uv venv`` outs
 install <wheel>``. Then the console script runs from a temporary folder that is not the checkout
 (and from one holding decoy ``examples/`` and ``benchmarks/`` packages, which must never run):
 ``andamios demo``, ``andamios info``, the ``andamios db`` workflow on a DuckDB file named by an
-``ANDAMIOS_*`` variable or a flag, and ``andamios bench --quick``. If the suite needs a library
-the base install lacks, ``andamios bench`` must name it and the extra that installs it; the test
-installs what it names and runs the suite.
+``ANDAMIOS_*`` variable or a flag, and ``andamios bench --quick``. The base install has no
+pyarrow: ``andamios bench`` runs, skipping the rows of the bulk path with one line naming the
+extra that installs it; the test installs that extra and runs the suite again, every row of it.
 """
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
 import re
 import shutil
@@ -177,7 +179,31 @@ def test_the_db_workflow_on_the_shipped_shop(installed: Installed, tmp_path: Pat
     assert installed.andamios(*flags, "db", "history", cwd=project).stdout.strip()
 
 
-def test_bench_quick_runs_the_shipped_suite(installed: Installed, tmp_path: Path) -> None:
+SKIPPED_WITHOUT_PYARROW = [
+    "add_many + commit, 1,000",
+    "add_many + commit, 5,000",
+    "bulk update of 1,000 loaded + commit",
+]
+RUN_WITHOUT_PYARROW = [
+    "get-by-id (open unit of work)",
+    "find: filter + order + limit 20",
+    "count with a filter",
+    "stream 5,000 aggregates",
+    "empty unit of work (enter/exit)",
+    "RSS: import + open + 1 round-trip",
+]
+
+
+def _rows(shown: str) -> list[str]:
+    """The operations of the DuckDB table, in order."""
+    table = shown.split("Andamios benchmarks (quick: 1,000 / 5,000 rows)", 1)[1]
+    lines = table.splitlines()[3:]  # the title's end, the header, the rule
+    return [line.split("  ")[0] for line in itertools.takewhile(str.strip, lines)]
+
+
+def test_bench_quick_runs_on_the_plain_install_then_with_the_extra_it_names(
+    installed: Installed, tmp_path: Path
+) -> None:
     # A folder whose own benchmarks/ and examples/ packages must never be imported.
     decoys = tmp_path / "decoys"
     for package in ("benchmarks", "examples", "examples/shop"):
@@ -186,38 +212,38 @@ def test_bench_quick_runs_the_shipped_suite(installed: Installed, tmp_path: Path
     (decoys / "benchmarks" / "run.py").write_text(f"raise SystemExit({DECOY!r})\n")
     report = tmp_path / "bench.json"
     args = ("bench", "--quick", "--json", str(report))
-    first = subprocess.run(
-        [str(installed.venv / "bin" / "andamios"), *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        cwd=decoys,
-        env=installed.env,
-    )
-    if first.returncode == 2:
-        # The base install lacks a library the suite needs: it says which and how to install it.
-        assert first.stderr.startswith(
-            "error: andamios bench needs libraries that are not installed: "
-        ), first.stderr
-        extras = re.findall(r"pip install 'andamios\[([a-z0-9_-]+)\]'", first.stderr)
-        plain = re.findall(r"pip install ([A-Za-z0-9_.-]+)\)", first.stderr)
-        assert extras or plain, first.stderr
-        target = f"{installed.wheel}[{','.join(extras)}]" if extras else str(installed.wheel)
-        _run(
-            _uv(), "pip", "install", "--quiet", "--python", installed.python, target, *plain,
-            env=installed.env, cwd=tmp_path,
-        )  # fmt: skip
-        ran = installed.andamios(*args, cwd=decoys)
-    else:
-        assert first.returncode == 0, (first.stdout, first.stderr)
-        ran = first
-    shown = ran.stdout
-    assert "[1/4] bulk inserts" in shown
-    assert "Andamios benchmarks (quick: 1,000 / 5,000 rows)" in shown
-    assert "add_many + commit, 1,000" in shown
-    assert "RSS: import + open + 1 round-trip" in shown
+    # The plain install has no pyarrow: the suite runs, and skips the rows of the bulk path with
+    # one line naming them and the extra that installs it.
+    plain = installed.andamios(*args, cwd=decoys)
+    shown = plain.stdout
+    assert plain.stderr == ""
+    (skipped,) = [line for line in shown.splitlines() if line.startswith("skipped, ")]
+    assert skipped.startswith("skipped, pyarrow is not installed (pip install 'andamios[")
+    extras = re.findall(r"pip install 'andamios\[([a-z0-9_-]+)\]'", skipped)
+    assert extras == ["bulk"]
+    assert all(name in skipped for name in SKIPPED_WITHOUT_PYARROW)
+    assert "[1/3] reads, empty unit of work" in shown
+    assert "bulk inserts" not in shown
+    assert _rows(shown) == RUN_WITHOUT_PYARROW
     assert "PostgreSQL (ratio to raw asyncpg)" in shown  # run, or skipped saying why
     assert f"written {report}" in shown
-    assert report.is_file()
+    written = json.loads(report.read_text())
+    assert written["crashed"] == []
+    assert [entry["operation"] for entry in written["skipped"]] == SKIPPED_WITHOUT_PYARROW
+    assert [result["operation"] for result in written["results"]] == RUN_WITHOUT_PYARROW
+    # With the extra it names, every row runs.
+    _run(
+        _uv(), "pip", "install", "--quiet", "--python", installed.python,
+        f"{installed.wheel}[{','.join(extras)}]", env=installed.env, cwd=tmp_path,
+    )  # fmt: skip
+    shown = installed.andamios(*args, cwd=decoys).stdout
+    assert "[1/4] bulk inserts" in shown
+    assert "skipped, " not in shown
+    rows = _rows(shown)
+    assert rows[:2] == SKIPPED_WITHOUT_PYARROW[:2]
+    assert SKIPPED_WITHOUT_PYARROW[2] in rows
+    assert set(RUN_WITHOUT_PYARROW) < set(rows)
+    written = json.loads(report.read_text())
+    assert written["crashed"] == []
+    assert written["skipped"] == []
     assert sorted(path.name for path in decoys.iterdir()) == ["benchmarks", "examples"]

@@ -3,7 +3,9 @@
 :mod:`andamios._benchmarks.suite` measures every operation of Andamios beside raw duckdb and
 the plain SQLAlchemy ORM, and beside raw asyncpg on PostgreSQL. This module imports nothing
 but the standard library: :func:`missing` says which of the libraries the suite needs are not
-installed, and how to install them, before the suite is imported.
+installed, and how to install them, before the suite is imported. Without one of :data:`BULK`
+(the ``bulk`` extra) the suite still runs, and skips the rows that measure the Arrow bulk path,
+saying so.
 """
 
 from __future__ import annotations
@@ -12,15 +14,20 @@ import importlib.metadata
 import importlib.util
 import re
 
-__all__ = ["REQUIRED", "missing"]
+__all__ = ["BULK", "REQUIRED", "missing"]
 
-#: The modules the DuckDB sections import, and the distribution each comes from. asyncpg is
-#: not here: without it the PostgreSQL section is skipped, saying why.
+#: The modules without which no section runs, and the distribution each comes from (all in the
+#: base install). asyncpg is not here: without it the PostgreSQL section is skipped, saying why.
 REQUIRED = {
     "duckdb": "duckdb",
     "duckdb_engine": "duckdb-engine",
-    "pyarrow": "pyarrow",
     "sqlalchemy": "sqlalchemy",
+}
+
+#: The modules of the DuckDB bulk rows (the raw peers stage through Arrow, and Andamios' bulk
+#: path is Arrow's): without them those rows are skipped, saying why, and the rest runs.
+BULK = {
+    "pyarrow": "pyarrow",
 }
 
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
@@ -44,10 +51,11 @@ def _extra_of(distribution: str) -> str | None:
     return None
 
 
-def missing() -> list[str]:
-    """One line per library the suite needs that is not installed, saying how to install it."""
+def missing(modules: dict[str, str] = REQUIRED) -> list[str]:
+    """One line per library of ``modules`` (module: distribution) that is not installed, saying
+    how to install it (the extra of Andamios that brings it, else the distribution)."""
     lines = []
-    for module, distribution in REQUIRED.items():
+    for module, distribution in modules.items():
         if importlib.util.find_spec(module) is None:
             extra = _extra_of(distribution)
             install = f"'andamios[{extra}]'" if extra else distribution

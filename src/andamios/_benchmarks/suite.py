@@ -12,6 +12,12 @@ round (:mod:`andamios._benchmarks._postgresql`), and prints its own table, "Post
 raw asyncpg)", also under ``"postgresql"`` in the JSON. A server that cannot be reached, or no
 asyncpg installed, skips it with one line saying why.
 
+Without pyarrow (the ``bulk`` extra, not in a plain install) the rows that measure the bulk path
+are skipped, with one line naming them and the extra, and listed under ``"skipped"`` in the JSON:
+the bulk inserts and the bulk update (raw duckdb stages them through Arrow, and without pyarrow
+Andamios' ``add_many`` and large flushes go through the ORM, which is not what they measure).
+Everything else runs: get, find, count, stream, the empty unit of work, memory and PostgreSQL.
+
     andamios bench                          # the full suite (10k and 100k rows)
     andamios bench --quick                  # CI smoke: small, fails only on a crash
     andamios bench --json out.json
@@ -27,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import random
 import subprocess
 import sys
@@ -35,6 +42,7 @@ import time
 import traceback
 import warnings
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -44,6 +52,7 @@ import duckdb
 import sqlalchemy as sa
 from sqlalchemy import orm
 
+from andamios._benchmarks import BULK, missing
 from andamios._benchmarks._harness import (
     Result,
     Sizes,
@@ -73,7 +82,7 @@ from andamios._benchmarks._postgresql import (
     server_url,
 )
 from andamios.adapters.duckdb import Database
-from andamios.adapters.sqlalchemy import SqlAlchemyUnitOfWork
+from andamios.adapters.sqlalchemy import SqlAlchemyFactory, SqlAlchemyUnitOfWork
 from andamios.domain import F
 
 __all__ = ["Sizes", "main"]
@@ -200,6 +209,10 @@ async def andamios_insert(path: Path, count: int, repeats: int) -> float:
     return _median_of(samples[1:])
 
 
+def _insert_label(count: int) -> str:
+    return f"add_many + commit, {count:,}"
+
+
 def bench_inserts(directory: Path, sizes: Sizes) -> list[Result]:
     """``add_many`` + commit of the small and the large count, beside the peers."""
     path = directory / "writes.duckdb"
@@ -216,7 +229,7 @@ def bench_inserts(directory: Path, sizes: Sizes) -> list[Result]:
             peers[ORM] = orm_insert(path, count, sizes.orm_repeats)
         _progress(f"add_many + commit of {count:,}: andamios")
         ours = asyncio.run(andamios_insert(path, count, sizes.repeats))
-        result = Result(f"add_many + commit, {count:,}", ours, peers)
+        result = Result(_insert_label(count), ours, peers)
         if label == "small":
             result.target = "< 100 ms, <= 3x raw, >= 20x faster than ORM"
             orm_ratio = result.ratio(ORM)
@@ -236,8 +249,8 @@ def bench_inserts(directory: Path, sizes: Sizes) -> list[Result]:
 # -- reads, the bulk update and the empty unit of work ---------------------------------------------
 
 
-def raw_reads(path: Path, ids: list[UUID], sizes: Sizes) -> dict[str, float]:
-    """The read rows, the bulk update and the empty transaction on raw duckdb."""
+def raw_reads(path: Path, ids: list[UUID], sizes: Sizes, *, bulk: bool) -> dict[str, float]:
+    """The read rows, the empty transaction and (``bulk``) the bulk update on raw duckdb."""
     con = duckdb.connect(str(path))
     cursor = con.cursor()
     n = sizes.iterations
@@ -282,7 +295,8 @@ def raw_reads(path: Path, ids: list[UUID], sizes: Sizes) -> dict[str, float]:
         ).fetchall()
         cursor.execute("COMMIT")
 
-    found["update"] = measure(update, sizes.repeats, warmup=1)
+    if bulk:
+        found["update"] = measure(update, sizes.repeats, warmup=1)
     con.close()
     return found
 
@@ -299,8 +313,8 @@ def _update_table(rows: list[tuple[UUID, int]], i: int) -> Any:
     )
 
 
-def orm_reads(path: Path, ids: list[UUID], sizes: Sizes) -> dict[str, float]:
-    """The read rows, the bulk update and the empty session on the SQLAlchemy ORM."""
+def orm_reads(path: Path, ids: list[UUID], sizes: Sizes, *, bulk: bool) -> dict[str, float]:
+    """The read rows, the empty session and (``bulk``) the bulk update on the SQLAlchemy ORM."""
     engine = sa.create_engine(f"duckdb:///{path}")
     n = sizes.iterations
     found: dict[str, float] = {}
@@ -331,6 +345,14 @@ def orm_reads(path: Path, ids: list[UUID], sizes: Sizes) -> dict[str, float]:
             pass
 
     found["empty"] = measure(empty, n)
+    if bulk:
+        found["update"] = _orm_update(engine, sizes)
+    engine.dispose()
+    return found
+
+
+def _orm_update(engine: sa.Engine, sizes: Sizes) -> float:
+    """The bulk update on the SQLAlchemy ORM: load, rename each object, commit."""
     samples = []
     for i in range(sizes.orm_repeats):
         with orm.Session(engine) as session:
@@ -343,13 +365,13 @@ def orm_reads(path: Path, ids: list[UUID], sizes: Sizes) -> dict[str, float]:
                     row.name = f"orm {i}"
                 session.commit()
         samples.append(timer.seconds)
-    found["update"] = _median_of(samples)
-    engine.dispose()
-    return found
+    return _median_of(samples)
 
 
-async def andamios_reads(path: Path, ids: list[UUID], sizes: Sizes) -> dict[str, float]:
-    """The read rows, the bulk update and the empty unit of work on Andamios."""
+async def andamios_reads(
+    path: Path, ids: list[UUID], sizes: Sizes, *, bulk: bool
+) -> dict[str, float]:
+    """The read rows, the empty unit of work and (``bulk``) the bulk update on Andamios."""
     mapping = build_mapping()
     n = sizes.iterations
     found: dict[str, float] = {}
@@ -382,19 +404,25 @@ async def andamios_reads(path: Path, ids: list[UUID], sizes: Sizes) -> dict[str,
                     pass
 
             found["empty"] = await measure_async(empty, n)
-            samples = []
-            for i in range(sizes.repeats):
-                async with new_uow() as uow:
-                    products = await uow.products.find(limit=sizes.small)
-                    with Timer() as timer:
-                        for product in products:
-                            product.name = f"andamios {i}"
-                        await uow.commit()
-                samples.append(timer.seconds)
-            found["update"] = _median_of(samples)
+            if bulk:
+                found["update"] = await _andamios_update(new_uow, sizes)
     finally:
         mapping.clear()
     return found
+
+
+async def _andamios_update(new_uow: SqlAlchemyFactory[Shop], sizes: Sizes) -> float:
+    """The bulk update on Andamios: load, rename each aggregate, commit (one flush)."""
+    samples = []
+    for i in range(sizes.repeats):
+        async with new_uow() as uow:
+            products = await uow.products.find(limit=sizes.small)
+            with Timer() as timer:
+                for product in products:
+                    product.name = f"andamios {i}"
+                await uow.commit()
+        samples.append(timer.seconds)
+    return _median_of(samples)
 
 
 READ_TARGETS: dict[str, tuple[str, str]] = {
@@ -417,22 +445,29 @@ def _read_verdict(key: str, ours: float, raw: float) -> bool | None:
     return None
 
 
-def bench_reads(directory: Path, sizes: Sizes) -> list[Result]:
-    """get, find, count, stream, bulk update, empty unit of work, beside the peers."""
+def _read_label(key: str, sizes: Sizes) -> str:
+    return READ_TARGETS[key][0].format(small=f"{sizes.small:,}", large=f"{sizes.large:,}")
+
+
+def bench_reads(directory: Path, sizes: Sizes, *, bulk: bool = True) -> list[Result]:
+    """get, find, count, stream, (``bulk``) bulk update, empty unit of work, beside the peers."""
     path = directory / "reads.duckdb"
     _progress(f"loading {sizes.large:,} rows with raw duckdb")
     ids = load_rows(path, sizes.large)
     random.Random(7).shuffle(ids)
     ids = ids[: sizes.iterations + 10]
-    _progress("reads, bulk update, empty unit of work: raw duckdb")
-    raw = raw_reads(path, ids, sizes)
-    _progress("reads, bulk update, empty unit of work: SQLAlchemy ORM")
-    orm_found = orm_reads(path, ids, sizes)
-    _progress("reads, bulk update, empty unit of work: andamios")
-    ours = asyncio.run(andamios_reads(path, ids, sizes))
+    what = _reads_name(bulk)
+    _progress(f"{what}: raw duckdb")
+    raw = raw_reads(path, ids, sizes, bulk=bulk)
+    _progress(f"{what}: SQLAlchemy ORM")
+    orm_found = orm_reads(path, ids, sizes, bulk=bulk)
+    _progress(f"{what}: andamios")
+    ours = asyncio.run(andamios_reads(path, ids, sizes, bulk=bulk))
     results = []
-    for key, (label, target) in READ_TARGETS.items():
-        name = label.format(small=f"{sizes.small:,}", large=f"{sizes.large:,}")
+    for key, (_label, target) in READ_TARGETS.items():
+        if key not in ours:  # the bulk update, without pyarrow
+            continue
+        name = _read_label(key, sizes)
         result = Result(name, ours[key], {RAW: raw[key], ORM: orm_found[key]}, target)
         result.passed = _read_verdict(key, ours[key], raw[key])
         results.append(result)
@@ -517,11 +552,54 @@ def bench_memory(directory: Path, sizes: Sizes) -> list[Result]:
 
 # -- entry point ----------------------------------------------------------------------------------
 
-SECTIONS: list[tuple[str, Callable[[Path, Sizes], list[Result]]]] = [
-    ("bulk inserts", bench_inserts),
-    ("reads, bulk update, empty unit of work", bench_reads),
-    ("memory", bench_memory),
-]
+type Section = Callable[[Path, Sizes], list[Result]]
+
+
+def _reads_name(bulk: bool) -> str:
+    return "reads, bulk update, empty unit of work" if bulk else "reads, empty unit of work"
+
+
+def sections(bulk: bool) -> list[tuple[str, Section]]:
+    """The DuckDB sections, in order; without ``bulk`` (pyarrow), those of the bulk path are
+    left out: the bulk inserts, and the bulk update of the reads section."""
+    reads: Section = functools.partial(bench_reads, bulk=bulk)
+    inserts: list[tuple[str, Section]] = [("bulk inserts", bench_inserts)] if bulk else []
+    return [*inserts, (_reads_name(bulk), reads), ("memory", bench_memory)]
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """The rows left out of a run: which, what is not installed (and how to install it), why."""
+
+    operations: list[str]
+    absent: str
+    why: str
+
+    def line(self) -> str:
+        """The one line the run prints for them."""
+        return f"skipped, {self.absent}: {'; '.join(self.operations)} ({self.why})"
+
+    def as_json(self) -> list[dict[str, str]]:
+        """One entry per row left out, with the reason."""
+        reason = f"{self.absent}: {self.why}"
+        return [{"operation": name, "reason": reason} for name in self.operations]
+
+
+def skipped_without_bulk(sizes: Sizes) -> Skipped | None:
+    """What a run of ``sizes`` leaves out here: the bulk rows, if pyarrow is not installed."""
+    absent = missing(BULK)
+    if not absent:
+        return None
+    operations = [
+        _insert_label(sizes.small),
+        _insert_label(sizes.large),
+        _read_label("update", sizes),
+    ]
+    why = (
+        "raw duckdb stages them through Arrow, and without pyarrow Andamios writes them through "
+        "the ORM, not its bulk path"
+    )
+    return Skipped(operations, "; ".join(absent), why)
 
 
 def _postgresql_section(url: str, sizes: Sizes, crashed: list[str]) -> PostgreSQLReport:
@@ -560,9 +638,11 @@ def main(argv: list[str] | None = None, *, json_default: Path | None = None) -> 
     started = time.perf_counter()
     results: list[Result] = []
     crashed: list[str] = []
-    total = len(SECTIONS) + 1
+    skipped = skipped_without_bulk(sizes)
+    run = sections(bulk=skipped is None)
+    total = len(run) + 1
     with tempfile.TemporaryDirectory() as tmp:
-        for number, (name, section) in enumerate(SECTIONS, 1):
+        for number, (name, section) in enumerate(run, 1):
             print(f"[{number}/{total}] {name}", flush=True)
             try:
                 results.extend(section(Path(tmp), sizes))
@@ -577,6 +657,8 @@ def main(argv: list[str] | None = None, *, json_default: Path | None = None) -> 
         f"{time.perf_counter() - started:.0f} s"
     )
     print_table(title, results, PEERS)
+    if skipped is not None:
+        print(f"\n{skipped.line()}")
     if postgresql.skipped is None:
         print_table(postgresql.title, postgresql.results, [RAW_PG])
     else:
@@ -590,6 +672,7 @@ def main(argv: list[str] | None = None, *, json_default: Path | None = None) -> 
                 "mode": mode,
                 "sizes": sizes.__dict__,
                 "crashed": crashed,
+                "skipped": [] if skipped is None else skipped.as_json(),
                 "postgresql": postgresql.as_json(),
             },
         )

@@ -64,8 +64,9 @@ def bench(
 ) -> None:
     """Run the benchmark suite (Andamios beside raw duckdb, the SQLAlchemy ORM and asyncpg).
 
-    Prints a table of medians and ratios; writes it as JSON with ``--json PATH``. Exits with the
-    suite's code: 0 unless a benchmark crashed (timings never fail it).
+    Prints a table of medians and ratios; writes it as JSON with ``--json PATH``. Without
+    pyarrow (``pip install 'andamios[bulk]'``) the rows of the bulk path are skipped, saying so.
+    Exits with the suite's code: 0 unless a benchmark crashed (timings never fail it).
     """
     if absent := missing():
         needed = "; ".join(absent)

@@ -444,7 +444,8 @@ def test_bench_names_the_libraries_it_lacks(
     result = run(runner, "bench", "--quick", code=EXIT_USAGE)
     assert result.stderr.startswith("error: andamios bench needs libraries that are not installed")
     assert "duckdb-engine is not installed (pip install " in result.stderr
-    assert "pyarrow is not installed (pip install " in result.stderr
+    # Without pyarrow the suite runs and skips the bulk rows: it is never a reason to refuse.
+    assert "pyarrow" not in result.stderr
     assert result.stdout == ""
 
 
