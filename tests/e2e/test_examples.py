@@ -45,6 +45,18 @@ EXPECTED: dict[str, list[str]] = {
         "memory_limit from pyproject.toml: 256MB",
         "books: ['Domain-Driven Design']",
     ],
+    "intermediate/10_factories.py": [
+        "memory:",
+        "built SKU-0000, version 0, a UUIDv7 id: 7",
+        "created an order with 2 lines and 3 products, not committed",
+        "after a block without commit: 0 products, 0 orders",
+        "committed: 50 products, an order of [1:SKU-0002x1, 2:SKU-0003x5] v1",
+        "and its customer, from a sub-factory: True",
+        "duckdb:",
+        "built SKU-0000, version 0, a UUIDv7 id: 7",
+        "after a block without commit: 0 products, 0 orders",
+        "committed: 50 products, an order of [1:SKU-0002x1, 2:SKU-0003x5] v1",
+    ],
     "intermediate/08_shutdown_and_cancellation.py": [
         "cancelled deposits: 60, told saved == stored balance: True",
         "commit: DatabaseClosed, its transaction was rolled back and nothing of it was saved",

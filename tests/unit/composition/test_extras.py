@@ -60,7 +60,7 @@ def test_each_extra_holds_what_its_code_imports() -> None:
     assert extras == {
         "bulk": {"pyarrow"},
         "postgresql": {"asyncpg"},
-        "testing": {"pytest", "pytest-asyncio"},
+        "testing": {"factory-boy", "pytest", "pytest-asyncio"},
         "uvloop": {"uvloop"},
     }
     base = set(_requirements(PROJECT["dependencies"]))
