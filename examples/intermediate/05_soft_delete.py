@@ -5,7 +5,7 @@
   aggregates out unless asked with ``include_deleted=True``; ``restore`` brings one back.
 - ``Timestamped`` (``created_at``/``updated_at``): stamped by the adapter from the unit of work's
   clock (the ``Clock`` port), never by the application. A hand-set clock makes the times exact
-  here (tests can use ``andamios.testing.HandClock``).
+  here (tests can use ``andamios.testing.FakeClock``).
 - An email that must be unique among live customers only: DuckDB has no partial index
   (``... WHERE deleted_at IS NULL``), but a unique index on a generated column does the same.
 

@@ -18,7 +18,7 @@ from tests._postgresql import schema_database
 
 from andamios.adapters.duckdb import Database
 from andamios.adapters.sqlalchemy import Child, JsonValue, Mapping
-from andamios.testing import (
+from andamios.testing.models import (
     Basket,
     BasketLine,
     BasketNote,

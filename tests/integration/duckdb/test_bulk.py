@@ -41,7 +41,7 @@ from andamios.ports import (
     storage_rules,
 )
 from andamios.ports.errors import DataError, DuplicateError, MappingError
-from andamios.testing import ContractUnitOfWork, Gadget, Shipment
+from andamios.testing.models import ContractUnitOfWork, Gadget, Shipment
 
 MANY = BULK_THRESHOLD * 3
 
@@ -376,7 +376,7 @@ from decimal import Decimal
 from tests.integration.duckdb._contract_mapping import contract_mapping
 from andamios.adapters.duckdb import Database
 from andamios.adapters.sqlalchemy import SqlAlchemyUnitOfWork
-from andamios.testing import ContractUnitOfWork, Gadget
+from andamios.testing.models import ContractUnitOfWork, Gadget
 
 async def main():
     with contract_mapping() as mapping:

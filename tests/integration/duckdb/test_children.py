@@ -25,14 +25,8 @@ from andamios.adapters.sqlalchemy import Child, Mapping, SqlAlchemyUnitOfWork
 from andamios.domain import AggregateRoot, Entity
 from andamios.ports import Timestamped, UnitOfWorkFactory
 from andamios.ports.errors import MappingError
-from andamios.testing import (
-    Basket,
-    BasketLine,
-    BasketNote,
-    ChildrenContract,
-    ContractUnitOfWork,
-    Gadget,
-)
+from andamios.testing import ChildrenContract
+from andamios.testing.models import Basket, BasketLine, BasketNote, ContractUnitOfWork, Gadget
 
 type Factory = UnitOfWorkFactory[ContractUnitOfWork]
 

@@ -18,11 +18,11 @@ from andamios.testing import (
     AuditContract,
     BulkContract,
     ChildrenContract,
-    ContractUnitOfWork,
     FakeClock,
     RepositoryContract,
     UnitOfWorkContract,
 )
+from andamios.testing.models import ContractUnitOfWork
 
 
 @pytest.fixture(params=DATABASE_KINDS)

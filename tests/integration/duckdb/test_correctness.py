@@ -32,7 +32,7 @@ from andamios.ports.errors import (
     DuplicateError,
     UnitOfWorkError,
 )
-from andamios.testing import ContractUnitOfWork, Counter, Gadget
+from andamios.testing.models import ContractUnitOfWork, Counter, Gadget
 
 type Factory = UnitOfWorkFactory[ContractUnitOfWork]
 

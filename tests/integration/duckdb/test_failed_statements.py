@@ -31,7 +31,7 @@ from andamios.adapters.duckdb._connection import SharedDatabase, TransactionAbor
 from andamios.adapters.sqlalchemy import SqlAlchemyUnitOfWork
 from andamios.ports import UnitOfWorkFactory
 from andamios.ports.errors import OperationalError, UnitOfWorkError
-from andamios.testing import ContractUnitOfWork, Gadget
+from andamios.testing.models import ContractUnitOfWork, Gadget
 
 type Factory = UnitOfWorkFactory[ContractUnitOfWork]
 

@@ -42,7 +42,7 @@ from andamios.adapters.sql_lifecycle import (
 from andamios.adapters.sqlalchemy import SqlAlchemyUnitOfWork
 from andamios.ports import UnitOfWorkFactory
 from andamios.ports.errors import CorruptDatabase, DatabaseClosed, DatabaseError, OperationalError
-from andamios.testing import ContractUnitOfWork, Counter, Gadget
+from andamios.testing.models import ContractUnitOfWork, Counter, Gadget
 
 type Factory = UnitOfWorkFactory[ContractUnitOfWork]
 

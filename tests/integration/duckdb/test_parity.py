@@ -28,7 +28,7 @@ from andamios.adapters.memory import InMemoryUnitOfWork
 from andamios.adapters.sqlalchemy import SqlAlchemyUnitOfWork
 from andamios.domain import F, Order, Spec
 from andamios.ports import UnitOfWorkFactory
-from andamios.testing import ContractUnitOfWork, Gadget
+from andamios.testing.models import ContractUnitOfWork, Gadget
 
 TEXT = st.text(alphabet="aAbB_%/ x", max_size=4)
 PRICES = st.sampled_from([Decimal("-1.50"), Decimal("0.00"), Decimal("2.25"), Decimal("10.00")])

@@ -22,7 +22,7 @@ from andamios.adapters.memory import InMemoryUnitOfWork
 from andamios.adapters.sqlalchemy import Mapping, SqlAlchemyUnitOfWork
 from andamios.domain import uuid7
 from andamios.ports import Repository, UnitOfWork, UnitOfWorkFactory
-from andamios.testing import Basket, BasketNote
+from andamios.testing.models import Basket, BasketNote
 
 
 class Shop(UnitOfWork):

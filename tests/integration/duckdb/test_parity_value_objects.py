@@ -26,7 +26,7 @@ from andamios.adapters.memory import InMemoryUnitOfWork
 from andamios.adapters.sqlalchemy import JsonValue, Mapping, SqlAlchemyUnitOfWork
 from andamios.domain import AggregateRoot, F, Order, Spec, ValueObject
 from andamios.ports import Repository, UnitOfWork, UnitOfWorkFactory
-from andamios.testing import Carrier, Dimensions
+from andamios.testing.models import Carrier, Dimensions
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from andamios.adapters.sqlalchemy import Mapping, SqlAlchemyUnitOfWork
 from andamios.containers import PersistenceContainer
 from andamios.ports import UnitOfWorkFactory
 from andamios.ports.errors import ConfigurationError, OperationalError
-from andamios.testing import ContractUnitOfWork
+from andamios.testing.models import ContractUnitOfWork
 
 _WAIT = 0.2
 # How much longer than pool_timeout the error may take on a loaded machine (2 shared cores).

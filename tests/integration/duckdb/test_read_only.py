@@ -23,7 +23,7 @@ from andamios.adapters.memory import InMemoryUnitOfWork
 from andamios.adapters.sqlalchemy import SqlAlchemyUnitOfWork
 from andamios.ports import UnitOfWorkFactory
 from andamios.ports.errors import UnitOfWorkError
-from andamios.testing import ContractUnitOfWork, Gadget, Ticket
+from andamios.testing.models import ContractUnitOfWork, Gadget, Ticket
 
 type Factory = UnitOfWorkFactory[ContractUnitOfWork]
 

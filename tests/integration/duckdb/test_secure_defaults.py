@@ -29,7 +29,7 @@ from andamios.adapters.sqlalchemy._bulk import BULK_THRESHOLD
 from andamios.containers import PersistenceContainer
 from andamios.ports.errors import ConfigurationError, DuplicateError, OperationalError
 from andamios.settings import check_settings
-from andamios.testing import ContractUnitOfWork, Gadget
+from andamios.testing.models import ContractUnitOfWork, Gadget
 
 _NO_FILES = "file system operations are disabled by configuration"
 

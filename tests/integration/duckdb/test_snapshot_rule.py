@@ -23,7 +23,7 @@ from andamios.adapters.sqlalchemy import Mapping, SqlAlchemyUnitOfWork
 from andamios.domain import F
 from andamios.ports import Repository, UnitOfWork, UnitOfWorkFactory
 from andamios.ports.errors import DuplicateError, UnitOfWorkError
-from andamios.testing import Counter
+from andamios.testing.models import Counter
 
 
 class Tally(UnitOfWork):

@@ -17,7 +17,7 @@ from andamios.adapters.sqlalchemy import Mapping, SqlAlchemyRepository, SqlAlche
 from andamios.domain import AggregateRoot, F, InvalidSpecification
 from andamios.ports import Repository, UnitOfWork, UnitOfWorkFactory
 from andamios.ports.errors import DuplicateError, MappingError, UnitOfWorkError
-from andamios.testing import ContractUnitOfWork, Counter, Gadget
+from andamios.testing.models import ContractUnitOfWork, Counter, Gadget
 
 type Factory = UnitOfWorkFactory[ContractUnitOfWork]
 

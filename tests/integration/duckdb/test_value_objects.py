@@ -25,7 +25,7 @@ from andamios.adapters.sqlalchemy import JsonValue, Mapping, SqlAlchemyUnitOfWor
 from andamios.domain import AggregateRoot, F, InvalidSpecification, ValueObject, uuid7
 from andamios.ports import Repository, UnitOfWork, UnitOfWorkFactory
 from andamios.ports.errors import MappingError
-from andamios.testing import Ticket
+from andamios.testing.models import Ticket
 
 PlanId = NewType("PlanId", UUID)
 

@@ -23,7 +23,8 @@ from andamios.adapters.sqlalchemy._bulk import BULK_THRESHOLD
 from andamios.domain import F
 from andamios.ports import UnitOfWorkFactory
 from andamios.ports.errors import DuplicateError
-from andamios.testing import BulkContract, ContractUnitOfWork, Gadget
+from andamios.testing import BulkContract
+from andamios.testing.models import ContractUnitOfWork, Gadget
 
 pytestmark = pytest.mark.usefixtures("no_pyarrow")
 

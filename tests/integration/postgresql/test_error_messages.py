@@ -49,7 +49,7 @@ from andamios.adapters.sqlalchemy._bulk import BULK_THRESHOLD
 from andamios.domain import AggregateRoot, uuid7
 from andamios.ports import Repository, UnitOfWorkFactory
 from andamios.ports.errors import ConcurrencyError, DuplicateError, UnitOfWorkError
-from andamios.testing import Basket, BasketLine, ContractUnitOfWork, Gadget
+from andamios.testing.models import Basket, BasketLine, ContractUnitOfWork, Gadget
 
 type Factory = UnitOfWorkFactory[ContractUnitOfWork]
 

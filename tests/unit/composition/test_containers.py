@@ -29,7 +29,8 @@ from andamios.application import MessageBus, RetryPolicy
 from andamios.containers import PersistenceContainer
 from andamios.ports import UnitOfWorkFactory
 from andamios.ports.errors import ConfigurationError, DatabaseError, MappingError
-from andamios.testing import FakeClock, Ticket
+from andamios.testing import FakeClock
+from andamios.testing.models import Ticket
 
 
 async def add_and_count(new_uow: UnitOfWorkFactory[Notebook], text: str) -> int:

@@ -6,7 +6,7 @@ import pytest
 
 from andamios.adapters.memory import InMemoryUnitOfWork
 from andamios.ports.errors import DuplicateError
-from andamios.testing import ContractUnitOfWork, Counter
+from andamios.testing.models import ContractUnitOfWork, Counter
 
 
 async def test_a_string_id_twice_in_one_batch_is_refused_before_anything_is_added() -> None:

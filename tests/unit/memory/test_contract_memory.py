@@ -10,11 +10,11 @@ from andamios.testing import (
     AuditContract,
     BulkContract,
     ChildrenContract,
-    ContractUnitOfWork,
     FakeClock,
     RepositoryContract,
     UnitOfWorkContract,
 )
+from andamios.testing.models import ContractUnitOfWork
 
 
 class TestMemoryRepository(RepositoryContract):

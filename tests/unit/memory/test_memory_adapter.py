@@ -16,7 +16,7 @@ from andamios.adapters.memory._store import structural
 from andamios.domain import AggregateRoot, Entity, F, InvalidSpecification, Order, ValueObject
 from andamios.ports import Repository, UnitOfWork
 from andamios.ports.errors import DuplicateError, UnitOfWorkError
-from andamios.testing import ContractUnitOfWork, Gadget
+from andamios.testing.models import ContractUnitOfWork, Gadget
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ import pytest
 from andamios.domain import AggregateRoot
 from andamios.ports import AuditFields, Clock, CreatedAt, SystemClock, UpdatedAt, audit_fields
 from andamios.ports.errors import MappingError
-from andamios.testing import FakeClock, Ticket
+from andamios.testing import FakeClock
+from andamios.testing.models import Ticket
 
 
 def test_the_system_clock_tells_utc_time() -> None:

@@ -15,7 +15,7 @@ from andamios.ports import Cursor, Repository, UnitOfWork, compose, keyset_after
 from andamios.ports._introspection import leaf_type, resolve_path
 from andamios.ports._spec_values import validate_spec
 from andamios.ports.errors import MappingError
-from andamios.testing import ContractUnitOfWork, Counter, Gadget
+from andamios.testing.models import ContractUnitOfWork, Counter, Gadget
 
 
 class Colour(enum.Enum):

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from andamios.adapters.memory import InMemoryFactory, InMemoryUnitOfWork
 from andamios.ports import Page, Repository
-from andamios.testing import ContractUnitOfWork, Counter, Gadget
+from andamios.testing.models import ContractUnitOfWork, Counter, Gadget
 
 
 async def test_repository_types_flow_to_the_call_sites() -> None:

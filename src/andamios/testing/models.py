@@ -33,6 +33,7 @@ __all__ = [
     "ItemAdded",
     "Shipment",
     "Ticket",
+    "make_gadgets",
 ]
 
 
@@ -154,6 +155,24 @@ class Basket(AggregateRoot[UUID]):
         self.lines.append(line)
         self.record(ItemAdded(basket_id=self.id, sku=sku))
         return line
+
+
+def make_gadgets() -> list[Gadget]:
+    """Six gadgets covering NULLs, ties, case and LIKE metacharacters."""
+    return [
+        Gadget(sku="A-1", name="Anvil", price=Decimal("10.00"), quantity=3, weight=2.5,
+               note="heavy", released=date(2024, 1, 5)),
+        Gadget(sku="B-2", name="bolt", price=Decimal("0.50"), quantity=100, weight=None,
+               note=None, released=date(2024, 3, 1)),
+        Gadget(sku="C-3", name="Crate 50%", price=Decimal("25.00"), quantity=0, weight=7.0,
+               note="50% off", active=False, released=None),
+        Gadget(sku="D-4", name="drill", price=Decimal("99.99"), quantity=3, weight=1.25,
+               note="a_b", released=date(2023, 12, 24)),
+        Gadget(sku="E-5", name="Eraser", price=Decimal("0.50"), quantity=7, weight=None,
+               note="AxB", released=None),
+        Gadget(sku="F-6", name="fan", price=Decimal("49.00"), quantity=None or 0, weight=3.0,
+               note=None, active=False, released=date(2024, 1, 5)),
+    ]  # fmt: skip
 
 
 class ContractUnitOfWork(UnitOfWork):
