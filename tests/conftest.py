@@ -11,6 +11,9 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 
+# pytester runs a user's small test project in process (tests/e2e/test_pytest_plugin.py).
+pytest_plugins = ["pytester"]
+
 settings.register_profile("default", settings())
 settings.register_profile(
     "thorough",

@@ -23,7 +23,7 @@ __all__ = ["PYPROJECT_TABLE", "SETTING_KEYS", "Project", "find_pyproject"]
 PYPROJECT_TABLE = "[tool.andamios]"
 """The table of ``pyproject.toml`` that holds Andamios' settings."""
 
-SETTING_KEYS = ("adapter", "database", "mapping", "migrations", "schema_check")
+SETTING_KEYS = ("adapter", "database", "mapping", "migrations", "schema_check", "unit_of_work")
 """The keys ``[tool.andamios]`` may hold (``database`` is a table of its own)."""
 
 

@@ -213,7 +213,9 @@ class AndamiosSettings(BaseSettings):
     opens a PostgreSQL server (the ``postgresql`` extra); tests choose ``memory``. ``mapping``
     (``package.module:attribute``) and ``migrations`` (a folder) are what ``andamios db``
     migrates; ``schema_check`` is what a container does when the database it opens is not
-    migrated to head (``error``, ``warn`` or ``off``). Unknown top-level keys are ignored, so an
+    migrated to head (``error``, ``warn`` or ``off``); ``unit_of_work``
+    (``package.module:Shape``) is the shape the pytest plugin (:mod:`andamios.testing.plugin`)
+    makes units of work of. Unknown top-level keys are ignored, so an
     application can keep its own settings in the same container ``config``; unknown
     ``database`` keys are refused.
     """
@@ -230,6 +232,7 @@ class AndamiosSettings(BaseSettings):
     mapping: str | None = None
     migrations: str = "migrations"
     schema_check: SchemaCheck = "error"
+    unit_of_work: str | None = None
 
     def __init__(self, **values: Any) -> None:
         try:
@@ -237,7 +240,7 @@ class AndamiosSettings(BaseSettings):
         except ValidationError as error:
             raise ConfigurationError(_describe(error)) from error
 
-    @field_validator("mapping")
+    @field_validator("mapping", "unit_of_work")
     @classmethod
     def _import_path(cls, value: str | None) -> str | None:
         if value is not None and ":" not in value:
