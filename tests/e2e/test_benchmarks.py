@@ -21,7 +21,6 @@ import importlib.util
 import io
 import json
 import os
-import runpy
 import socket
 import sys
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy.engine import make_url
+from tests._runpy import run_module
 
 import andamios._benchmarks as shipped
 from andamios._benchmarks import _postgresql, suite
@@ -236,15 +236,8 @@ def test_a_crashed_section_is_reported_and_fails_the_run(
 def test_the_module_runs_the_suite(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(suite, "main", lambda argv: 7 if argv == ["--quick"] else 0)
     monkeypatch.setattr(sys, "argv", ["andamios._benchmarks", "--quick"])
-    # As `python -m` finds it: under pytest, the modules of a distribution that installs a pytest
-    # plugin (andamios.testing's) come through the assertion rewriter, which has no get_code
-    # for runpy.
-    finders = [
-        finder for finder in sys.meta_path if type(finder).__name__ != "AssertionRewritingHook"
-    ]
-    monkeypatch.setattr(sys, "meta_path", finders)
     with pytest.raises(SystemExit) as exited:
-        runpy.run_module("andamios._benchmarks", run_name="__main__")
+        run_module(monkeypatch, "andamios._benchmarks")
     assert exited.value.code == 7
     importlib.import_module("andamios._benchmarks.__main__")  # imported, it runs nothing
 

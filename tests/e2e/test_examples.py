@@ -39,6 +39,15 @@ EXPECTED: dict[str, list[str]] = {
         "TEA-01 Green tea    9.00 v2",
         "stored in",
     ],
+    "intermediate/05_testing.py": [
+        "test_a_book_is_stored[memory] PASSED",
+        "test_a_book_is_stored[duckdb] PASSED",
+        "test_on_a_migrated_file[duckdb] PASSED",
+        "test_the_container[duckdb] PASSED",
+        "test_a_factory_stores_through_any_adapter[duckdb] PASSED",
+        "12 passed",
+        "exit code: 0",
+    ],
     "intermediate/09_one_configuration.py": [
         "before upgrade: SchemaNotMigrated, names the fix: True",
         "the database: data/library.duckdb",

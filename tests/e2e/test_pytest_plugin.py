@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import itertools
 import os
+import runpy
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -24,216 +24,34 @@ import andamios.testing.plugin  # noqa: F401
 
 _numbers = itertools.count()
 
-PYPROJECT = """\
-[project]
-name = "library"
-version = "0"
+# The project of examples/intermediate/05_testing.py, the one a user reads.
+EXAMPLE = runpy.run_path(str(Path(__file__).parents[2] / "examples/intermediate/05_testing.py"))
 
-[tool.andamios]
-unit_of_work = "library.ports:Library"
-mapping = "library.orm:mapping"
-database.url = "duckdb+async:///library.duckdb"   # the development database; tests make their own
-
-[tool.pytest.ini_options]
-pythonpath = ["."]
-asyncio_mode = "{mode}"
-asyncio_default_fixture_loop_scope = "function"
-andamios_handlers = ["library.handlers:register"]
-"""
-
-DOMAIN = """\
-from dataclasses import dataclass
-from uuid import UUID
-
-from andamios.domain import AggregateRoot
-
-
-@dataclass(eq=False, kw_only=True)
-class Book(AggregateRoot[UUID]):
-    title: str
-    copies: int = 1
-
-    def lend(self) -> None:
-        if self.copies == 0:
-            raise ValueError(f"no copy of {self.title} left")
-        self.copies -= 1
-"""
-
-PORTS = """\
-from uuid import UUID
-
-from andamios.ports import Repository, UnitOfWork
-
-from library.domain import Book
-
-
-class Library(UnitOfWork):
-    books: Repository[Book, UUID]
-"""
-
-ORM = """\
-import sqlalchemy as sa
-
-from andamios.adapters.sqlalchemy import Mapping
-
-from library.domain import Book
-
-mapping = Mapping()
-mapping.map(
-    Book,
-    sa.Table(
-        "books",
-        mapping.metadata,
-        sa.Column("id", sa.Uuid, primary_key=True),
-        sa.Column("title", sa.String, nullable=False),
-        sa.Column("copies", sa.Integer, nullable=False),
-        sa.Column("version", sa.Integer, nullable=False),
-    ),
-)
-"""
-
-HANDLERS = """\
-from uuid import UUID
-
-from andamios.application import Command, MessageBus
-
-from library.ports import Library
-
-
-class Lend(Command[int]):
-    book_id: UUID
-
-
-async def lend(command: Lend, uow: Library) -> int:
-    async with uow:
-        book = await uow.books.get(command.book_id)
-        book.lend()
-        await uow.commit()
-    return book.copies
-
-
-def register(bus: MessageBus[Library]) -> None:
-    bus.register(Lend, lend)
-"""
-
-TESTS = """\
-import pytest
-from andamios.domain import uuid7
-
-from library.domain import Book
-from library.handlers import Lend
-
-{mark}
-
-
-async def test_a_book_is_stored(uow_factory, andamios_adapter):
-    assert "Library" in repr(uow_factory)
-    async with uow_factory() as uow:
-        await uow.books.add(Book(title="Dune"))
-        await uow.commit()
-    async with uow_factory() as uow:
-        assert [book.title for book in await uow.books.find()] == ["Dune"]
-    assert andamios_adapter in ("memory", "duckdb", "postgresql")
-
-
-async def test_the_bus_lends_a_copy(uow_factory, message_bus):
-    book = Book(title="Emma", copies=2)
-    async with uow_factory() as uow:
-        await uow.books.add(book)
-        await uow.commit()
-    assert await message_bus.handle(Lend(book_id=book.id)) == 1
-
-
-@pytest.mark.andamios(migrate=True)
-async def test_on_a_migrated_file(andamios_database, uow):
-    async with uow:
-        assert await uow.books.count() == 0
-
-
-@pytest.mark.andamios(adapters=["memory"])
-async def test_only_on_memory(andamios_adapter):
-    assert andamios_adapter == "memory"
-
-
-async def test_the_container(andamios_container):
-    async with andamios_container.uow() as uow:
-        await uow.books.add(Book(title="Ulysses"))
-        await uow.commit()
-
-
-def test_without_andamios_fixtures_runs_once():
-    assert True
-
+LEFT_OPEN = """
 
 async def test_left_open_on_purpose(uow_factory):
+    from library.domain import Book
+
     uow = uow_factory()
     await uow.__aenter__()
-    await uow.books.add(Book(title="Forgotten", id=uuid7()))
+    await uow.books.add(Book(title="Forgotten"))
 """
 
 
 def _write(root: Path, mode: str, mark: str, package: str = "library") -> None:
-    """The project, its package named ``package`` (unique when run in this process)."""
-    (root / package).mkdir(parents=True)
-    (root / "pyproject.toml").write_text(PYPROJECT.format(mode=mode).replace("library", package))
-    for name, text in {
-        "__init__": "",
-        "domain": DOMAIN,
-        "ports": PORTS,
-        "orm": ORM,
-        "handlers": HANDLERS,
-    }.items():
-        (root / package / f"{name}.py").write_text(text.replace("library", package))
-    (root / "tests").mkdir()
-    (root / "tests" / "test_library.py").write_text(
-        TESTS.format(mark=mark).replace("library", package)
-    )
+    """The example's project, with a test that leaves a unit of work open on purpose."""
+    EXAMPLE["write_project"](root, mode=mode, mark=mark, package=package)
+    with (root / "tests" / "test_library.py").open("a") as tests:
+        tests.write(LEFT_OPEN.replace("library", package))
 
 
 def _migrations(root: Path) -> None:
-    """The project's migrations, made as a user makes them (andamios db init + revision)."""
-    andamios = Path(sys.executable).parent / "andamios"
-    for args in (["db", "init"], ["db", "revision", "-m", "books", "--autogenerate"]):
-        done = subprocess.run(
-            [str(andamios), *args],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=False,
-            env=_env(),
-        )
-        assert done.returncode == 0, done.stderr
-
-
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("COV", "ANDAMIOS_"))}
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    return env
+    EXAMPLE["make_migrations"](root)
 
 
 def _pytest(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-v",
-            "-s",
-            "-p",
-            "no:randomly",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "no:xdist",
-            *args,
-        ],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-        env=_env(),
-    )
+    done: subprocess.CompletedProcess[str] = EXAMPLE["run_pytest"](root, *args)
+    return done
 
 
 @pytest.mark.subprocess
@@ -242,7 +60,7 @@ def test_in_process_every_fixture_on_every_adapter(pytester: pytest.Pytester) ->
     _write(pytester.path, "auto", "", package)
     _migrations(pytester.path)
     result = pytester.runpytest("-p", "no:xdist", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=12, errors=2)
+    result.assert_outcomes(passed=14, errors=2)
     said = result.stdout.str()
     assert "left 1 unit(s) of work open" in said
     assert f"{package}.ports.SqlAlchemyUnitOfWork[Library]" in said
@@ -273,7 +91,7 @@ def test_a_users_tests_run_on_every_adapter(tmp_path: Path, mode: str, mark: str
     assert "test_left_open_on_purpose[duckdb] ERROR" in said
     assert "left 1 unit(s) of work open" in said
     assert done.returncode == 1
-    assert "12 passed" in said
+    assert "14 passed" in said
     assert "2 errors" in said
     assert f"asyncio: mode=Mode.{mode.upper()}" in said
 
@@ -293,7 +111,7 @@ def test_in_process_on_postgresql(pytester: pytest.Pytester) -> None:
     )
     said = result.stdout.str()
     # test_only_on_memory is not collected: postgresql alone was asked for.
-    result.assert_outcomes(passed=6, errors=1, skipped=1)  # test_only_on_memory: no adapter
+    result.assert_outcomes(passed=7, errors=1, skipped=1)  # test_only_on_memory: no adapter
     assert "test_on_a_migrated_file[postgresql] PASSED" in said
     assert "test_the_container[postgresql] PASSED" in said
     assert "[memory]" not in said

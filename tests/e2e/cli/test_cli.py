@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import importlib.util
 import random
-import runpy
 import sys
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from alembic.util.exc import CommandError
+from tests._runpy import run_module
 from tests.integration.migrations._project import Project
 from tests.integration.migrations._revisions import write_revision
 from typer.testing import CliRunner, Result
@@ -455,5 +455,5 @@ def test_the_module_and_the_console_entry_point(monkeypatch: pytest.MonkeyPatch)
         main()
     assert exited.value.code == 0
     with pytest.raises(SystemExit) as exited:
-        runpy.run_module("andamios.cli", run_name="__main__")
+        run_module(monkeypatch, "andamios.cli")
     assert exited.value.code == 0

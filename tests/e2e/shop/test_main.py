@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import importlib
 import os
-import runpy
 import sys
 
 import pytest
+from tests._runpy import run_module
 
 from andamios._shop.scenario import main
 
@@ -50,7 +50,7 @@ def test_the_module_runs_the_scenario(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr(sys, "argv", ["andamios._shop", "--memory"])
-    runpy.run_module("andamios._shop", run_name="__main__", alter_sys=True)
+    run_module(monkeypatch, "andamios._shop", alter_sys=True)
     assert capsys.readouterr().out.splitlines() == ["shop in memory", *REPORT]
     importlib.import_module("andamios._shop.__main__")  # imported, it runs nothing
     assert capsys.readouterr().out == ""
