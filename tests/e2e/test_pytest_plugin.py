@@ -11,6 +11,7 @@ import itertools
 import os
 import runpy
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -158,3 +159,18 @@ def test_postgresql_without_a_server_is_a_usage_error(
     result = pytester.runpytest("-p", "no:xdist", "--andamios-adapters=memory,postgresql")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "the postgresql adapter needs a server" in result.stderr.str()
+
+
+def test_without_the_testing_extra_the_plugin_is_off_and_says_why(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A project with pytest but not the testing extra (pytest-asyncio): its runs go on.
+    monkeypatch.setitem(sys.modules, "andamios.testing.plugin", None)
+    pytester.makepyfile(test_plain="def test_plain():\n    assert True\n")
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    result = pytester.runpytest("-p", "no:xdist")
+    result.assert_outcomes(passed=1)
+    assert "andamios: the pytest plugin is off: " in result.stdout.str()
+    asked = pytester.runpytest("-p", "no:xdist", "--andamios-adapters=memory")
+    assert asked.ret == pytest.ExitCode.USAGE_ERROR
+    assert "andamios: " in asked.stderr.str()

@@ -53,6 +53,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from andamios._pytest_plugin import ADAPTERS, DEFAULT_ADAPTERS, POSTGRESQL_VARIABLE
 from andamios.adapters.memory import InMemoryStore, InMemoryUnitOfWork
 from andamios.application import MessageBus, RetryPolicy
 from andamios.ports import UnitOfWork, UnitOfWorkFactory, UnitOfWorkState
@@ -62,7 +63,6 @@ from andamios.settings import AndamiosSettings, load_project_settings
 from andamios.testing._clock import FakeClock
 
 __all__ = [
-    "ADAPTERS",
     "andamios_clock",
     "andamios_container",
     "andamios_database",
@@ -71,35 +71,6 @@ __all__ = [
     "uow",
     "uow_factory",
 ]
-
-ADAPTERS = ("memory", "duckdb", "postgresql")
-"""The adapters ``--andamios-adapters`` may name."""
-
-_DEFAULT_ADAPTERS = "memory,duckdb"
-_POSTGRESQL_VARIABLE = "ANDAMIOS_TEST_POSTGRESQL_URL"
-_INI = {
-    "andamios_adapters": "the adapters every test runs on (default memory,duckdb)",
-    "andamios_unit_of_work": "package.module:Shape of the unit of work ([tool.andamios])",
-    "andamios_mapping": "package.module:mapping of the SQL adapters ([tool.andamios])",
-    "andamios_postgresql_url": (
-        f"the PostgreSQL server of the postgresql adapter (or ${_POSTGRESQL_VARIABLE})"
-    ),
-}
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    """The command-line and ini options of the plugin."""
-    group = parser.getgroup("andamios")
-    group.addoption(
-        "--andamios-adapters",
-        default=None,
-        help=f"comma-separated adapters every Andamios test runs on ({', '.join(ADAPTERS)}; "
-        f"default {_DEFAULT_ADAPTERS})",
-    )
-    group.addoption("--andamios-postgresql-url", default=None, help=_INI["andamios_postgresql_url"])
-    for name, help_text in _INI.items():
-        parser.addini(name, help_text, default=None)
-    parser.addini("andamios_handlers", "module:function registering bus handlers", type="linelist")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -151,7 +122,7 @@ def _adapters(config: pytest.Config) -> tuple[tuple[str, ...], str | None]:
     """The adapters asked for and the PostgreSQL server's URL; a usage error if wrong."""
     listed = config.getoption("--andamios-adapters") or config.getini("andamios_adapters")
     adapters = tuple(
-        name.strip() for name in (listed or _DEFAULT_ADAPTERS).split(",") if name.strip()
+        name.strip() for name in (listed or DEFAULT_ADAPTERS).split(",") if name.strip()
     )
     unknown = [name for name in adapters if name not in ADAPTERS]
     if unknown or not adapters:
@@ -162,12 +133,12 @@ def _adapters(config: pytest.Config) -> tuple[tuple[str, ...], str | None]:
     url = (
         config.getoption("--andamios-postgresql-url")
         or config.getini("andamios_postgresql_url")
-        or os.environ.get(_POSTGRESQL_VARIABLE)
+        or os.environ.get(POSTGRESQL_VARIABLE)
     )
     if "postgresql" in adapters and not url:
         raise pytest.UsageError(
             "andamios: the postgresql adapter needs a server: --andamios-postgresql-url URL "
-            f"(or ${_POSTGRESQL_VARIABLE})"
+            f"(or ${POSTGRESQL_VARIABLE})"
         )
     return adapters, url
 
