@@ -98,6 +98,24 @@ def test_a_users_tests_run_on_every_adapter(tmp_path: Path, mode: str, mark: str
 
 
 @pytest.mark.subprocess
+@pytest.mark.slow
+def test_isolation_holds_under_xdist(tmp_path: Path) -> None:
+    _write(tmp_path, "auto", "")
+    _migrations(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-n", "2", "-p", "no:cacheprovider"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+        env=EXAMPLE["environment"](),
+    )
+    said = done.stdout + done.stderr
+    assert "14 passed, 2 errors" in said, said
+
+
+@pytest.mark.subprocess
 def test_in_process_on_postgresql(pytester: pytest.Pytester) -> None:
     require_postgresql()
     package = f"library_{os.getpid()}_{next(_numbers)}"
