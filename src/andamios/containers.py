@@ -15,10 +15,13 @@
     await container.shutdown_resources()   # closes the database
 
 The container reads :class:`~andamios.settings.AndamiosSettings` from the environment
-(``ANDAMIOS_ADAPTER``, ``ANDAMIOS_DATABASE__URL``, ...) into ``config`` when it is made; later
-``config.from_*`` calls override it. ``init_resources()`` validates the whole configuration
-(a wrong or missing setting is a :class:`~andamios.ports.errors.ConfigurationError` naming it)
-and, for ``duckdb`` and ``postgresql``, opens the database. The in-memory adapter keeps one
+(``ANDAMIOS_ADAPTER``, ``ANDAMIOS_DATABASE__URL``, ...) and ``[tool.andamios]`` of the nearest
+``pyproject.toml`` into ``config`` when it is made, as ``andamios db`` reads them (a relative
+DuckDB file is taken from that ``pyproject.toml``'s folder); later ``config.from_*`` calls
+override it. ``init_resources()`` validates the whole configuration (a wrong or missing setting
+is a :class:`~andamios.ports.errors.ConfigurationError` naming it) and, for ``duckdb`` and
+``postgresql``, opens the database and checks that it is migrated to head
+(:class:`~andamios.ports.errors.SchemaNotMigrated` otherwise; ``schema_check``). The in-memory adapter keeps one
 store per container, so every unit of work of a container sees what the others committed.
 
 This is the only module of Andamios that imports adapters. The DuckDB, PostgreSQL and
@@ -180,9 +183,14 @@ async def _check_schema(
 ) -> None:
     """Refuse (or warn about) a database that is not migrated to head, or lacks the mapping's
     tables, before the first unit of work fails on it."""
+    from sqlalchemy.exc import SQLAlchemyError  # noqa: PLC0415 - not on the memory adapter
+
     from andamios.adapters.migrations import schema_problem  # noqa: PLC0415 - loads Alembic
 
-    problem = await schema_problem(database, database.engine, mapping.metadata, migrations)
+    try:
+        problem = await schema_problem(database, database.engine, mapping.metadata, migrations)
+    except SQLAlchemyError as error:
+        raise database.translate_error(error) from error
     if problem is None:
         return
     if settings.schema_check == "warn":

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from tests.unit.composition._app import Note, Notebook, mapping
 from typer.testing import CliRunner
 
@@ -21,7 +22,7 @@ from andamios.adapters.duckdb import Database
 from andamios.adapters.migrations import Migrations, load_settings
 from andamios.cli import app
 from andamios.containers import PersistenceContainer
-from andamios.ports.errors import ConfigurationError, SchemaNotMigrated
+from andamios.ports.errors import ConfigurationError, DatabaseError, SchemaNotMigrated
 from andamios.project import Project
 from andamios.settings import AndamiosSettings, load_project_settings
 
@@ -228,3 +229,16 @@ async def test_without_migrations_the_mapping_tables_must_exist(
     container = await _start(database={"url": url})
     assert await _stored_notes(container) == []
     await container.shutdown_resources()
+
+
+async def test_a_check_the_database_fails_is_an_andamios_error(project: Path) -> None:
+    await _migrate(project, "init", "autogenerate")
+    # Not Alembic's table any more: reading its revision fails in the database.
+    url = f"duckdb+async:///{project / 'data' / 'notes.duckdb'}"
+    async with Database(url) as database, database.engine.begin() as connection:
+        await connection.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+        await connection.execute(sa.text("CREATE TABLE alembic_version (x INTEGER)"))
+    with pytest.raises(DatabaseError, match="version_num") as failed:
+        await _start()
+    assert not isinstance(failed.value, SchemaNotMigrated)
+    assert isinstance(failed.value.__cause__, sa.exc.SQLAlchemyError)
