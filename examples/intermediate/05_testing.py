@@ -228,7 +228,7 @@ def make_migrations(root: Path) -> None:
 def run_pytest(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """``python -m pytest -v`` in ``root``."""
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", "-p", "no:xdist", *args],
+        [sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", *args],
         cwd=root,
         capture_output=True,
         text=True,

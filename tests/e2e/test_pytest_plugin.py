@@ -72,47 +72,23 @@ def test_in_process_every_fixture_on_every_adapter(pytester: pytest.Pytester) ->
 
 @pytest.mark.subprocess
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    ("mode", "mark"),
-    [("auto", ""), ("strict", "pytestmark = pytest.mark.asyncio")],
-)
-def test_a_users_tests_run_on_every_adapter(tmp_path: Path, mode: str, mark: str) -> None:
-    _write(tmp_path, mode, mark)
+def test_a_users_tests_in_strict_mode_and_under_xdist(tmp_path: Path) -> None:
+    # As a user runs them: python -m pytest, the plugin from its entry point, pytest-asyncio's
+    # default strict mode (the tests marked), two xdist workers sharing nothing.
+    _write(tmp_path, "strict", "pytestmark = pytest.mark.asyncio")
     _migrations(tmp_path)
-    done = _pytest(tmp_path)
+    done = _pytest(tmp_path, "-n", "2")
     said = done.stdout + done.stderr
     for test in ("test_a_book_is_stored", "test_the_bus_lends_a_copy", "test_the_container"):
         for adapter in ("memory", "duckdb"):
-            assert f"{test}[{adapter}] PASSED" in said, said
-    assert "test_on_a_migrated_file[duckdb] PASSED" in said
-    assert "test_only_on_memory[memory] PASSED" in said
-    assert "test_only_on_memory[duckdb]" not in said
+            assert f"{test}[{adapter}]" in said, said
+    assert "asyncio: mode=Mode.STRICT" in said
     # The test that leaves a unit of work open fails, naming itself and the unit of work.
-    assert "test_left_open_on_purpose[memory] ERROR" in said
-    assert "test_left_open_on_purpose[duckdb] ERROR" in said
+    assert "ERROR tests/test_library.py::test_left_open_on_purpose[duckdb]" in said
     assert "left 1 unit(s) of work open" in said
     assert done.returncode == 1
     assert "14 passed" in said
     assert "2 errors" in said
-    assert f"asyncio: mode=Mode.{mode.upper()}" in said
-
-
-@pytest.mark.subprocess
-@pytest.mark.slow
-def test_isolation_holds_under_xdist(tmp_path: Path) -> None:
-    _write(tmp_path, "auto", "")
-    _migrations(tmp_path)
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-n", "2", "-p", "no:cacheprovider"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-        env=EXAMPLE["environment"](),
-    )
-    said = done.stdout + done.stderr
-    assert "14 passed, 2 errors" in said, said
 
 
 @pytest.mark.subprocess
