@@ -21,8 +21,9 @@ DuckDB file is taken from that ``pyproject.toml``'s folder); later ``config.from
 override it. ``init_resources()`` validates the whole configuration (a wrong or missing setting
 is a :class:`~andamios.ports.errors.ConfigurationError` naming it) and, for ``duckdb`` and
 ``postgresql``, opens the database and checks that it is migrated to head
-(:class:`~andamios.ports.errors.SchemaNotMigrated` otherwise; ``schema_check``). The in-memory adapter keeps one
-store per container, so every unit of work of a container sees what the others committed.
+(:class:`~andamios.ports.errors.SchemaNotMigrated` otherwise; ``schema_check``). The in-memory
+adapter keeps one store per container, so every unit of work of a container sees what the others
+committed.
 
 This is the only module of Andamios that imports adapters. The DuckDB, PostgreSQL and
 SQLAlchemy ones are imported when their adapter starts, so a process on the memory adapter
