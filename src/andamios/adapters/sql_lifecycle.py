@@ -70,8 +70,7 @@ async def _wait_out[T](task: asyncio.Future[T]) -> T:
         except asyncio.CancelledError:
             if task.cancelled():
                 raise  # the work itself was cancelled (the loop is shutting down)
-            if task.done():
-                return task.result()
+            # The caller was: wait again (at once, if the work has just ended).
 
 
 class WorkInFlight:

@@ -390,6 +390,22 @@ async def test_settle_absorbs_the_callers_cancellation_and_returns_the_outcome()
     assert await task == ("done", 0)
 
 
+async def test_settle_returns_work_that_ended_just_as_its_caller_was_cancelled() -> None:
+    # The work ends, then the caller is cancelled before the shield hands the outcome over.
+    release = asyncio.Event()
+
+    async def work() -> str:
+        await release.wait()
+        return "done"
+
+    task = asyncio.create_task(settle(work()))
+    await asyncio.sleep(0)  # settle waits on the shielded work
+    release.set()
+    await asyncio.sleep(0)  # the work returns; the shield has not passed it on yet
+    task.cancel()
+    assert await task == "done"
+
+
 async def test_run_to_completion_finishes_the_work_then_delivers_the_cancellation() -> None:
     finished: list[bool] = []
     release = asyncio.Event()
