@@ -8,6 +8,7 @@ fresh unit of work, and the events *it* commits join the end of the queue.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
@@ -279,6 +280,14 @@ class MessageBus[U: UnitOfWork]:
 def _message_class(message: object) -> type[Message[Any]]:
     if not (isinstance(message, type) and issubclass(message, Command | Query)):
         msg = f"register() takes a Command or Query subclass, got {message!r}"
+        raise TypeError(msg)
+    if dataclasses.is_dataclass(message):
+        # pydantic would only fail at the first handle(), with its own AttributeError.
+        msg = (
+            f"{message.__name__} is a dataclass, but commands and queries are pydantic models: "
+            f"remove @dataclass and declare its fields on the class (class {message.__name__}"
+            "(Command[...]): field: type)"
+        )
         raise TypeError(msg)
     return message
 

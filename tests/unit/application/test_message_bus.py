@@ -279,6 +279,13 @@ async def test_registration_refuses_what_is_not_a_message_or_a_handler(
         bus.register(AddProduct(sku="A", stock=1), handler)  # type: ignore[misc]
     with pytest.raises(TypeError, match="must be an async function"):
         bus.register(StockOf, None)  # type: ignore[arg-type]
+
+    @dataclass
+    class Lend(Command[int]):  # a dataclass's habits, on a pydantic model
+        sku: str
+
+    with pytest.raises(TypeError, match="Lend is a dataclass, but commands and queries are"):
+        bus.register(Lend, handler)  # type: ignore[misc]
     with pytest.raises(TypeError, match="subscribe\\(\\) takes a DomainEvent subclass"):
         bus.subscribe(AddProduct, handler)  # type: ignore[misc]
     with pytest.raises(TypeError, match="must be an async function"):
