@@ -59,7 +59,7 @@ from andamios.application import MessageBus, RetryPolicy
 from andamios.ports import UnitOfWork, UnitOfWorkFactory, UnitOfWorkState
 from andamios.ports.errors import ConfigurationError
 from andamios.project import Project
-from andamios.settings import AndamiosSettings, load_project_settings
+from andamios.settings import load_project_settings
 from andamios.testing._clock import FakeClock
 
 __all__ = [
@@ -88,7 +88,6 @@ class _Setup:
     """What the plugin resolved from the options and the project's settings."""
 
     project: Project
-    settings: AndamiosSettings
     adapters: tuple[str, ...]
     unit_of_work: str | None
     mapping: str | None
@@ -154,7 +153,6 @@ def _setup(config: pytest.Config) -> _Setup:
     adapters, url = _adapters(config)
     setup = _Setup(
         project=project,
-        settings=settings,
         adapters=adapters,
         unit_of_work=config.getini("andamios_unit_of_work") or settings.unit_of_work,
         mapping=config.getini("andamios_mapping") or settings.mapping,
