@@ -1681,7 +1681,8 @@ class _Repository(http.server.BaseHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def _repository() -> Iterator[tuple[str, list[str]]]:
+def extension_repository() -> Iterator[tuple[str, list[str]]]:
+    """A local stand-in for DuckDB's extension repository: its URL, and the paths asked for."""
     requests: list[str] = []
     handler = type("Repository", (_Repository,), {"requests": requests})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -1791,7 +1792,7 @@ async def attack_secure(runs: int, adapter: str, options: Options) -> Result:
     host = _host_file()
     with (
         tempfile.TemporaryDirectory(prefix="andamios-attack-") as folder,
-        _repository() as (repo, requests),
+        extension_repository() as (repo, requests),
         counted_logs(),
     ):
         directory = Path(folder)

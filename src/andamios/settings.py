@@ -191,7 +191,7 @@ class _ProjectTable(PydanticBaseSettingsSource):
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         """Unused: :meth:`__call__` gives the whole table at once."""
-        raise NotImplementedError  # pragma: no cover - pydantic-settings calls __call__ only
+        raise NotImplementedError  # pydantic-settings calls __call__ only
 
     def __call__(self) -> dict[str, Any]:
         project = _PROJECT.get() or Project.find()

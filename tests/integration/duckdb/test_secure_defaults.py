@@ -8,9 +8,7 @@ requests it gets (and, as a control, gets one as soon as a statement lets DuckDB
 from __future__ import annotations
 
 import contextlib
-import http.server
 import sqlite3
-import threading
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -19,6 +17,7 @@ from typing import Any
 import duckdb
 import pytest
 import sqlalchemy as sa
+from scripts import attack
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 from tests.integration.duckdb._contract_mapping import contract_mapping
@@ -71,34 +70,11 @@ def sqlite_file(tmp_path: Path) -> Path:
     return path
 
 
-class _Repository(http.server.BaseHTTPRequestHandler):
-    """Records every request and has no extension to give."""
-
-    requests: list[str]
-
-    def do_GET(self) -> None:
-        self.requests.append(self.path)
-        self.send_response(404)
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def repository() -> Iterator[tuple[str, list[str]]]:
     """A local stand-in for DuckDB's extension repository: its URL, and the paths asked for."""
-    requests: list[str] = []
-    handler = type("Repository", (_Repository,), {"requests": requests})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", requests
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with attack.extension_repository() as served:
+        yield served
 
 
 # -- external access ------------------------------------------------------------------------------
