@@ -50,6 +50,7 @@ from andamios.domain._ids import uuid7, uuid7_time
 from andamios.domain._model import AggregateRoot, Entity, ValueObject
 from andamios.domain._spec import (
     And,
+    AnyMatch,
     Between,
     Compare,
     F,
@@ -84,6 +85,7 @@ __all__ = [
     "AggregateRoot",
     "And",
     "AndamiosError",
+    "AnyMatch",
     "Aware",
     "Between",
     "Bits",

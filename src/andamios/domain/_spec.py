@@ -1,9 +1,10 @@
 """The specification language: query criteria as a pure data tree.
 
 ``F("price") < 10`` builds a :class:`Compare` node; ``&``, ``|`` and ``~`` combine nodes into
-:class:`And`, :class:`Or` and :class:`Not`. Adapters turn the tree into SQL (always with bound
-parameters) or evaluate it in Python with SQL's three-valued logic. ``F("x").asc()`` and
-``.desc()`` build :class:`Order` terms.
+:class:`And`, :class:`Or` and :class:`Not`. ``F("lines").any(F("sku") == "x")`` builds an
+:class:`AnyMatch`: at least one child entity of the field makes the inner spec true. Adapters
+turn the tree into SQL (always with bound parameters) or evaluate it in Python with SQL's
+three-valued logic. ``F("x").asc()`` and ``.desc()`` build :class:`Order` terms.
 
 **NULL rule** (both adapters): a comparison with ``None`` is unknown and never matches;
 ``F(x) == None`` means :meth:`Field.is_none`. In ordering, ``None`` sorts **last** in both
@@ -23,6 +24,7 @@ from andamios.domain._errors import InvalidSpecification
 
 __all__ = [
     "And",
+    "AnyMatch",
     "Between",
     "Compare",
     "F",
@@ -244,6 +246,26 @@ class Not(Spec):
 
 
 @dataclass(frozen=True, slots=True)
+class AnyMatch(Spec):
+    """At least one child entity held by ``field`` makes ``spec`` true (SQL ``EXISTS``).
+
+    ``field`` holds a list of child entities or one optional child; ``spec`` reads the child's
+    own fields. Never unknown: true or false, as ``EXISTS`` is, so ``~F("lines").any(...)`` holds
+    for an aggregate with no children at all.
+    """
+
+    field: str
+    spec: Spec
+
+    def fields(self) -> frozenset[str]:
+        """The field holding the children (the inner spec reads the child's fields)."""
+        return frozenset((self.field,))
+
+    def __repr__(self) -> str:
+        return f"F({self.field!r}).any({self.spec!r})"
+
+
+@dataclass(frozen=True, slots=True)
 class Order:
     """One ordering term: a field, its direction and where ``None`` goes."""
 
@@ -373,6 +395,21 @@ class Field:
     def ilike(self, pattern: str) -> Match:
         """The field matches the SQL LIKE ``pattern`` ignoring case (``%`` and ``_`` wildcards)."""
         return self._match(MatchKind.ILIKE, pattern)
+
+    def any(self, spec: Spec) -> AnyMatch:
+        """At least one child entity of this field makes ``spec`` true.
+
+        ``F("lines").any((F("sku") == "TEA-01") & (F("quantity") > 2))``: a line matching both;
+        ``F("note").any(F("text") == "gift")`` for a one-to-one child (``Note | None``).
+        """
+        candidate: object = spec  # the annotation is a promise a caller may not keep
+        if not isinstance(candidate, Spec):
+            msg = (
+                f"{self!r}.any() takes a specification over the child's fields, such as "
+                f"{self!r}.any(F('sku') == 'x'), got {spec!r}"
+            )
+            raise InvalidSpecification(msg)
+        return AnyMatch(self.path, candidate)
 
     def asc(self, *, nulls_first: bool = False) -> Order:
         """Order by this field, smallest first; ``None`` last unless ``nulls_first``."""

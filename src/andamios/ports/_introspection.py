@@ -10,13 +10,14 @@ import types
 import typing
 from typing import Any
 
-from andamios.domain import AggregateRoot, InvalidSpecification
+from andamios.domain import AggregateRoot, Entity, InvalidSpecification
 from andamios.ports.errors import MappingError
 
 __all__ = [
     "aggregate_fields",
     "callers_namespace",
     "check_aggregate_type",
+    "child_entity_type",
     "field_markers",
     "resolve_path",
     "type_hints",
@@ -169,13 +170,69 @@ def _dataclass_of(annotation: object) -> type | None:
     return None
 
 
+def _entity_list_of(annotation: object) -> type | None:
+    """The child entity class of a ``list[Child]`` annotation; None for any other annotation."""
+    annotation = _unwrap_optional(annotation)
+    if typing.get_origin(annotation) is not list:
+        return None
+    (item,) = typing.get_args(annotation) or (None,)
+    return item if _is_child_entity(item) else None
+
+
+def _is_child_entity(kind: object) -> bool:
+    return (
+        isinstance(kind, type)
+        and dataclasses.is_dataclass(kind)
+        and issubclass(kind, Entity)
+        and not issubclass(kind, AggregateRoot)
+    )
+
+
+@functools.cache
+def child_entity_type(owner: type, path: str) -> type[Entity[Any]]:
+    """The child entity class a field of ``owner`` holds (``list[Child]`` or ``Child | None``).
+
+    What ``F(path).any(...)`` reads; InvalidSpecification for any other field (a text, a value
+    object), in every adapter alike, before a database is asked.
+    """
+    validate_path(owner, path)
+    hint = _field_types(owner).get(path) if "." not in path else None
+    found = _entity_list_of(hint)
+    if found is None and _is_child_entity(_unwrap_optional(hint)):
+        found = typing.cast("type", _unwrap_optional(hint))
+    if found is None:
+        where = f"{owner.__name__}.{path}"
+        kind = _unwrap_optional(leaf_type(owner, path))
+        described = kind.__name__ if isinstance(kind, type) else repr(kind)
+        msg = (
+            f"F({path!r}).any() matches child entities, but {where} is {described}: any() takes "
+            "a field of the aggregate itself holding list[Child] or Child | None (an Entity "
+            "dataclass); compare other fields directly, e.g. F('x.y') == value"
+        )
+        raise InvalidSpecification(msg)
+    return found
+
+
 @functools.cache
 def validate_path(owner: type, path: str) -> None:
-    """Raise InvalidSpecification unless ``path`` names a field of ``owner`` (dotted: nested)."""
+    """Raise InvalidSpecification unless ``path`` names a field of ``owner`` (dotted: nested).
+
+    A dotted path may reach into a value object or a one-to-one child entity, not into a list
+    of children: matching one of those is ``F('lines').any(F('sku') == ...)``.
+    """
     current: type | None = owner
     walked: list[str] = []
     for part in path.split("."):
         if current is None:
+            children = _entity_list_of(_field_types(owner).get(walked[0]))
+            if len(walked) == 1 and children is not None:
+                rest = path.partition(".")[2]
+                msg = (
+                    f"{owner.__name__}.{walked[0]} holds a list of {children.__name__}, so "
+                    f"{path!r} names no single value: match one of them with "
+                    f"F({walked[0]!r}).any(F({rest!r}) == ...)"
+                )
+                raise InvalidSpecification(msg)
             msg = (
                 f"{'.'.join(walked)!r} of {owner.__name__} is not a dataclass value object, "
                 f"so {path!r} cannot reach into it"

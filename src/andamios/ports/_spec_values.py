@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from andamios.domain import (
     And,
+    AnyMatch,
     Between,
     Compare,
     In,
@@ -23,10 +24,11 @@ from andamios.domain import (
     Or,
     Spec,
 )
-from andamios.ports._introspection import validate_fields
+from andamios.ports._introspection import child_entity_type, validate_fields
 from andamios.ports._storage import (
     FieldRule,
     describe,
+    id_type_of,
     short,
     storage_rules,
     text_problem,
@@ -111,6 +113,7 @@ def validate_spec(owner: type, spec: Spec, id_type: object = None) -> None:
     """Check every path of ``spec`` against ``owner`` and every value against its field.
 
     ``id_type`` is the aggregate's id class when known (``id`` is generic on the base class).
+    The spec inside ``F("lines").any(...)`` is checked alike against the child entity class.
     """
     validate_fields(owner, spec.fields())
     match spec:
@@ -129,6 +132,9 @@ def validate_spec(owner: type, spec: Spec, id_type: object = None) -> None:
                 validate_spec(owner, part, id_type)
         case Not(part=part):
             validate_spec(owner, part, id_type)
+        case AnyMatch(field=path, spec=inner):
+            child = child_entity_type(owner, path)
+            validate_spec(child, inner, id_type_of(child))
 
 
 def _check_spec(owner: type, path: str, value: object, id_type: object) -> None:

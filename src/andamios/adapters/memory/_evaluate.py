@@ -2,6 +2,8 @@
 
 Three-valued logic: a comparison involving ``None`` is *unknown* (``None`` here), ``NOT unknown``
 stays unknown, ``AND``/``OR`` follow SQL's truth tables, and only rows that are *true* match.
+``F("lines").any(spec)`` is true when one child entity makes ``spec`` true and false otherwise
+(never unknown), as SQL's ``EXISTS``.
 ``None`` sorts last in both directions unless an ordering term asks for ``nulls_first``, exactly as
 the SQL adapter writes ``NULLS LAST``/``NULLS FIRST``.
 
@@ -24,6 +26,7 @@ from typing import Any
 
 from andamios.domain import (
     And,
+    AnyMatch,
     Between,
     Compare,
     In,
@@ -37,8 +40,9 @@ from andamios.domain import (
     Order,
     Spec,
 )
+from andamios.ports.spi import resolve_path
 
-__all__ = ["Getter", "evaluate", "like_regex", "sort_rows"]
+__all__ = ["Getter", "evaluate", "like_regex", "sort_key", "sort_rows"]
 
 type Getter = Callable[[str], object]
 """Reads a (dotted) field path from one candidate row."""
@@ -86,7 +90,7 @@ def _between(value: object, low: object, high: object) -> bool:
     return _compare(Op.GE, value, low) and _compare(Op.LE, value, high)
 
 
-def _sort_key(value: object) -> object:
+def sort_key(value: object) -> object:
     """Numbers in DOUBLE order (NaN last, exact otherwise), other values as they are."""
     if _is_nan(value):
         return _NAN
@@ -124,7 +128,7 @@ def _combine_or(results: Sequence[bool | None]) -> bool | None:
     return None if None in results else False
 
 
-def _evaluate(spec: Spec, get: Getter) -> bool | None:  # noqa: PLR0911 - one return per node kind
+def _evaluate(spec: Spec, get: Getter) -> bool | None:  # noqa: PLR0911, PLR0912 - one per node kind
     match spec:
         case Compare(field=field, op=op, value=expected):
             value = get(field)
@@ -156,8 +160,18 @@ def _evaluate(spec: Spec, get: Getter) -> bool | None:  # noqa: PLR0911 - one re
         case Not(part=part):
             result = _evaluate(part, get)
             return None if result is None else not result
+        case AnyMatch(field=field, spec=inner):
+            return _any_child(get(field), inner)
     msg = f"unsupported specification node {spec!r}"  # pragma: no cover - the node set is closed
     raise InvalidSpecification(msg)  # pragma: no cover
+
+
+def _any_child(held: object, spec: Spec) -> bool:
+    """Whether one of the children ``held`` (a list, one child or None) makes ``spec`` true."""
+    children = held if isinstance(held, list) else [] if held is None else [held]
+    return any(
+        _evaluate(spec, functools.partial(resolve_path, child)) is True for child in children
+    )
 
 
 def evaluate(spec: Spec, get: Getter) -> bool | None:
@@ -170,7 +184,7 @@ def evaluate(spec: Spec, get: Getter) -> bool | None:
 
 
 def _key[R](get: Callable[[R, str], object], field: str, row: R) -> object:
-    return _sort_key(get(row, field))
+    return sort_key(get(row, field))
 
 
 def sort_rows[R](rows: list[R], order: Sequence[Order], get: Callable[[R, str], object]) -> None:

@@ -8,20 +8,27 @@ literal ``contains``/``startswith``/``endswith`` (``%`` and ``_`` escaped), ``il
 pattern without an escape character, ``NULLS LAST``/``NULLS FIRST`` written out in ORDER BY, and
 text ordered by code point, as Python orders ``str`` (:class:`~andamios.adapters.sql_spi.
 CodePointText`: a database whose collation could say otherwise is told so).
+
+``F("lines").any(spec)`` is ``EXISTS (SELECT 1 FROM <alias of the child table> WHERE <join to
+the outer row> AND <spec over the alias>)``: the child table is aliased and everything else is
+correlated to the enclosing query, so the subquery stays right when that query also joins (or
+aliases) the same tables. The compiler reads paths through :class:`SpecColumns`, which
+:class:`~andamios.adapters.sqlalchemy._mapping.AggregateMapping` implements; a read model
+supplies its own.
 """
 
 from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
 from andamios.adapters.sql_spi import CodePointText, base_type
-from andamios.adapters.sqlalchemy._mapping import AggregateMapping
 from andamios.domain import (
     And,
+    AnyMatch,
     Between,
     Compare,
     In,
@@ -36,9 +43,24 @@ from andamios.domain import (
     Spec,
 )
 
-__all__ = ["compile_order", "compile_spec"]
+__all__ = ["SpecColumns", "compile_order", "compile_spec"]
 
 type _Column = sa.ColumnElement[Any]
+
+
+class SpecColumns(Protocol):
+    """Where the compiler finds what a spec's paths name (``AggregateMapping`` is one)."""
+
+    def column(self, path: str) -> sa.ColumnElement[Any]:
+        """The SQL expression of a (dotted) field path; InvalidSpecification if none."""
+        ...
+
+    def collection(self, path: str) -> tuple[SpecColumns, sa.ColumnElement[bool], sa.FromClause]:
+        """The child entities ``path`` holds: the columns of one child, the condition joining
+        it to the outer row, and the FROM it is selected from (the only FROM not correlated);
+        InvalidSpecification if ``path`` holds none."""
+        ...
+
 
 _OPERATORS: dict[Op, Callable[[Any, Any], sa.ColumnElement[bool]]] = {
     Op.EQ: operator.eq,
@@ -77,9 +99,9 @@ def _match(column: _Column, kind: MatchKind, text: str) -> sa.ColumnElement[bool
 
 
 def compile_spec(  # noqa: PLR0911 - one return per node kind
-    mapping: AggregateMapping, spec: Spec
+    mapping: SpecColumns, spec: Spec
 ) -> sa.ColumnElement[bool]:
-    """The WHERE clause of ``spec`` over the columns of ``mapping``'s table."""
+    """The WHERE clause of ``spec`` over the columns ``mapping`` resolves (its table's)."""
     match spec:
         case Compare(field=path, op=op, value=value):
             column = mapping.column(path)
@@ -108,11 +130,16 @@ def compile_spec(  # noqa: PLR0911 - one return per node kind
             return sa.or_(*(compile_spec(mapping, part) for part in parts))
         case Not(part=part):
             return sa.not_(compile_spec(mapping, part))
+        case AnyMatch(field=path, spec=inner):
+            columns, joined, source = mapping.collection(path)
+            matching = sa.select(sa.literal(1)).select_from(source)
+            matching = matching.where(joined, compile_spec(columns, inner))
+            return sa.exists(matching.correlate_except(source))
     msg = f"unsupported specification node {spec!r}"
     raise InvalidSpecification(msg)
 
 
-def compile_order(mapping: AggregateMapping, order: Sequence[Order]) -> list[sa.ColumnElement[Any]]:
+def compile_order(mapping: SpecColumns, order: Sequence[Order]) -> list[sa.ColumnElement[Any]]:
     """ORDER BY terms with the NULL placement of every term written out."""
     terms: list[sa.ColumnElement[Any]] = []
     for term in order:

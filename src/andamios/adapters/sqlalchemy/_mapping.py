@@ -22,6 +22,7 @@ from sqlalchemy.orm import (
 )
 from sqlalchemy.orm.base import opt_manager_of_class
 from sqlalchemy.orm.instrumentation import ClassManager
+from sqlalchemy.sql.util import ClauseAdapter
 
 from andamios.adapters.sql_spi import JsonText, emits_child_foreign_keys
 from andamios.adapters.sqlalchemy._columns import (
@@ -51,7 +52,7 @@ from andamios.ports.spi import (
     unregister_storage,
 )
 
-__all__ = ["AggregateMapping", "Child", "Mapping"]
+__all__ = ["AggregateMapping", "Child", "ChildColumns", "Mapping"]
 
 # SQLAlchemy adds RETURNING to a versioned UPDATE only when it believes the database computes
 # the version. Andamios does compute it in SQL (``version = version + 1``) and needs the RETURNING:
@@ -62,7 +63,12 @@ _SERVER_SIDE_VERSION = "_version_id_has_server_side_value"
 
 @dataclass(slots=True)
 class AggregateMapping:
-    """How one aggregate class is stored: its table, version column and field columns."""
+    """How one aggregate class is stored: its table, version column and field columns.
+
+    It resolves spec paths for the compiler (:class:`~andamios.adapters.sqlalchemy._compiler.
+    SpecColumns`): :meth:`column` for a field (dotted: inside a value object, or a one-to-one
+    child's field as a scalar subquery), :meth:`collection` for the children ``any()`` reads.
+    """
 
     aggregate_type: type[AggregateRoot[Any]]
     table: sa.Table
@@ -80,22 +86,124 @@ class AggregateMapping:
             if found is not None:
                 self._paths[path] = found
         if found is None:
-            name = self.aggregate_type.__name__
-            head, _, rest = path.partition(".")
-            if rest:
-                msg = (
-                    f"{name}.{path} has no column in table {self.table.name!r}: map the value "
-                    f"object {name}.{head} with a composite() property, or store it with "
-                    "JsonValue (whose str, int, float, Decimal, bool and date fields specs "
-                    "reach), to query inside it"
-                )
-            else:
-                msg = (
-                    f"{name}.{path} is stored in several columns: compare or order by its "
-                    f"fields ({name}.{path}.<field>), not the whole value"
-                )
-            raise InvalidSpecification(msg)
+            # Not cached: each use gets its own alias of the child table.
+            found = _child_value(self.aggregate_type.__name__, self.mapper, self.table, path)
+        if found is None:
+            raise _no_column(self.aggregate_type.__name__, self.table, path)
         return found
+
+    def collection(self, path: str) -> tuple[ChildColumns, sa.ColumnElement[bool], sa.FromClause]:
+        """The children a field holds, for ``EXISTS``: their columns, the join to this root's
+        row, and the aliased child table to select from; InvalidSpecification if none."""
+        return _collection(self.aggregate_type.__name__, self.mapper, self.table, path)
+
+
+class ChildColumns:
+    """The columns of one child entity class, read from an alias of its table.
+
+    Made by :meth:`AggregateMapping.collection`; it resolves the paths of the spec inside
+    ``any()`` as :class:`AggregateMapping` resolves the root's.
+    """
+
+    __slots__ = ("_adapter", "_mapper", "_name", "_paths", "source")
+
+    def __init__(self, mapper: Mapper[Any], source: sa.FromClause) -> None:
+        self._mapper = mapper
+        self._name = mapper.class_.__name__
+        self.source = source
+        self._adapter = ClauseAdapter(source)
+        self._paths = _column_paths(mapper)
+
+    def column(self, path: str) -> sa.ColumnElement[Any]:
+        """The child's column for a (dotted) field path, on the alias; InvalidSpecification."""
+        found = self._paths.get(path)
+        if found is None:
+            found = _json_path(self._mapper, path)
+        if found is not None:
+            return self._adapter.traverse(found)
+        nested = _child_value(self._name, self._mapper, self.source, path)
+        if nested is None:
+            raise _no_column(self._name, self._mapper.local_table, path)
+        return nested
+
+    def collection(self, path: str) -> tuple[ChildColumns, sa.ColumnElement[bool], sa.FromClause]:
+        """The children of this child (when its mapping has any), as for the root."""
+        return _collection(self._name, self._mapper, self.source, path)
+
+
+def _no_column(name: str, table: sa.FromClause, path: str) -> InvalidSpecification:
+    head, _, rest = path.partition(".")
+    described = getattr(table, "name", table)
+    if rest:
+        msg = (
+            f"{name}.{path} has no column in table {described!r}: map the value "
+            f"object {name}.{head} with a composite() property, or store it with "
+            "JsonValue (whose str, int, float, Decimal, bool and date fields specs "
+            "reach), to query inside it"
+        )
+    else:
+        msg = (
+            f"{name}.{path} is stored in several columns: compare or order by its "
+            f"fields ({name}.{path}.<field>), not the whole value"
+        )
+    return InvalidSpecification(msg)
+
+
+def _scope(
+    mapper: Mapper[Any], parent: sa.FromClause, key: str
+) -> tuple[RelationshipProperty[Any], ChildColumns, sa.ColumnElement[bool]] | None:
+    """The children mapped at ``key``: the relationship, the columns of a fresh alias of their
+    table, and the condition joining that alias to the ``parent`` row (outer query's table)."""
+    prop = mapper.relationships.get(key)
+    if prop is None:
+        return None
+    child_mapper: Mapper[Any] = prop.mapper
+    source = child_mapper.local_table.alias()
+    columns = ChildColumns(child_mapper, source)
+    to_parent = ClauseAdapter(parent)
+    to_child = ClauseAdapter(source)
+    joined = sa.and_(
+        *(
+            to_child.traverse(remote) == to_parent.traverse(local)
+            for local, remote in prop.local_remote_pairs
+        )
+    )
+    return prop, columns, joined
+
+
+def _collection(
+    name: str, mapper: Mapper[Any], parent: sa.FromClause, path: str
+) -> tuple[ChildColumns, sa.ColumnElement[bool], sa.FromClause]:
+    scope = _scope(mapper, parent, path) if "." not in path else None
+    if scope is None:
+        msg = (
+            f"{name}.{path} holds no child entities mapped with children=: any() matches the "
+            "children of a field mapped with Child(...)"
+        )
+        raise InvalidSpecification(msg)
+    _, columns, joined = scope
+    return columns, joined, columns.source
+
+
+def _child_value(
+    name: str, mapper: Mapper[Any], parent: sa.FromClause, path: str
+) -> sa.ColumnElement[Any] | None:
+    """A one-to-one child's field (``F("note.text")``): a scalar subquery, NULL without a child
+    (as the in-memory adapter reads ``None`` part-way); None if ``path`` names no child."""
+    head, _, rest = path.partition(".")
+    scope = _scope(mapper, parent, head) if rest else None
+    if scope is None:
+        return None
+    prop, columns, joined = scope
+    if prop.uselist:
+        msg = (
+            f"{name}.{head} holds a list of {prop.mapper.class_.__name__}, so {path!r} names "
+            f"no single value: match one of them with F({head!r}).any(F({rest!r}) == ...)"
+        )
+        raise InvalidSpecification(msg)
+    value = columns.column(rest)
+    subquery = sa.select(value).where(joined).correlate_except(columns.source)
+    return subquery.scalar_subquery()
 
 
 def _column_paths(mapper: Mapper[Any]) -> dict[str, sa.ColumnElement[Any]]:
