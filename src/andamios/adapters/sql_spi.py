@@ -14,6 +14,9 @@ supplies through this module. Both sides import it; it imports neither.
 - :class:`BulkStager`: how a database stages many rows for one statement (DuckDB: an Arrow
   table; PostgreSQL: ``COPY`` into a temporary table). A database without one writes through
   the ORM.
+- :class:`ArrowReader`: how a database hands a query's result over as a ``pyarrow.Table``
+  without a Python object per value (DuckDB); a database without one (its ``arrow_reader`` is
+  ``None`` or missing) builds the table from the rows.
 - :data:`CHILD_FOREIGN_KEYS`: the dialect attribute that, set to ``False``, leaves the foreign
   key of a child table out of DDL (DuckDB cannot update a referenced row, ADR 0009).
 - :func:`url_option` and :func:`pool_exhausted`: what the database adapters' settings and error
@@ -36,6 +39,7 @@ from andamios.ports.errors import ConfigurationError, OperationalError
 __all__ = [
     "CHILD_FOREIGN_KEYS",
     "STAGED",
+    "ArrowReader",
     "BulkStager",
     "CodePointText",
     "Convert",
@@ -110,6 +114,15 @@ class CodePointText(sa.sql.expression.ColumnElement[str]):
 @compiles(CodePointText)
 def _code_point_text(element: CodePointText, compiler: SQLCompiler, **kw: Any) -> str:
     return compiler.process(element.column, **kw)
+
+
+class ArrowReader(Protocol):
+    """How a database runs a statement and returns its rows as a ``pyarrow.Table``."""
+
+    def read(self, connection: sa.Connection, statement: sa.ClauseElement) -> Any:
+        """The rows of ``statement`` run on ``connection`` (inside its transaction), as a
+        ``pyarrow.Table``; a driver error is raised as SQLAlchemy's ``DBAPIError``."""
+        ...
 
 
 class BulkStager(Protocol):

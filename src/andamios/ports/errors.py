@@ -13,6 +13,7 @@ Adapters translate every driver error into this tree, so application code never 
           ├── InvalidSpecification      a malformed spec/ordering, or an unknown field (ValueError)
           ├── UnitOfWorkError           a unit of work used out of order (RuntimeError)
           ├── MappingError              an aggregate or unit-of-work shape that cannot be mapped
+          ├── UnsupportedOperation      what this adapter cannot do (raw SQL in memory)
           └── DatabaseError             the database itself failed
                ├── ConfigurationError   a bad URL or setting
                ├── DatabaseClosed       the database was closed (or not opened) for this work
@@ -47,6 +48,7 @@ __all__ = [
     "PersistenceError",
     "SchemaNotMigrated",
     "UnitOfWorkError",
+    "UnsupportedOperation",
 ]
 
 
@@ -81,6 +83,11 @@ class UnitOfWorkError(PersistenceError, RuntimeError):
 
 class MappingError(PersistenceError, TypeError):
     """An aggregate, table or unit-of-work declaration cannot be mapped as written."""
+
+
+class UnsupportedOperation(PersistenceError, NotImplementedError):
+    """What this adapter cannot do, whatever the arguments (raw SQL on the in-memory adapter);
+    the message names the portable way."""
 
 
 class DatabaseError(PersistenceError):

@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from andamios.adapters.duckdb._arrow import RelationArrowReader
 from andamios.adapters.duckdb._dialect import AsyncDuckDBDialect
 from andamios.adapters.duckdb._errors import translate_error, translate_open_error
 from andamios.adapters.duckdb._settings import DuckDBSettings
@@ -32,6 +33,7 @@ __all__ = ["Database", "HealthCheck"]
 _DRIVER_ERRORS = (SQLAlchemyError, duckdb.Error)
 # Without external access, DuckDB's replacement scan cannot read the staged table (ADR 0012).
 _ARROW = ArrowStager()
+_ARROW_READER = RelationArrowReader()
 _ARROW_REGISTERED = ArrowStager(registered=True)
 _log = logging.getLogger("andamios.adapters.duckdb")
 
@@ -306,6 +308,11 @@ class Database:
             error.__cause__ = exc
             return error
         return translate_error(exc, path=self._settings.path)
+
+    @property
+    def arrow_reader(self) -> RelationArrowReader:
+        """Query results as Arrow tables straight from DuckDB's columns (``uow.query_arrow``)."""
+        return _ARROW_READER
 
     @property
     def bulk_stager(self) -> ArrowStager:

@@ -29,7 +29,7 @@ from andamios.ports.spi import (
     version_written,
 )
 
-__all__ = ["Workspace"]
+__all__ = ["Workspace", "read_field"]
 
 type Key = tuple[type[AggregateRoot[Any]], object]
 
@@ -63,6 +63,11 @@ def _read(candidate: _Candidate, path: str) -> object:
     else:
         value = candidate.row.state[head]
     return resolve_path(value, rest) if rest else value
+
+
+def read_field(candidate: object, path: str) -> object:
+    """A (dotted) field of an aggregate, or of a committed row :meth:`Workspace.rows` gave."""
+    return _read(candidate, path)  # type: ignore[arg-type]
 
 
 def _checked_state(aggregate: AggregateRoot[Any], state: dict[str, object]) -> None:
@@ -168,6 +173,11 @@ class Workspace:
                 candidates.append(_Unloaded(id, row))
         candidates.extend(aggregate for (k, _), aggregate in self._added.items() if k is kind)
         return candidates
+
+    def rows(self, kind: type) -> list[object]:
+        """What a read-model query reads of ``kind``: this transaction's view of every aggregate
+        (read their fields with :func:`read_field`)."""
+        return list(self._candidates(kind))
 
     def _matching(self, kind: type[AggregateRoot[Any]], spec: Spec | None) -> list[_Candidate]:
         candidates = self._candidates(kind)
