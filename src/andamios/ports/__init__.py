@@ -33,6 +33,7 @@ from andamios.ports._instances import (
     unregister_blank_factory,
 )
 from andamios.ports._pagination import Cursor, Page, keyset_after
+from andamios.ports._raw_sql import RawSql
 from andamios.ports._repository import Repository
 from andamios.ports._storage import (
     ColumnFacts,
@@ -71,6 +72,7 @@ __all__ = [
     "MaxLength",
     "Naive",
     "Page",
+    "RawSql",
     "Repository",
     "RepositorySlot",
     "SoftDeletable",

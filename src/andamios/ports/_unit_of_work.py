@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import typing
 from collections.abc import Callable, Iterator
 from types import TracebackType
@@ -9,26 +10,176 @@ from typing import Any, ClassVar, Self
 
 from andamios.domain import AggregateRoot, DomainEvent
 from andamios.ports._introspection import callers_namespace, check_aggregate_type
+from andamios.ports._reads import Reads
 from andamios.ports._repository import Repository
 from andamios.ports._tracker import Tracker, UnitOfWorkState
 from andamios.ports.errors import DatabaseClosed, MappingError, UnitOfWorkError
 
-__all__ = ["RepositorySlot", "UnitOfWork", "repository_slots"]
+__all__ = ["RepositorySlot", "UnitOfWork", "compose_repository", "repository_slots"]
 
 
 class RepositorySlot(typing.NamedTuple):
-    """A repository declared on a unit-of-work shape: attribute name, aggregate and id types."""
+    """A repository declared on a unit-of-work shape: attribute name, aggregate and id types,
+    and the repository class the user declared (a specialized one, or :class:`Repository`)."""
 
     name: str
     aggregate_type: type[AggregateRoot[Any]]
     id_type: object
+    # The (abstract) port itself stands for "not specialized": the adapter's own repository.
+    repository_type: type[Repository[Any, Any]] = Repository  # type: ignore[type-abstract]
+
+
+def _private(name: str) -> bool:
+    """A protected name of a repository class (not a dunder, nor ``abc``'s own bookkeeping)."""
+    return name.startswith("_") and not name.startswith("__") and name != "_abc_impl"
+
+
+def _names_of(klass: type) -> set[str]:
+    """The protected names a class defines: its attributes and those its methods assign
+    (``self._context = ...``, which Python 3.13 lists in ``__static_attributes__``)."""
+    names = set(vars(klass)) | set(getattr(klass, "__static_attributes__", ()))
+    return {name for name in names if _private(name)}
+
+
+def _protected(classes: typing.Iterable[type]) -> set[str]:
+    return set().union(*(_names_of(klass) for klass in classes))
+
+
+# What the port's template methods and an adapter's hooks are made of: a specialized repository
+# that defined one would replace the adapter's implementation, or the shared argument checks.
+_PORT_NAMES = frozenset(_names_of(Repository))
+
+
+def _own_names(repository_type: type) -> set[str]:
+    """The protected names a specialized repository class (and its own bases) define."""
+    return _protected(k for k in repository_type.__mro__ if k not in Repository.__mro__)
+
+
+def _own_init(repository_type: type) -> Callable[..., None] | None:
+    """The ``__init__`` a specialized repository (or one of its own bases) defines, if any."""
+    own = (k for k in repository_type.__mro__ if k not in Repository.__mro__)
+    return next((vars(k)["__init__"] for k in own if "__init__" in vars(k)), None)
+
+
+def _refuse_collisions(repository_type: type, taken: typing.Iterable[str], owner: str) -> None:
+    own = _own_names(repository_type)
+    clash = sorted(name for name in taken if name in own)
+    if clash:
+        msg = (
+            f"{repository_type.__name__} defines {', '.join(clash)}, which {owner} implements: "
+            "a specialized repository adds domain queries built on the public methods "
+            "(find, first, count, exists, page, stream, ...); rename the attribute"
+        )
+        raise MappingError(msg)
+
+
+def _check_init(repository_type: type) -> None:
+    """An adapter builds the repository with its own arguments: an ``__init__`` must pass them."""
+    init = _own_init(repository_type)
+    if init is None:
+        return
+    parameters = list(inspect.signature(init).parameters.values())[1:]
+    kinds = {parameter.kind for parameter in parameters}
+    required = [
+        p.name
+        for p in parameters
+        if p.default is inspect.Parameter.empty
+        and p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    ]
+    forwards = {inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD} <= kinds
+    if required or not forwards:
+        msg = (
+            f"{repository_type.__name__}.__init__ must take what the adapter passes and hand it "
+            "on: def __init__(self, *args: Any, **kwargs: Any) -> None: "
+            "super().__init__(*args, **kwargs); a repository takes no arguments of its own"
+        )
+        raise MappingError(msg)
+
+
+def _specialized_types(shape: type, name: str, repository_type: type) -> tuple[Any, Any]:
+    """The aggregate and id types a ``class Products(Repository[Product, str])`` binds."""
+    for klass in repository_type.__mro__:
+        for base in vars(klass).get("__orig_bases__", ()):
+            origin = typing.get_origin(base)
+            if not (isinstance(origin, type) and issubclass(origin, Repository)):
+                continue
+            args = typing.get_args(base)
+            if len(args) == 2 and not any(isinstance(a, typing.TypeVar) for a in args):
+                return args[0], args[1]
+    msg = (
+        f"{shape.__name__}.{name} is a {repository_type.__name__}, which names no aggregate and "
+        f"id types: declare it as class {repository_type.__name__}(Repository[Aggregate, IdType])"
+    )
+    raise MappingError(msg)
+
+
+def _read_slot(shape: type, name: str, hint: object) -> RepositorySlot | None:
+    origin = typing.get_origin(hint) or hint
+    if not (isinstance(origin, type) and issubclass(origin, Repository)):
+        return None
+    args = typing.get_args(hint)
+    if origin is Repository:
+        if len(args) != 2:
+            msg = f"{shape.__name__}.{name} must name its types: Repository[Aggregate, IdType]"
+            raise MappingError(msg)
+        return RepositorySlot(name, check_aggregate_type(args[0]), args[1])
+    if args:
+        msg = (
+            f"{shape.__name__}.{name}: declare a specialized repository by its class alone "
+            f"({name}: {origin.__name__}); it names its types in its base, "
+            f"class {origin.__name__}(Repository[Aggregate, IdType])"
+        )
+        raise MappingError(msg)
+    aggregate_type, id_type = _specialized_types(shape, name, origin)
+    _refuse_collisions(origin, _PORT_NAMES, "the Repository port")
+    _check_init(origin)
+    return RepositorySlot(name, check_aggregate_type(aggregate_type), id_type, origin)
+
+
+_repositories: dict[tuple[type, type], type] = {}
+
+
+def compose_repository[R: Repository[Any, Any]](adapter: type[R], repository_type: type) -> type[R]:
+    """The class that is both the user's ``repository_type`` and ``adapter`` (cached).
+
+    An adapter instantiates it with its own arguments in ``_create_repository``: the user's
+    domain queries (``get_by_batchref``) call the adapter's implementation. Returns ``adapter``
+    itself for the plain :class:`Repository`; MappingError when the user's class defines a name
+    the adapter's repository implements, or leaves an abstract method without a body.
+    """
+    if repository_type is Repository or issubclass(adapter, repository_type):
+        return adapter
+    key = (adapter, repository_type)
+    combined = _repositories.get(key)
+    if combined is None:
+        adapter_names = _protected(k for k in adapter.__mro__ if k not in Repository.__mro__)
+        _refuse_collisions(repository_type, adapter_names, adapter.__name__)
+        name = f"{adapter.__name__}[{repository_type.__name__}]"
+        combined = type(
+            name, (repository_type, adapter), {"__module__": repository_type.__module__}
+        )
+        abstract = sorted(getattr(combined, "__abstractmethods__", ()))
+        if abstract:
+            msg = (
+                f"{repository_type.__name__} declares abstract methods ({', '.join(abstract)}) "
+                "that no adapter implements: give them a body built on the public methods"
+            )
+            raise MappingError(msg)
+        _repositories[key] = combined
+    return typing.cast("type[R]", combined)
 
 
 _slots: dict[type, tuple[RepositorySlot, ...]] = {}
 
 
 def repository_slots(shape: type[UnitOfWork]) -> tuple[RepositorySlot, ...]:
-    """Read the ``name: Repository[Aggregate, Id]`` annotations of a unit-of-work shape."""
+    """Read the ``name: Repository[Aggregate, Id]`` annotations of a unit-of-work shape.
+
+    A specialized repository (``products: Products``, ``class Products(Repository[Product,
+    str])``) names its types in its base. It may not define a name the port implements
+    (``_find``, ``_check_spec``, ...) nor an ``__init__`` that does not hand the adapter's
+    arguments on: a :class:`MappingError` says so, for every adapter alike.
+    """
     cached = _slots.get(shape)
     if cached is None:
         cached = _slots[shape] = _read_slots(shape)
@@ -44,20 +195,11 @@ def _read_slots(shape: type[UnitOfWork]) -> tuple[RepositorySlot, ...]:
         except NameError as error:
             msg = f"cannot resolve the annotations of {shape.__name__}: {error}"
             raise MappingError(msg) from error
-    slots: list[RepositorySlot] = []
-    for name, hint in hints.items():
-        origin = typing.get_origin(hint) or hint
-        if not (isinstance(origin, type) and issubclass(origin, Repository)):
-            continue
-        args = typing.get_args(hint)
-        if len(args) != 2:
-            msg = f"{shape.__name__}.{name} must name its types: Repository[Aggregate, IdType]"
-            raise MappingError(msg)
-        slots.append(RepositorySlot(name, check_aggregate_type(args[0]), args[1]))
-    return tuple(slots)
+    slots = (_read_slot(shape, name, hint) for name, hint in hints.items())
+    return tuple(slot for slot in slots if slot is not None)
 
 
-class UnitOfWork:
+class UnitOfWork(Reads):
     """One business transaction: ``async with uow:`` begins it, ``await uow.commit()`` ends it.
 
     Declare your shape once, for every adapter::
@@ -94,12 +236,31 @@ class UnitOfWork:
         self._tracker = Tracker(f"{type(self).__name__}")
         self._repositories: dict[type[AggregateRoot[Any]], Repository[Any, Any]] = {}
         for slot in repository_slots(type(self)):
-            repository = self._create_repository(slot.aggregate_type, slot.id_type)
+            repository = self._slot_repository(slot)
             self._repositories[slot.aggregate_type] = repository
             setattr(self, slot.name, repository)
 
+    def _slot_repository(self, slot: RepositorySlot) -> Repository[Any, Any]:
+        if slot.repository_type is Repository:
+            return self._create_repository(slot.aggregate_type, slot.id_type)
+        # Only for a specialized repository: an adapter written before them keeps working.
+        repository = self._create_repository(
+            slot.aggregate_type, slot.id_type, repository_type=slot.repository_type
+        )
+        if not isinstance(repository, slot.repository_type):
+            msg = (
+                f"{type(self).__name__} built a {type(repository).__name__} for {slot.name}, "
+                f"not a {slot.repository_type.__name__}: its _create_repository must build "
+                "compose_repository(<its repository class>, repository_type)"
+            )
+            raise MappingError(msg)
+        return repository
+
     def repository[T: AggregateRoot[Any]](self, aggregate_type: type[T]) -> Repository[T, Any]:
-        """The repository of ``aggregate_type``, declared on the shape or made on demand."""
+        """The repository of ``aggregate_type``, declared on the shape or made on demand.
+
+        For a specialized repository declared on the shape, that instance.
+        """
         found = self._repositories.get(aggregate_type)
         if found is None:
             found = self._create_repository(check_aggregate_type(aggregate_type), None)
@@ -203,9 +364,16 @@ class UnitOfWork:
     # -- what an adapter implements -------------------------------------------------------------
 
     def _create_repository(
-        self, aggregate_type: type[AggregateRoot[Any]], id_type: object
+        self,
+        aggregate_type: type[AggregateRoot[Any]],
+        id_type: object,
+        repository_type: type[Repository[Any, Any]] = Repository,
     ) -> Repository[Any, Any]:
-        """Build this adapter's repository for one aggregate type."""
+        """Build this adapter's repository for one aggregate type.
+
+        ``repository_type`` is the user's specialized repository class: build an instance of
+        ``compose_repository(<the adapter's repository>, repository_type)``.
+        """
         raise NotImplementedError
 
     async def _begin(self) -> None:

@@ -6,7 +6,8 @@ to it). Everything here is stable API for adapter authors:
 
 - the unit-of-work machinery a concrete unit of work composes: :class:`Tracker` (the
   lifecycle and the aggregates seen), :func:`compose` and :func:`repository_slots` (the shape's
-  repositories), :class:`Clock` for audit timestamps;
+  repositories), :func:`compose_repository` (a user's specialized repository over the adapter's),
+  :class:`Clock` for audit timestamps;
 - how aggregates are read and built: :func:`aggregate_fields`, :func:`resolve_path` (a dotted
   spec path), :func:`type_hints`, :func:`field_markers`, :func:`leaf_type`,
   :func:`check_aggregate_type`, :func:`new_blank` (a blank instance to load into) and the
@@ -15,7 +16,10 @@ to it). Everything here is stable API for adapter authors:
   mapping registers what its columns can hold), :func:`storage_rules`, :func:`check_stored` /
   :func:`check_all` (refuse before writing), :func:`stored_state` (what a value reads back as),
   :func:`json_problem`, :func:`version_written`, :func:`id_type_of`;
-- :func:`audit_fields`, and :func:`keyset_after` for keyset pagination.
+- :func:`audit_fields`, and :func:`keyset_after` for keyset pagination;
+- the read side: a checked read-model query, :class:`QueryPlan` of :class:`Source` s (an
+  adapter computes it, :meth:`UnitOfWork._run_query`), :func:`rename_fields`, and
+  :class:`RawSql` with :func:`check_statement` (what raw SQL may say).
 """
 
 from __future__ import annotations
@@ -32,6 +36,9 @@ from andamios.ports._introspection import (
     type_hints,
 )
 from andamios.ports._pagination import keyset_after
+from andamios.ports._query_plan import QueryPlan, Source, rename_fields
+from andamios.ports._raw_sql import RawSql, check_statement
+from andamios.ports._reads import rows_to_arrow
 from andamios.ports._repository import Repository
 from andamios.ports._storage import (
     ColumnFacts,
@@ -53,6 +60,7 @@ from andamios.ports._unit_of_work import (
     RepositorySlot,
     UnitOfWork,
     compose,
+    compose_repository,
     repository_slots,
 )
 
@@ -62,8 +70,11 @@ __all__ = [
     "ColumnFacts",
     "FieldRule",
     "Link",
+    "QueryPlan",
+    "RawSql",
     "Repository",
     "RepositorySlot",
+    "Source",
     "StorageRules",
     "SystemClock",
     "Tracker",
@@ -73,8 +84,10 @@ __all__ = [
     "audit_fields",
     "check_aggregate_type",
     "check_all",
+    "check_statement",
     "check_stored",
     "compose",
+    "compose_repository",
     "field_markers",
     "id_type_of",
     "json_problem",
@@ -83,8 +96,10 @@ __all__ = [
     "new_blank",
     "register_blank_factory",
     "register_storage",
+    "rename_fields",
     "repository_slots",
     "resolve_path",
+    "rows_to_arrow",
     "storage_rules",
     "stored_state",
     "type_hints",

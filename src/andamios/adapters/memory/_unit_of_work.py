@@ -5,10 +5,22 @@ from __future__ import annotations
 import asyncio
 from typing import Any, cast
 
+from andamios.adapters.memory._query import run_query
 from andamios.adapters.memory._store import InMemoryStore
-from andamios.adapters.memory._workspace import Workspace
+from andamios.adapters.memory._workspace import Workspace, read_field
 from andamios.domain import AggregateRoot, Order, Spec
-from andamios.ports.spi import Clock, Repository, Tracker, UnitOfWork, compose
+from andamios.ports.errors import UnsupportedOperation
+from andamios.ports.spi import (
+    Clock,
+    QueryPlan,
+    RawSql,
+    Repository,
+    Tracker,
+    UnitOfWork,
+    compose,
+    compose_repository,
+    rows_to_arrow,
+)
 
 __all__ = ["InMemoryFactory", "InMemoryRepository", "InMemoryUnitOfWork"]
 
@@ -110,9 +122,14 @@ class InMemoryUnitOfWork(UnitOfWork):
         return InMemoryFactory(compose(cls, shape), shared, clock, read_only=read_only)
 
     def _create_repository(
-        self, aggregate_type: type[AggregateRoot[Any]], id_type: object
+        self,
+        aggregate_type: type[AggregateRoot[Any]],
+        id_type: object,
+        repository_type: type[Repository[Any, Any]] = Repository,
     ) -> Repository[Any, Any]:
-        return InMemoryRepository(
+        # A specialized repository (the user's subclass of Repository) over this adapter's.
+        built = compose_repository(InMemoryRepository, repository_type)
+        return built(
             aggregate_type, tracker=self._tracker, workspace=self._workspace, id_type=id_type
         )
 
@@ -128,6 +145,27 @@ class InMemoryUnitOfWork(UnitOfWork):
 
     def _holds_changes(self) -> bool:
         return self._workspace.holds_changes()
+
+    async def _run_query(self, plan: QueryPlan) -> list[tuple[object, ...]]:
+        await _yield_to_other_tasks()
+        return run_query(plan, self._workspace.rows, read_field)
+
+    async def _run_query_arrow(self, plan: QueryPlan) -> Any:
+        return rows_to_arrow(plan.names, await self._run_query(plan))
+
+    def _raw_sql(self) -> RawSql:
+        return _NoRawSql(self._tracker)
+
+
+class _NoRawSql(RawSql):
+    """Raw SQL has no meaning without a database: every call says what to use instead."""
+
+    def _checked(self, statement: object, params: object) -> dict[str, object]:
+        msg = (
+            "the in-memory adapter runs no SQL: read with uow.query(Query(...)) (joins, groups, "
+            "aggregations), which every adapter runs alike, or a repository's find()"
+        )
+        raise UnsupportedOperation(msg)
 
 
 class InMemoryFactory[U: UnitOfWork]:

@@ -7,15 +7,25 @@ from typing import Any, Protocol, cast
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from andamios.adapters.sql_lifecycle import WorkInFlight, run_to_completion, settle
-from andamios.adapters.sql_spi import BulkStager
+from andamios.adapters.sql_spi import ArrowReader, BulkStager
 from andamios.adapters.sqlalchemy._bulk import BULK_THRESHOLD, BulkWriter
 from andamios.adapters.sqlalchemy._mapping import Mapping
+from andamios.adapters.sqlalchemy._query import SqlRawSql, run_query, run_query_arrow
 from andamios.adapters.sqlalchemy._repository import SessionContext, SqlAlchemyRepository
 from andamios.adapters.sqlalchemy._session import AggregateSession
 from andamios.adapters.sqlalchemy._versioned_deletes import watch_versioned_deletes
 from andamios.domain import AggregateRoot
 from andamios.ports.errors import PersistenceError, UnitOfWorkError
-from andamios.ports.spi import Clock, Repository, UnitOfWork, compose, repository_slots
+from andamios.ports.spi import (
+    Clock,
+    QueryPlan,
+    RawSql,
+    Repository,
+    UnitOfWork,
+    compose,
+    compose_repository,
+    repository_slots,
+)
 
 __all__ = ["SqlAlchemyFactory", "SqlAlchemyUnitOfWork", "SqlDatabase"]
 
@@ -144,6 +154,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         uow_class = compose(cls, shape)
         for slot in repository_slots(shape):
             mapping.aggregate_mapping(slot.aggregate_type)
+            compose_repository(SqlAlchemyRepository, slot.repository_type)  # refused now, if so
         return SqlAlchemyFactory(
             uow_class, database, mapping, bulk_threshold, clock, read_only=read_only
         )
@@ -154,9 +165,14 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         return self._context.session
 
     def _create_repository(
-        self, aggregate_type: type[AggregateRoot[Any]], id_type: object
+        self,
+        aggregate_type: type[AggregateRoot[Any]],
+        id_type: object,
+        repository_type: type[Repository[Any, Any]] = Repository,
     ) -> Repository[Any, Any]:
-        return SqlAlchemyRepository(
+        # A specialized repository (the user's subclass of Repository) over this adapter's.
+        built = compose_repository(SqlAlchemyRepository, repository_type)
+        return built(
             aggregate_type,
             tracker=self._tracker,
             context=self._context,
@@ -218,6 +234,20 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self._context.sync_session.begin_moment()
         with self._context.translated():
             await self._context.session.rollback()
+
+    async def _run_query(self, plan: QueryPlan) -> list[tuple[object, ...]]:
+        return await run_query(plan, self._mapping, self._context)
+
+    async def _run_query_arrow(self, plan: QueryPlan) -> Any:
+        return await run_query_arrow(plan, self._mapping, self._context, self._arrow_reader)
+
+    def _raw_sql(self) -> RawSql:
+        return SqlRawSql(self._tracker, self._context, self._arrow_reader)
+
+    @property
+    def _arrow_reader(self) -> ArrowReader | None:
+        reader: ArrowReader | None = getattr(self._database, "arrow_reader", None)
+        return reader
 
     def _holds_changes(self) -> bool:
         sync_session = self._context.sync_session
