@@ -7,8 +7,9 @@ from typing import assert_type
 from uuid import UUID
 
 from andamios.adapters.memory import InMemoryFactory, InMemoryUnitOfWork
-from andamios.ports import Page, Repository
-from andamios.testing.models import ContractUnitOfWork, Counter, Gadget
+from andamios.domain import F
+from andamios.ports import Page, Repository, UnitOfWork
+from andamios.testing.models import Basket, ContractUnitOfWork, Counter, Gadget
 
 
 async def test_repository_types_flow_to_the_call_sites() -> None:
@@ -26,3 +27,22 @@ async def test_repository_types_flow_to_the_call_sites() -> None:
         assert_type(await uow.gadgets.page(), Page[Gadget])
         assert_type(await uow.counters.get_or_none("c"), Counter | None)
         assert (await uow.gadgets.get(gadget.id)).name == "typed"
+
+
+class Baskets(Repository[Basket, UUID]):
+    """A specialized repository: its domain query is typed at the call site."""
+
+    async def by_sku(self, sku: str) -> Basket | None:
+        return await self.first(F("lines").any(F("sku") == sku))
+
+
+class Shop(UnitOfWork):
+    baskets: Baskets
+
+
+async def test_a_specialized_repository_is_typed_at_the_call_site() -> None:
+    async with InMemoryUnitOfWork.factory(Shop)() as uow:
+        assert_type(uow.baskets, Baskets)
+        assert_type(await uow.baskets.by_sku("tea"), Basket | None)
+        assert_type(await uow.baskets.find(), list[Basket])
+        assert await uow.baskets.by_sku("tea") is None
