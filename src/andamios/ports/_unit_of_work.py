@@ -68,7 +68,7 @@ def _refuse_collisions(repository_type: type, taken: typing.Iterable[str], owner
         msg = (
             f"{repository_type.__name__} defines {', '.join(clash)}, which {owner} implements: "
             "a specialized repository adds domain queries built on the public methods "
-            "(find, first, count, exists, page, stream, ...); rename the attribute"
+            "(find, first, count, exists, page, stream, ...); give yours another name"
         )
         raise MappingError(msg)
 
