@@ -119,12 +119,10 @@ class ChildColumns:
         found = self._paths.get(path)
         if found is None:
             found = _json_path(self._mapper, path)
-        if found is not None:
-            return self._adapter.traverse(found)
-        nested = _child_value(self._name, self._mapper, self.source, path)
-        if nested is None:
+        if found is None:
+            # A child maps its own columns only (Child takes no properties, no grandchildren).
             raise _no_column(self._name, self._mapper.local_table, path)
-        return nested
+        return self._adapter.traverse(found)
 
     def collection(self, path: str) -> tuple[ChildColumns, sa.ColumnElement[bool], sa.FromClause]:
         """The children of this child (when its mapping has any), as for the root."""
