@@ -136,8 +136,6 @@ def _leaves(spec: Spec) -> typing.Iterator[Spec]:
 def _children_of(owner: type, field: str) -> type | None:
     """The child entity class a field holds (``list[Line]`` or ``Note | None``), or None."""
     hint = unwrap_new_type(type_hints(owner).get(field))
-    if typing.get_origin(hint) is typing.Annotated:
-        hint = typing.get_args(hint)[0]
     candidates = [hint, *typing.get_args(hint)]
     for candidate in candidates:
         if (

@@ -36,8 +36,18 @@ def _refuse(statement: str, position: int, what: str) -> InvalidSpecification:
     return InvalidSpecification(msg)
 
 
-def check_statement(statement: object, params: object) -> dict[str, object]:  # noqa: PLR0912, PLR0915 - one branch per token kind
-    """The parameters of ``statement`` if its text holds no value and they fit; else refuse."""
+#: The first words of statements that return rows (DuckDB also starts a query with FROM).
+_QUERIES = frozenset({"select", "with", "values", "table", "from", "show", "describe", "explain"})
+
+
+def check_statement(statement: object, params: object, *, rows: bool) -> dict[str, object]:  # noqa: PLR0912, PLR0915 - one branch per token kind
+    """The parameters of ``statement`` if its text holds no value and they fit; else refuse.
+
+    ``rows``: whether the caller reads rows, so the statement must return some (a query, or a
+    statement ``RETURNING`` them); otherwise it must return none. Databases disagree on what a
+    statement without rows gives (DuckDB a row with the count, PostgreSQL nothing), so neither
+    reading the rows of an ``UPDATE`` nor counting the rows of a ``SELECT`` is allowed.
+    """
     if not isinstance(statement, str) or not statement.strip():
         msg = f"raw SQL takes one statement as a str, not {statement!r}"
         raise InvalidSpecification(msg)
@@ -47,6 +57,7 @@ def check_statement(statement: object, params: object) -> dict[str, object]:  # 
         msg = f"raw SQL parameters are a mapping of names to values, not {params!r}"
         raise InvalidSpecification(msg)
     used: set[str] = set()
+    words: list[str] = []
     text = statement.rstrip().removesuffix(";")
     index = 0
     while index < len(text):
@@ -87,7 +98,8 @@ def check_statement(statement: object, params: object) -> dict[str, object]:  # 
             continue
         word = _IDENTIFIER.match(text, index)
         if word is not None:
-            if word.group().lower() in _BOOLEANS:
+            words.append(word.group().lower())
+            if words[-1] in _BOOLEANS:
                 raise _refuse(statement, index, f"the literal {word.group()}")
             index = word.end()
             continue
@@ -95,6 +107,13 @@ def check_statement(statement: object, params: object) -> dict[str, object]:  # 
         if number is not None:
             raise _refuse(statement, index, f"the number {number.group()}")
         index += 1
+    returns_rows = bool(words) and (words[0] in _QUERIES or "returning" in words)
+    if rows and not returns_rows:
+        msg = "this statement returns no rows: run it with uow.sql.execute(), or add RETURNING"
+        raise InvalidSpecification(msg)
+    if not rows and returns_rows:
+        msg = "this statement returns rows: read them with uow.sql.rows() or uow.sql.arrow()"
+        raise InvalidSpecification(msg)
     missing = sorted(used - params.keys())
     if missing:
         msg = f"raw SQL names :{', :'.join(missing)} but no value is given for it"
@@ -125,7 +144,7 @@ class RawSql:
         into: type | None = None,
     ) -> list[Any]:
         """The rows a ``SELECT`` (or ``... RETURNING``) gives, as dicts or ``into`` instances."""
-        bound = self._checked(statement, params)
+        bound = self._checked(statement, params, rows=True)
         with self._tracker.operation():
             names, rows = await self._rows(statement, bound)
         make = row_factory(into, names)
@@ -134,19 +153,19 @@ class RawSql:
     async def execute(self, statement: str, params: Mapping[str, object] | None = None) -> int:
         """Run a statement that returns no rows (``UPDATE``, ``DELETE``, ``INSERT``); how many
         rows it changed."""
-        bound = self._checked(statement, params)
+        bound = self._checked(statement, params, rows=False)
         with self._tracker.operation():
             return await self._execute(statement, bound)
 
     async def arrow(self, statement: str, params: Mapping[str, object] | None = None) -> Any:
         """The rows of a ``SELECT`` as a ``pyarrow.Table`` (``pip install 'andamios[bulk]'``)."""
-        bound = self._checked(statement, params)
+        bound = self._checked(statement, params, rows=True)
         with self._tracker.operation():
             return await self._arrow(statement, bound)
 
-    def _checked(self, statement: object, params: object) -> dict[str, object]:
+    def _checked(self, statement: object, params: object, *, rows: bool) -> dict[str, object]:
         self._tracker.ensure_active()
-        return check_statement(statement, params)
+        return check_statement(statement, params, rows=rows)
 
     # -- what an adapter implements -------------------------------------------------------------
 

@@ -14,7 +14,7 @@ import dataclasses
 import enum
 import importlib
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from andamios.domain import InvalidSpecification, Query
@@ -90,6 +90,8 @@ class Reads:
         with self._tracker.operation():
             rows = await self._run_query(plan)
         names = plan.names
+        if make is dict:  # the default rows: one dict each, made once (not a dict, then another)
+            return cast("list[R]", [dict(zip(names, row, strict=False)) for row in rows])
         return [make(**dict(zip(names, row, strict=False))) for row in rows]
 
     async def query_page[R](
@@ -147,7 +149,7 @@ class Reads:
 
     async def query_polars(self, query: Query[Any]) -> Any:
         """The rows of ``query`` as a polars ``DataFrame`` (when polars is installed)."""
-        polars = _optional("polars", "polars")
+        polars = _optional("polars", "andamios[polars]")
         return polars.from_arrow(await self.query_arrow(query))
 
     @property

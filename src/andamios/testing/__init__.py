@@ -6,6 +6,7 @@ What is here:
   pages, streams), :class:`UnitOfWorkContract` (transactions, isolation, versions, concurrency,
   events), :class:`BulkContract` (many aggregates in one unit of work), :class:`AuditContract`
   (audit stamps and soft delete) and :class:`ChildrenContract` (child entities).
+  :class:`ReadModelContract` (read-model queries: joins, groups, aggregations, pages).
 - :class:`FakeClock`, a ``Clock`` that stands still until a test moves it.
 - :mod:`andamios.testing.models`: the small domain the suites run against (``Gadget``,
   ``Counter``, ``Shipment``, ``Ticket``, ``Basket``... and the unit-of-work shape
@@ -73,6 +74,7 @@ pytest.register_assert_rewrite(
     "andamios.testing._audit_contract",
     "andamios.testing._bulk_contract",
     "andamios.testing._children_contract",
+    "andamios.testing._read_model_contract",
     "andamios.testing._repository_contract",
     "andamios.testing._unit_of_work_contract",
 )
@@ -81,6 +83,7 @@ from andamios.testing._audit_contract import AuditContract  # noqa: E402
 from andamios.testing._bulk_contract import BulkContract  # noqa: E402
 from andamios.testing._children_contract import ChildrenContract  # noqa: E402
 from andamios.testing._clock import FakeClock  # noqa: E402
+from andamios.testing._read_model_contract import ReadModelContract  # noqa: E402
 from andamios.testing._repository_contract import RepositoryContract  # noqa: E402
 from andamios.testing._unit_of_work_contract import UnitOfWorkContract  # noqa: E402
 
@@ -89,6 +92,7 @@ __all__ = [
     "BulkContract",
     "ChildrenContract",
     "FakeClock",
+    "ReadModelContract",
     "RepositoryContract",
     "UnitOfWorkContract",
 ]

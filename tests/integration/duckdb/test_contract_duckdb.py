@@ -19,6 +19,7 @@ from andamios.testing import (
     BulkContract,
     ChildrenContract,
     FakeClock,
+    ReadModelContract,
     RepositoryContract,
     UnitOfWorkContract,
 )
@@ -73,6 +74,14 @@ class TestDuckDBAudit(AuditContract):
 
 
 class TestDuckDBChildren(ChildrenContract):
+    @pytest.fixture
+    def new_uow(
+        self, duckdb_uow: UnitOfWorkFactory[ContractUnitOfWork]
+    ) -> UnitOfWorkFactory[ContractUnitOfWork]:
+        return duckdb_uow
+
+
+class TestDuckDBReadModel(ReadModelContract):
     @pytest.fixture
     def new_uow(
         self, duckdb_uow: UnitOfWorkFactory[ContractUnitOfWork]

@@ -11,6 +11,7 @@ from andamios.testing import (
     BulkContract,
     ChildrenContract,
     FakeClock,
+    ReadModelContract,
     RepositoryContract,
     UnitOfWorkContract,
 )
@@ -42,6 +43,12 @@ class TestMemoryAudit(AuditContract):
 
 
 class TestMemoryChildren(ChildrenContract):
+    @pytest.fixture
+    def new_uow(self) -> UnitOfWorkFactory[ContractUnitOfWork]:
+        return InMemoryUnitOfWork.factory(ContractUnitOfWork)
+
+
+class TestMemoryReadModel(ReadModelContract):
     @pytest.fixture
     def new_uow(self) -> UnitOfWorkFactory[ContractUnitOfWork]:
         return InMemoryUnitOfWork.factory(ContractUnitOfWork)

@@ -160,7 +160,7 @@ class InMemoryUnitOfWork(UnitOfWork):
 class _NoRawSql(RawSql):
     """Raw SQL has no meaning without a database: every call says what to use instead."""
 
-    def _checked(self, statement: object, params: object) -> dict[str, object]:
+    def _checked(self, statement: object, params: object, *, rows: bool) -> dict[str, object]:
         msg = (
             "the in-memory adapter runs no SQL: read with uow.query(Query(...)) (joins, groups, "
             "aggregations), which every adapter runs alike, or a repository's find()"

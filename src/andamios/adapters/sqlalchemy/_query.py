@@ -49,10 +49,16 @@ class _Sources:
 
     def __init__(self, resolvers: dict[str, SpecColumns]) -> None:
         self._resolvers = resolvers
+        self._columns: dict[str, sa.ColumnElement[Any]] = {}
 
     def column(self, path: str) -> sa.ColumnElement[Any]:
-        head, _, rest = path.partition(".")
-        return self._resolvers[head].column(rest)
+        # One expression per path: a one-to-one child's field is a scalar subquery over an
+        # alias of its own, and GROUP BY accepts the select list's only if it is the same one.
+        found = self._columns.get(path)
+        if found is None:
+            head, _, rest = path.partition(".")
+            found = self._columns[path] = self._resolvers[head].column(rest)
+        return found
 
     def collection(self, path: str) -> tuple[SpecColumns, sa.ColumnElement[bool], sa.FromClause]:
         head, _, rest = path.partition(".")
@@ -166,7 +172,8 @@ async def run_query(
     with context.translated():
         await session.flush()
         result = await session.execute(statement)
-        return [tuple(row) for row in result.all()]
+        # SQLAlchemy's rows are tuples to every reader (no copy of each one).
+        return list(result.tuples().all())
 
 
 async def run_query_arrow(
@@ -205,8 +212,6 @@ class SqlRawSql(RawSql):
         with self._context.translated():
             await session.flush()
             result = await session.execute(sa.text(statement), params)
-            if not result.returns_rows:  # type: ignore[attr-defined]  # a CursorResult
-                return (), []
             names = tuple(result.keys())
             return names, [tuple(row) for row in result.all()]
 
@@ -215,7 +220,7 @@ class SqlRawSql(RawSql):
         with self._context.translated():
             await session.flush()
             result = await session.execute(sa.text(statement), params)
-            return int(getattr(result, "rowcount", -1))
+            return int(result.rowcount)  # type: ignore[attr-defined]  # a CursorResult
 
     async def _arrow(self, statement: str, params: dict[str, object]) -> Any:
         text = sa.text(statement).bindparams(**params)

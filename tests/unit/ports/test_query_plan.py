@@ -1,0 +1,371 @@
+"""Read-model queries: the builder's and the planner's checks, and the in-memory evaluation.
+
+Every check here runs before any adapter is asked, so it is the same on every adapter (the
+contract suite, ``andamios.testing.ReadModelContract``, runs the shared behaviour on each).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from andamios.adapters.memory import InMemoryUnitOfWork
+from andamios.domain import (
+    AggregateRoot,
+    Avg,
+    Count,
+    F,
+    InvalidSpecification,
+    Max,
+    Min,
+    Query,
+    Sum,
+    ValueObject,
+)
+from andamios.domain._query import default_source_name
+from andamios.ports import Cursor, Repository, UnitOfWork
+from andamios.testing.models import Basket, Gadget, Ticket, make_gadgets
+
+
+@dataclass(frozen=True)
+class Money(ValueObject):
+    amount: Decimal
+    currency: str
+
+
+@dataclass(eq=False, kw_only=True)
+class Reading(AggregateRoot[UUID]):
+    sensor: str
+    value: float | None = None
+    count: int = 0
+    price: Money | None = None
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass(eq=False, kw_only=True)
+class OrderLine(AggregateRoot[UUID]):
+    sku: str
+    flag: bool = False
+
+
+class Shop(UnitOfWork):
+    readings: Repository[Reading, UUID]
+    gadgets: Repository[Gadget, UUID]
+
+
+async def _run(query: Any, rows: list[Any] | None = None) -> list[Any]:
+    new_uow = InMemoryUnitOfWork.factory(Shop)
+    async with new_uow() as uow:
+        for row in rows or ():
+            await uow.repository(type(row)).add(row)
+        await uow.commit()
+        return await uow.query(query)
+
+
+# -- the builder ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: Query("Gadget"), "starts from an aggregate class"),  # type: ignore[arg-type]
+        (lambda: Query(Gadget, name="1x"), "identifier"),
+        (lambda: Query(Gadget, name="_x"), "starts with '_'"),
+        (lambda: Query(Gadget).select("sku", sku=F("name")), "twice"),
+        (lambda: Query(Gadget).select(3), "field path"),  # type: ignore[arg-type]
+        (lambda: Query(Gadget).select("a..b"), "field path"),
+        (lambda: Query(Gadget).select(_x="sku"), "starts with '_'"),
+        (lambda: Query(Gadget).join("lines"), "name child entities by their source"),
+        (lambda: Query(Basket).join("basket.lines", on=("a", "b")), "takes no on="),  # type: ignore[arg-type]
+        (lambda: Query(Gadget).join(Basket), "needs on="),
+        (lambda: Query(Gadget).join(Basket, on=("a",)), "needs on="),  # type: ignore[arg-type]
+        (lambda: Query(Gadget).join(3), "aggregate class or a path"),  # type: ignore[arg-type]
+        (lambda: Query(Gadget).join(Gadget, on=("gadget.sku", "gadget.sku")), "already in"),
+        (lambda: Query(Gadget).where("sku = 1"), r"where\(\) takes"),  # type: ignore[arg-type]
+        (lambda: Query(Gadget).having(True), r"having\(\) takes"),  # type: ignore[arg-type]
+        (lambda: Query(Gadget).group_by(), "at least one"),
+        (lambda: Query(Gadget).order_by(3), "order_by"),  # type: ignore[arg-type]
+        (lambda: Query(Gadget).into("row"), r"into\(\) takes a class"),  # type: ignore[arg-type]
+        (lambda: Query(Gadget).into(dict[str, int]), r"into\(\) takes a class"),
+        (lambda: Count(distinct=True), "needs a field"),
+        (lambda: Sum(3), r"Sum\(\)"),  # type: ignore[arg-type]
+    ],
+)
+def test_the_builder_refuses_what_no_adapter_could_run(build: Any, message: str) -> None:
+    with pytest.raises(InvalidSpecification, match=message):
+        build()
+
+
+def test_queries_and_aggregations_are_values_without_a_truth_value() -> None:
+    query = Query(Gadget).select("sku").where(F("price") > 1).where(F("quantity") < 3)
+    assert query == Query(Gadget).select("sku").where((F("price") > 1) & (F("quantity") < 3))
+    assert query.having(F("sku") == "a").having(F("sku") != "b").group_condition == (
+        (F("sku") == "a") & (F("sku") != "b")
+    )
+    assert [repr(a) for a in (Count(), Count("sku", distinct=True), Sum(F("price")), Max("x"))] == [
+        "Count()",
+        "Count('sku', distinct=True)",
+        "Sum('price')",
+        "Max('x')",
+    ]
+    assert Count("x") == Count("x") != Count("x", distinct=True)
+    assert {Min("x"), Min("x")} == {Min("x")}
+    with pytest.raises(InvalidSpecification, match="truth value"):
+        bool(query)
+    with pytest.raises(InvalidSpecification, match="truth value"):
+        bool(Count())
+    assert [default_source_name(kind) for kind in (OrderLine, Gadget)] == ["order_line", "gadget"]
+
+
+# -- the planner ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        (Query(Reading).select("price"), "whole value"),
+        (Query(Reading).select("tags"), "whole value"),
+        (Query(Basket).select("note"), "holds child entities"),
+        (Query(Reading).select(total=Sum("sensor")), r"Sum\('sensor'\): reading.sensor is str"),
+        (Query(Reading).select(mean=Avg("price.currency")), "Avg takes numbers"),
+        (Query(Gadget).select(low=Min("active")), "Min takes numbers, text"),
+        (Query(Gadget).select("x.sku"), "no field"),
+        (Query(Basket).join("basket.lines", name="line").select("nobody.sku"), "source's name"),
+        (Query(Basket).join("basket.lines", name="line").select("line"), "source's name"),
+        (Query(Basket).join("nobody.lines").select("basket.owner"), "the sources are 'basket'"),
+        (Query(Basket).join("basket.lines.sku").select("basket.owner"), "'source.field'"),
+        (
+            Query(Basket).join(Gadget, on=("basket.owner", "basket.owner")).select("basket.owner"),
+            "one side must be a field of 'gadget'",
+        ),
+        (
+            Query(Basket).join(Gadget, on=("basket.note", "gadget.sku")).select("basket.owner"),
+            "holds child entities",
+        ),
+        (Query(Basket).join(Basket, on=("b.id", "basket.id"), name="b"), "already in the query"),
+        (Query(Gadget).select(n=Count()).having(F("n").contains("1")), "matches text"),
+        (Query(Gadget).select(n=Count()).having(F("n").in_(["1"])), "not a number"),
+        (Query(Gadget).select(n=Count()).having(F("n").between(0, True)), "not a number"),
+        (Query(Gadget).select(n=Count()).having(F("n") == Decimal("NaN")), "not a number"),
+        (
+            Query(Basket).select(n=Count()).having(F("n").any(F("sku") == "x")),
+            "any\\(\\) filters sources",
+        ),
+        (Query(Gadget).select(low=Min("price")).having(F("low") > "x"), "cannot compare"),
+        (Query(Gadget).select("sku").into(int), "rows are a dataclass"),
+        (Query(Money).select("amount"), "starts from an aggregate class"),
+        (Query(Gadget).join(Money, on=("gadget.sku", "money.currency")), "aggregate class or a"),
+        (Query(Basket).where(F("lines.sku") == "x").select("owner"), r"F\('lines'\)\.any"),
+        (Query(Gadget).select("sku").offset(True), "offset"),  # type: ignore[arg-type]
+    ],
+)
+async def test_the_planner_refuses_what_the_classes_cannot_answer(query: Any, message: str) -> None:
+    with pytest.raises(InvalidSpecification, match=message):
+        await _run(query)
+
+
+async def test_a_query_must_be_a_query() -> None:
+    new_uow = InMemoryUnitOfWork.factory(Shop)
+    async with new_uow() as uow:
+        with pytest.raises(InvalidSpecification, match="expected a Query"):
+            await uow.query("SELECT 1")  # type: ignore[call-overload]
+
+
+@dataclass
+class _WithDefault:
+    sku: str
+    extra: int = 0
+
+
+@dataclass
+class _WithoutInit:
+    sku: str
+    hidden: int = field(default=0, init=False)
+
+
+async def test_into_accepts_rows_whose_other_fields_have_defaults() -> None:
+    rows = [Gadget(sku="A", name="a", price=Decimal(1))]
+    assert await _run(Query(Gadget).select("sku").into(_WithDefault), rows) == [_WithDefault("A")]
+    assert await _run(Query(Gadget).select("sku").into(_WithoutInit), rows) == [_WithoutInit("A")]
+    with pytest.raises(InvalidSpecification, match="no field for name"):
+        await _run(Query(Gadget).select("sku", "name").into(_WithDefault), rows)
+
+
+# -- in-memory evaluation with SQL's rules ---------------------------------------------------------
+
+
+async def test_value_objects_and_floats_follow_sqls_rules() -> None:
+    rows = [
+        Reading(sensor="a", value=math.nan, count=2, price=Money(Decimal("1.5"), "EUR")),
+        Reading(sensor="a", value=math.nan, count=sys.maxsize),
+        Reading(sensor="b", value=-0.0, count=1, price=Money(Decimal("2.25"), "EUR")),
+        Reading(sensor="b", value=0.0, count=1),
+        Reading(sensor="c", value=None),
+    ]
+    query = (
+        Query(Reading)
+        .group_by("value")
+        .select("value", n=Count(), total=Sum("price.amount"), mean=Avg("price.amount"))
+        .order_by(F("value").desc(nulls_first=True))
+    )
+    found = await _run(query, rows)
+    # NaN sorts above every number and groups with NaN; -0.0 groups with 0.0.
+    assert [row["n"] for row in found] == [1, 2, 2]
+    assert math.isnan(found[1]["value"])
+    assert found[1]["total"] == Decimal("1.5")
+    assert found[1]["mean"] == 1.5
+    assert found[2]["total"] == Decimal("2.25")
+    assert found[0] == {"value": None, "n": 1, "total": None, "mean": None}
+    means = await _run(Query(Reading).select(mean=Avg("count"), floats=Avg("value")), rows)
+    assert means[0]["mean"] == (sys.maxsize + 5) / 5  # exact division, rounded once
+    assert math.isnan(means[0]["floats"])
+    assert await _run(Query(Reading).select(n=Count("value", distinct=True)), rows) == [{"n": 2}]
+
+
+async def test_joins_on_numbers_match_equal_values_of_other_types() -> None:
+    @dataclass(eq=False, kw_only=True)
+    class Left(AggregateRoot[UUID]):
+        key: float | None
+
+    @dataclass(eq=False, kw_only=True)
+    class Right(AggregateRoot[UUID]):
+        key: int | None
+
+    class Both(UnitOfWork):
+        lefts: Repository[Left, UUID]
+        rights: Repository[Right, UUID]
+
+    new_uow = InMemoryUnitOfWork.factory(Both)
+    async with new_uow() as uow:
+        await uow.lefts.add_many([Left(key=1.0), Left(key=None), Left(key=math.nan)])
+        await uow.rights.add_many([Right(key=1), Right(key=2), Right(key=None)])
+        joined = (
+            Query(Left)
+            .join(Right, on=("right.key", "left.key"), outer=True)
+            .select("left.key", other=F("right.key"))
+            .order_by(F("key").asc(nulls_first=True))
+        )
+        rows = await uow.query(joined)
+    assert [row["other"] for row in rows] == [None, 1, None]
+
+
+async def test_where_combines_specs_over_every_source() -> None:
+    rows = make_gadgets()
+    query = (
+        Query(Gadget)
+        .where(((F("price") > 1) & ~(F("quantity") == 3)) | F("sku").in_(["B-2"]))
+        .select("sku")
+        .order_by("sku")
+    )
+    having = (
+        Query(Gadget)
+        .group_by("quantity")
+        .select("quantity", top=Max("weight"), n=Count())
+        .having(F("top").is_none() | (F("n") > 1))
+        .order_by("quantity")
+    )
+    assert await _run(query, rows) == [{"sku": "B-2"}, {"sku": "C-3"}, {"sku": "F-6"}]
+    assert await _run(having, rows) == [
+        {"quantity": 0, "top": 7.0, "n": 2},
+        {"quantity": 3, "top": 2.5, "n": 2},
+        {"quantity": 7, "top": None, "n": 1},
+        {"quantity": 100, "top": None, "n": 1},
+    ]
+
+
+async def test_a_page_after_the_last_row_is_empty() -> None:
+    rows = make_gadgets()
+    query = Query(Gadget).group_by("active").select("active", n=Count()).order_by("active")
+    new_uow = InMemoryUnitOfWork.factory(Shop)
+    async with new_uow() as uow:
+        await uow.gadgets.add_many(rows)
+        page = await uow.query_page(query, size=1)
+        assert page.items == [{"active": False, "n": 2}]
+        assert page.next is not None
+        assert page.has_next
+        after_all = Cursor(page.next.order, (True,))
+        assert (await uow.query_page(query, size=1, after=after_all)).items == []
+        nulls = Query(Gadget).select("weight").order_by(F("weight").asc())
+        last = Cursor((F("weight").asc(), F("_key0").asc()), (None, None))
+        assert (await uow.query_page(nulls, size=2, after=last)).items == []
+
+
+@pytest.mark.parametrize(
+    ("query", "size", "message"),
+    [
+        (Query(Gadget).select("sku").limit(3), 2, "drop limit"),
+        (Query(Gadget).select("sku").offset(3), 2, "drop limit"),
+        (Query(Gadget).select("sku").unordered(), 2, "drop unordered"),
+        (Query(Gadget).select("sku"), 0, "at least 1"),
+        (Query(Gadget).select("sku"), -1, "size must be"),
+    ],
+)
+async def test_pages_need_a_whole_ordered_query(query: Any, size: int, message: str) -> None:
+    new_uow = InMemoryUnitOfWork.factory(Shop)
+    async with new_uow() as uow:
+        with pytest.raises(InvalidSpecification, match=message):
+            await uow.query_page(query, size=size)
+        with pytest.raises(InvalidSpecification, match="another query"):
+            await uow.query_page(Query(Gadget).select("sku"), after="x")  # type: ignore[arg-type]
+
+
+async def test_soft_deleted_rows_of_joined_aggregates_are_left_out() -> None:
+    @dataclass(eq=False, kw_only=True)
+    class Assignment(AggregateRoot[UUID]):
+        ticket_id: UUID
+
+    class Desk(UnitOfWork):
+        tickets: Repository[Ticket, UUID]
+        assignments: Repository[Assignment, UUID]
+
+    new_uow = InMemoryUnitOfWork.factory(Desk)
+    kept, gone = Ticket(title="kept"), Ticket(title="gone")
+    async with new_uow() as uow:
+        await uow.tickets.add_many([kept, gone])
+        await uow.assignments.add_many(
+            [Assignment(ticket_id=kept.id), Assignment(ticket_id=gone.id)]
+        )
+        await uow.commit()
+        await uow.tickets.remove(gone)
+        await uow.commit()
+        joined = (
+            Query(Assignment)
+            .join(Ticket, on=("assignment.ticket_id", "ticket.id"), outer=True)
+            .select("ticket.title")
+            .order_by(F("title").asc(nulls_first=True))
+        )
+        assert await uow.query(joined) == [{"title": None}, {"title": "kept"}]
+        assert await uow.query(joined.including_deleted()) == [
+            {"title": "gone"},
+            {"title": "kept"},
+        ]
+
+
+async def test_arrow_and_polars_tables_hold_the_rows() -> None:
+    rows = make_gadgets()
+    query = Query(Gadget).select("id", "sku").order_by("sku")
+    new_uow = InMemoryUnitOfWork.factory(Shop)
+    async with new_uow() as uow:
+        await uow.gadgets.add_many(rows)
+        table = await uow.query_arrow(query)
+        frame = await uow.query_polars(query)
+        empty = await uow.query_arrow(query.where(F("sku") == "none"))
+    by_sku = sorted(rows, key=lambda gadget: gadget.sku)
+    assert table.to_pylist() == [{"id": str(g.id), "sku": g.sku} for g in by_sku]
+    assert frame["sku"].to_list() == [g.sku for g in by_sku]
+    assert empty.num_rows == 0
+    assert empty.column_names == ["id", "sku"]
+
+
+async def test_a_missing_optional_library_names_its_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "polars", None)
+    new_uow = InMemoryUnitOfWork.factory(Shop)
+    async with new_uow() as uow:
+        with pytest.raises(ModuleNotFoundError, match=r"andamios\[polars\]"):
+            await uow.query_polars(Query(Gadget).select("sku"))
