@@ -56,7 +56,7 @@ from andamios.domain._query import (
     Max,
     Min,
     Output,
-    Query,
+    ReadQuery,
     Sum,
 )
 from andamios.domain._spec import (
@@ -91,6 +91,8 @@ from andamios.domain._values import (
     Unique,
     UpdatedAt,
 )
+
+Query = ReadQuery  # TEMPORARY: removed once every file says ReadQuery
 
 __all__ = [
     "AggregateRoot",
@@ -128,7 +130,7 @@ __all__ = [
     "OrderBy",
     "Output",
     "PersistenceError",
-    "Query",
+    "ReadQuery",
     "SoftDeletable",
     "Spec",
     "Sum",

@@ -1,8 +1,8 @@
 """Read-model queries: what a read side asks for, as a pure data tree.
 
-``Query(Order)`` starts a query over every ``Order``; each builder method returns a new query::
+``ReadQuery(Order)`` starts a query over every ``Order``; each builder method returns a new query::
 
-    Query(Order).where(F("status") == "open").group_by("customer").select(
+    ReadQuery(Order).where(F("status") == "open").group_by("customer").select(
         "customer", orders=Count(), total=Sum("total")
     ).having(F("total") > 100).order_by(F("total").desc()).into(CustomerTotal)
 
@@ -14,10 +14,10 @@ Python with the same semantics; nothing here knows a database. The rules every a
   With joins, every path starts with a source's name (``"order.total"``, ``"line.sku"``); a
   source is named by ``name=``, by default its class name in snake case (``OrderLine`` →
   ``order_line``).
-- **Outputs.** :meth:`Query.select` names the columns of each result row: a path (named by its
+- **Outputs.** :meth:`ReadQuery.select` names the columns of each result row: a path (named by its
   last part unless given a name) or an aggregation (:class:`Count`, :class:`Sum`, :class:`Avg`,
-  :class:`Min`, :class:`Max`). :meth:`Query.having` and :meth:`Query.order_by` name outputs.
-- **Groups.** With :meth:`Query.group_by` or any aggregation, each result row is a group; every
+  :class:`Min`, :class:`Max`). :meth:`ReadQuery.having` and :meth:`ReadQuery.order_by` name outputs.
+- **Groups.** With :meth:`ReadQuery.group_by` or any aggregation, each result row is a group; every
   path selected must be grouped. Without ``group_by``, aggregations make exactly one row, also
   over no rows at all (``Count()`` is then 0, the others ``None``), as in SQL.
 - **NULL.** Aggregations skip ``None``; ``Sum``, ``Avg``, ``Min`` and ``Max`` of no values are
@@ -25,10 +25,10 @@ Python with the same semantics; nothing here knows a database. The rules every a
   ``float``; ``Sum`` of integers an ``int``, of decimals a ``Decimal``.
 - **Order.** Results are ordered by ``order_by`` and then, so that every adapter returns the
   same rows in the same order, by the ids of the sources (rows) or by the group keys (groups).
-  :meth:`Query.unordered` gives that up for speed: rows then come in whatever order the adapter
+  :meth:`ReadQuery.unordered` gives that up for speed: rows then come in whatever order the adapter
   produces them.
 - **Soft deletes.** Aggregates soft-deleted (``DeletedAt``) are left out unless
-  :meth:`Query.including_deleted`, as repositories leave them out.
+  :meth:`ReadQuery.including_deleted`, as repositories leave them out.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ __all__ = [
     "Max",
     "Min",
     "Output",
-    "Query",
+    "ReadQuery",
     "Sum",
     "default_source_name",
 ]
@@ -185,7 +185,7 @@ def default_source_name(kind: type) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Query[R = dict[str, Any]]:
+class ReadQuery[R = dict[str, Any]]:
     """A read-model query over aggregates; run it with ``uow.query(...)`` (see the module)."""
 
     source: type
@@ -205,7 +205,7 @@ class Query[R = dict[str, Any]]:
     def __post_init__(self) -> None:
         source: object = self.source
         if not isinstance(source, type):
-            msg = f"Query() starts from an aggregate class, not {self.source!r}"
+            msg = f"ReadQuery() starts from an aggregate class, not {self.source!r}"
             raise InvalidSpecification(msg)
         if not self.name:
             object.__setattr__(self, "name", default_source_name(self.source))
@@ -327,7 +327,7 @@ class Query[R = dict[str, Any]]:
         """Skip the first ``count`` rows."""
         return dataclasses.replace(self, row_offset=count)
 
-    def into[T](self, row_type: type[T]) -> Query[T]:
+    def into[T](self, row_type: type[T]) -> ReadQuery[T]:
         """Return rows as ``row_type``: a dataclass, a ``TypedDict`` or a pydantic model whose
         fields are the outputs (default: ``dict``)."""
         given: object = row_type
@@ -336,7 +336,7 @@ class Query[R = dict[str, Any]]:
                 f"into() takes a class (a dataclass, TypedDict or pydantic model), not {row_type!r}"
             )
             raise InvalidSpecification(msg)
-        return typing.cast("Query[T]", dataclasses.replace(self, row_type=given))
+        return typing.cast("ReadQuery[T]", dataclasses.replace(self, row_type=given))
 
     def including_deleted(self) -> Self:
         """Also read soft-deleted aggregates."""

@@ -1,4 +1,4 @@
-"""Checking a read-model :class:`~andamios.domain.Query` once, for every adapter: its plan.
+"""Checking a read-model :class:`~andamios.domain.ReadQuery` once, for every adapter: its plan.
 
 A plan is the query with every name resolved: each source's class, every path prefixed by its
 source's name (``"order.total"``, also with one source), the soft-delete filters, the hidden
@@ -36,7 +36,7 @@ from andamios.domain import (
     Or,
     Order,
     Output,
-    Query,
+    ReadQuery,
     Spec,
     Sum,
 )
@@ -85,7 +85,7 @@ class QueryPlan:
     ``order`` is total unless the query was ``unordered()``.
     """
 
-    query: Query[Any]
+    query: ReadQuery[Any]
     sources: tuple[Source, ...]
     outputs: tuple[Output, ...]
     visible: int
@@ -148,12 +148,12 @@ def _children_of(owner: type, field: str) -> type | None:
 
 
 class _Planner:
-    def __init__(self, query: Query[Any]) -> None:
+    def __init__(self, query: ReadQuery[Any]) -> None:
         self.query = query
         self.sources: dict[str, Source] = {}
         root = query.source
         if not (isinstance(root, type) and issubclass(root, AggregateRoot)):
-            msg = f"Query() starts from an aggregate class, not {root!r}"
+            msg = f"ReadQuery() starts from an aggregate class, not {root!r}"
             raise InvalidSpecification(msg)
         self._add(Source(query.name, root, deleted=self._deleted(root)))
         for join in query.joins:
@@ -376,7 +376,9 @@ def _row_fields(row_type: type) -> tuple[set[str], set[str]] | None:
     return None
 
 
-def _checked_outputs(planner: _Planner, query: Query[Any]) -> tuple[list[Output], tuple[str, ...]]:
+def _checked_outputs(
+    planner: _Planner, query: ReadQuery[Any]
+) -> tuple[list[Output], tuple[str, ...]]:
     """The outputs with prefixed paths, and the prefixed group keys; every path checked."""
     if not query.outputs:
         msg = f"the query of {query.source.__name__} selects nothing: call select()"
@@ -404,7 +406,7 @@ def _checked_outputs(planner: _Planner, query: Query[Any]) -> tuple[list[Output]
 
 
 def _total_order(
-    planner: _Planner, query: Query[Any], outputs: list[Output], groups: tuple[str, ...]
+    planner: _Planner, query: ReadQuery[Any], outputs: list[Output], groups: tuple[str, ...]
 ) -> tuple[tuple[Order, ...], frozenset[str]]:
     """``order_by`` then the keys that make it total (appended to ``outputs`` where hidden),
     and the outputs that hold no NULL."""
@@ -437,8 +439,8 @@ def _total_order(
 
 def plan_query(query: object) -> QueryPlan:
     """Check ``query`` against its classes and resolve it into the plan every adapter runs."""
-    if not isinstance(query, Query):
-        msg = f"expected a Query such as Query(Order).select('id'), got {query!r}"
+    if not isinstance(query, ReadQuery):
+        msg = f"expected a ReadQuery such as ReadQuery(Order).select('id'), got {query!r}"
         raise InvalidSpecification(msg)
     planner = _Planner(query)
     outputs, groups = _checked_outputs(planner, query)

@@ -1,8 +1,8 @@
 """The read side of a unit of work: read-model queries and raw SQL, in its own transaction.
 
 :class:`Reads` is what :class:`~andamios.ports.UnitOfWork` offers for reading beyond one
-aggregate's repository: ``await uow.query(Query(...))`` returns typed rows, ``query_page`` keyset
-pages of them, ``query_arrow``/``query_polars`` the same rows as a ``pyarrow.Table`` / polars
+aggregate's repository: ``await uow.query(ReadQuery(...))`` returns typed rows, ``query_page``
+keyset pages of them, ``query_arrow``/``query_polars`` the same rows as a ``pyarrow.Table`` / polars
 ``DataFrame``, and ``uow.sql`` runs a statement with bound parameters on SQL adapters. Every
 call reads in the unit of work's transaction (a handler sees its own writes) and is checked
 here, once, for every adapter (:mod:`andamios.ports._query_plan`).
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any, cast
 from uuid import UUID
 
-from andamios.domain import InvalidSpecification, Query
+from andamios.domain import InvalidSpecification, ReadQuery
 from andamios.ports._pagination import Cursor, Page, keyset_after
 from andamios.ports._query_plan import QueryPlan, plan_query, row_factory
 from andamios.ports._raw_sql import RawSql
@@ -79,10 +79,10 @@ class Reads:
 
     _tracker: Tracker
 
-    async def query[R](self, query: Query[R]) -> list[R]:
+    async def query[R](self, query: ReadQuery[R]) -> list[R]:
         """The rows of ``query``: a ``dict`` each, or an instance of its ``into()`` class.
 
-        ``uow.query(Query(Order).group_by("customer").select("customer", n=Count()))``. The
+        ``uow.query(ReadQuery(Order).group_by("customer").select("customer", n=Count()))``. The
         query is checked before any database is asked (:class:`InvalidSpecification`).
         """
         plan = _plan(query)
@@ -95,7 +95,7 @@ class Reads:
         return [make(**dict(zip(names, row, strict=False))) for row in rows]
 
     async def query_page[R](
-        self, query: Query[R], *, size: int = _DEFAULT_PAGE, after: Cursor | None = None
+        self, query: ReadQuery[R], *, size: int = _DEFAULT_PAGE, after: Cursor | None = None
     ) -> Page[R]:
         """One keyset page of at most ``size`` rows of ``query``, after the cursor ``after``.
 
@@ -136,7 +136,7 @@ class Reads:
         last = rows[size - 1]
         return Page(items, Cursor(plan.order, tuple(last[position[t.field]] for t in plan.order)))
 
-    async def query_arrow(self, query: Query[Any]) -> Any:
+    async def query_arrow(self, query: ReadQuery[Any]) -> Any:
         """The rows of ``query`` as a ``pyarrow.Table`` (``pip install 'andamios[bulk]'``).
 
         On DuckDB the table comes from the database without a Python object per value; its
@@ -147,7 +147,7 @@ class Reads:
         with self._tracker.operation():
             return await self._run_query_arrow(plan)
 
-    async def query_polars(self, query: Query[Any]) -> Any:
+    async def query_polars(self, query: ReadQuery[Any]) -> Any:
         """The rows of ``query`` as a polars ``DataFrame`` (when polars is installed)."""
         polars = _optional("polars", "andamios[polars]")
         return polars.from_arrow(await self.query_arrow(query))

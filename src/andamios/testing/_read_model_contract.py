@@ -18,7 +18,7 @@ from andamios.domain import (
     InvalidSpecification,
     Max,
     Min,
-    Query,
+    ReadQuery,
     Sum,
 )
 from andamios.testing._support import Factory, seed
@@ -77,7 +77,7 @@ class ReadModelContract:
     async def test_rows_are_selected_filtered_ordered_and_sliced(self, new_uow: Factory) -> None:
         await seed(new_uow)
         query = (
-            Query(Gadget)
+            ReadQuery(Gadget)
             .where(F("price") > Decimal("1"))
             .select("sku", "price")
             .order_by(F("price").desc())
@@ -99,8 +99,8 @@ class ReadModelContract:
         self, new_uow: Factory
     ) -> None:
         await seed(new_uow)
-        cheapest = Query(Gadget).select("sku", "price").order_by(["price", "sku"]).limit(1)
-        named = Query(Gadget).select("name", "quantity").where(F("sku") == "A-1")
+        cheapest = ReadQuery(Gadget).select("sku", "price").order_by(["price", "sku"]).limit(1)
+        named = ReadQuery(Gadget).select("name", "quantity").where(F("sku") == "A-1")
         async with new_uow() as uow:
             typed: list[_Priced] = await uow.query(cheapest.into(_Priced))
             models = await uow.query(named.into(_Named))
@@ -110,7 +110,7 @@ class ReadModelContract:
     async def test_groups_aggregate_with_sqls_null_rules(self, new_uow: Factory) -> None:
         await seed(new_uow)
         query = (
-            Query(Gadget)
+            ReadQuery(Gadget)
             .group_by("active")
             .select(
                 "active",
@@ -122,7 +122,7 @@ class ReadModelContract:
             .into(_ByActive)
         )
         weights = (
-            Query(Gadget)
+            ReadQuery(Gadget)
             .group_by("active")
             .select(
                 "active",
@@ -170,7 +170,7 @@ class ReadModelContract:
         self, new_uow: Factory
     ) -> None:
         await seed(new_uow)
-        totals = Query(Gadget).select(
+        totals = ReadQuery(Gadget).select(
             n=Count(), weighed=Count("weight"), total=Sum("quantity"), mean=Avg("price")
         )
         async with new_uow() as uow:
@@ -186,7 +186,7 @@ class ReadModelContract:
 
     async def test_having_filters_groups_by_their_outputs(self, new_uow: Factory) -> None:
         await seed(new_uow)
-        query = Query(Gadget).group_by("price").select("price", n=Count()).having(F("n") > 1)
+        query = ReadQuery(Gadget).group_by("price").select("price", n=Count()).having(F("n") > 1)
         async with new_uow() as uow:
             assert await uow.query(query) == [{"price": Decimal("0.50"), "n": 2}]
 
@@ -194,9 +194,11 @@ class ReadModelContract:
         gadgets = await seed(new_uow)
         by_id = sorted(gadgets, key=lambda gadget: gadget.id)
         async with new_uow() as uow:
-            actives = await uow.query(Query(Gadget).select("sku", "active").order_by("active"))
+            actives = await uow.query(ReadQuery(Gadget).select("sku", "active").order_by("active"))
             weights = await uow.query(
-                Query(Gadget).select("sku", "weight").order_by(F("weight").asc(nulls_first=True))
+                ReadQuery(Gadget)
+                .select("sku", "weight")
+                .order_by(F("weight").asc(nulls_first=True))
             )
         expected = [g.sku for g in by_id if not g.active] + [g.sku for g in by_id if g.active]
         assert [row["sku"] for row in actives] == expected
@@ -205,13 +207,13 @@ class ReadModelContract:
     async def test_child_entities_join_as_rows(self, new_uow: Factory) -> None:
         await _baskets(new_uow)
         lines = (
-            Query(Basket)
+            ReadQuery(Basket)
             .join("basket.lines", name="line")
             .select("basket.owner", "line.sku", "line.quantity")
             .order_by(["owner", "sku"])
         )
         outer = (
-            Query(Basket)
+            ReadQuery(Basket)
             .join("basket.lines", name="line", outer=True)
             .group_by("basket.owner")
             .select("basket.owner", lines=Count("line.id"), items=Sum("line.quantity"))
@@ -234,14 +236,14 @@ class ReadModelContract:
         await seed(new_uow)
         await _baskets(new_uow)
         priced = (
-            Query(Basket)
+            ReadQuery(Basket)
             .join("basket.lines", name="line")
             .join(Gadget, on=("line.sku", "gadget.sku"), outer=True)
             .select("basket.owner", "line.sku", "gadget.price")
             .order_by(["owner", "sku"])
         )
         value = (
-            Query(Basket)
+            ReadQuery(Basket)
             .join("basket.lines", name="line")
             .join(Gadget, on=("line.sku", "gadget.sku"))
             .group_by("basket.owner")
@@ -264,12 +266,14 @@ class ReadModelContract:
         await _baskets(new_uow)
         async with new_uow() as uow:
             with_b2 = await uow.query(
-                Query(Basket).where(F("lines").any(F("sku") == "B-2")).select("owner")
+                ReadQuery(Basket).where(F("lines").any(F("sku") == "B-2")).select("owner")
             )
             without = await uow.query(
-                Query(Basket).where(~F("lines").any(F("sku") == "A-1")).select("owner")
+                ReadQuery(Basket).where(~F("lines").any(F("sku") == "A-1")).select("owner")
             )
-            notes = await uow.query(Query(Basket).select("owner", "note.text").order_by("owner"))
+            notes = await uow.query(
+                ReadQuery(Basket).select("owner", "note.text").order_by("owner")
+            )
         assert with_b2 == [{"owner": "ana"}]
         assert without == [{"owner": "cy"}]
         assert notes == [
@@ -280,7 +284,7 @@ class ReadModelContract:
 
     async def test_a_query_sees_its_unit_of_works_own_writes(self, new_uow: Factory) -> None:
         gadgets = await seed(new_uow)
-        count = Query(Gadget).select(n=Count(), total=Sum("quantity"))
+        count = ReadQuery(Gadget).select(n=Count(), total=Sum("quantity"))
         async with new_uow() as uow:
             await uow.gadgets.add(Gadget(sku="G-7", name="gear", price=Decimal("1.00"), quantity=5))
             anvil = await uow.gadgets.get(gadgets[0].id)
@@ -292,7 +296,7 @@ class ReadModelContract:
 
     async def test_a_query_reads_the_transactions_snapshot(self, new_uow: Factory) -> None:
         await seed(new_uow)
-        count = Query(Gadget).select(n=Count())
+        count = ReadQuery(Gadget).select(n=Count())
         async with new_uow() as reader:
             assert await reader.query(count) == [{"n": 6}]
             async with new_uow() as writer:
@@ -312,7 +316,7 @@ class ReadModelContract:
         async with new_uow() as uow:
             await uow.repository(Ticket).remove(await uow.repository(Ticket).get(gone.id))
             await uow.commit()
-            titles = Query(Ticket).select("title").order_by("title")
+            titles = ReadQuery(Ticket).select("title").order_by("title")
             assert await uow.query(titles) == [{"title": "kept"}]
             assert await uow.query(titles.including_deleted()) == [
                 {"title": "gone"},
@@ -328,7 +332,7 @@ class ReadModelContract:
             await uow.repository(Ticket).remove(bo)
             await uow.commit()
             joined = (
-                Query(Basket)
+                ReadQuery(Basket)
                 .join(Ticket, on=("basket.owner", "ticket.title"), outer=True)
                 .select("basket.owner", ticket=F("ticket.id"))
                 .order_by("owner")
@@ -347,9 +351,11 @@ class ReadModelContract:
     async def test_keyset_pages_walk_every_row_once(self, new_uow: Factory) -> None:
         await seed(new_uow)
         await _baskets(new_uow)
-        rows = Query(Gadget).select("active", "price").order_by(F("price").desc())
-        groups = Query(Gadget).group_by("price").select("price", n=Count()).order_by("n")
-        lines = Query(Basket).join("basket.lines", name="line", outer=True).select("basket.owner")
+        rows = ReadQuery(Gadget).select("active", "price").order_by(F("price").desc())
+        groups = ReadQuery(Gadget).group_by("price").select("price", n=Count()).order_by("n")
+        lines = (
+            ReadQuery(Basket).join("basket.lines", name="line", outer=True).select("basket.owner")
+        )
         async with new_uow() as uow:
             for query in (rows, groups, lines):
                 walked: list[Any] = []
@@ -365,7 +371,7 @@ class ReadModelContract:
 
     async def test_unordered_queries_give_the_same_rows(self, new_uow: Factory) -> None:
         await seed(new_uow)
-        query = Query(Gadget).select("sku", "quantity")
+        query = ReadQuery(Gadget).select("sku", "quantity")
         async with new_uow() as uow:
             ordered = await uow.query(query)
             loose = await uow.query(query.unordered())
@@ -379,7 +385,7 @@ class ReadModelContract:
     )
     async def test_arrow_tables_hold_the_same_rows(self, new_uow: Factory) -> None:
         await seed(new_uow)
-        query = Query(Gadget).select("sku", "quantity", "price", "weight").order_by("sku")
+        query = ReadQuery(Gadget).select("sku", "quantity", "price", "weight").order_by("sku")
         async with new_uow() as uow:
             table = await uow.query_arrow(query)
             rows = await uow.query(query)
@@ -389,7 +395,7 @@ class ReadModelContract:
         async with new_uow() as uow:
             await uow.repository(Shipment).add(shipment)
             await uow.commit()
-            carriers = Query(Shipment).select("id", "carrier")
+            carriers = ReadQuery(Shipment).select("id", "carrier")
             assert await uow.query(carriers) == [{"id": shipment.id, "carrier": Carrier.COURIER}]
             # Arrow holds what the database stores: the id as text, the enum by name.
             assert (await uow.query_arrow(carriers)).to_pylist() == [
@@ -400,23 +406,23 @@ class ReadModelContract:
         self, new_uow: Factory
     ) -> None:
         bad = [
-            (Query(Gadget), "selects nothing"),
-            (Query(Gadget).select("colour"), "no field"),
-            (Query(Gadget).group_by("active").select("sku"), "not grouped"),
-            (Query(Gadget).select("sku").order_by("price"), "order_by"),
-            (Query(Gadget).select("sku").having(F("n") > 1), "having"),
-            (Query(Gadget).select(n=Count()).having(F("n") > "x"), "not a number"),
-            (Query(Gadget).select(s=Sum("name")), "Sum"),
-            (Query(Gadget).select("sku").where(F("price") == "cheap"), "cannot compare"),
-            (Query(Basket).select("lines.sku"), "join"),
-            (Query(Basket).join("basket.owner").select("owner"), "no child entities"),
-            (Query(Basket).join("basket.lines").select("owner"), "source's name"),
-            (Query(Gadget).select("sku").limit(-1), "limit"),
-            (Query(Gadget).select("sku").into(_Priced), "price not selected"),
+            (ReadQuery(Gadget), "selects nothing"),
+            (ReadQuery(Gadget).select("colour"), "no field"),
+            (ReadQuery(Gadget).group_by("active").select("sku"), "not grouped"),
+            (ReadQuery(Gadget).select("sku").order_by("price"), "order_by"),
+            (ReadQuery(Gadget).select("sku").having(F("n") > 1), "having"),
+            (ReadQuery(Gadget).select(n=Count()).having(F("n") > "x"), "not a number"),
+            (ReadQuery(Gadget).select(s=Sum("name")), "Sum"),
+            (ReadQuery(Gadget).select("sku").where(F("price") == "cheap"), "cannot compare"),
+            (ReadQuery(Basket).select("lines.sku"), "join"),
+            (ReadQuery(Basket).join("basket.owner").select("owner"), "no child entities"),
+            (ReadQuery(Basket).join("basket.lines").select("owner"), "source's name"),
+            (ReadQuery(Gadget).select("sku").limit(-1), "limit"),
+            (ReadQuery(Gadget).select("sku").into(_Priced), "price not selected"),
         ]
         async with new_uow() as uow:
             for query, message in bad:
                 with pytest.raises(InvalidSpecification, match=message):
                     await uow.query(query)
             # Refused before anything ran: the unit of work is still good.
-            assert await uow.query(Query(Gadget).select(n=Count())) == [{"n": 0}]
+            assert await uow.query(ReadQuery(Gadget).select(n=Count())) == [{"n": 0}]

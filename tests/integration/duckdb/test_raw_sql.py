@@ -162,6 +162,6 @@ async def test_the_memory_adapter_names_the_portable_way() -> None:
     new_uow = InMemoryUnitOfWork.factory(ContractUnitOfWork)
     async with new_uow() as uow:
         for call in (uow.sql.rows, uow.sql.execute, uow.sql.arrow):
-            with pytest.raises(UnsupportedOperation, match=r"uow\.query\(Query"):
+            with pytest.raises(UnsupportedOperation, match=r"uow\.query\(ReadQuery"):
                 await call("SELECT sku FROM gadgets")
         assert await uow.gadgets.count() == 0  # nothing was poisoned

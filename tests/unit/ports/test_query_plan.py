@@ -24,7 +24,7 @@ from andamios.domain import (
     InvalidSpecification,
     Max,
     Min,
-    Query,
+    ReadQuery,
     Sum,
     ValueObject,
 )
@@ -74,25 +74,25 @@ async def _run(query: Any, rows: list[Any] | None = None) -> list[Any]:
 @pytest.mark.parametrize(
     ("build", "message"),
     [
-        (lambda: Query("Gadget"), "starts from an aggregate class"),  # type: ignore[arg-type]
-        (lambda: Query(Gadget, name="1x"), "identifier"),
-        (lambda: Query(Gadget, name="_x"), "starts with '_'"),
-        (lambda: Query(Gadget).select("sku", sku=F("name")), "twice"),
-        (lambda: Query(Gadget).select(3), "field path"),  # type: ignore[arg-type]
-        (lambda: Query(Gadget).select("a..b"), "field path"),
-        (lambda: Query(Gadget).select(_x="sku"), "starts with '_'"),
-        (lambda: Query(Gadget).join("lines"), "name child entities by their source"),
-        (lambda: Query(Basket).join("basket.lines", on=("a", "b")), "takes no on="),  # type: ignore[arg-type]
-        (lambda: Query(Gadget).join(Basket), "needs on="),
-        (lambda: Query(Gadget).join(Basket, on=("a",)), "needs on="),  # type: ignore[arg-type]
-        (lambda: Query(Gadget).join(3), "aggregate class or a path"),  # type: ignore[arg-type]
-        (lambda: Query(Gadget).join(Gadget, on=("gadget.sku", "gadget.sku")), "already in"),
-        (lambda: Query(Gadget).where("sku = 1"), r"where\(\) takes"),  # type: ignore[arg-type]
-        (lambda: Query(Gadget).having(True), r"having\(\) takes"),  # type: ignore[arg-type]
-        (lambda: Query(Gadget).group_by(), "at least one"),
-        (lambda: Query(Gadget).order_by(3), "order_by"),  # type: ignore[arg-type]
-        (lambda: Query(Gadget).into("row"), r"into\(\) takes a class"),  # type: ignore[arg-type]
-        (lambda: Query(Gadget).into(dict[str, int]), r"into\(\) takes a class"),
+        (lambda: ReadQuery("Gadget"), "starts from an aggregate class"),  # type: ignore[arg-type]
+        (lambda: ReadQuery(Gadget, name="1x"), "identifier"),
+        (lambda: ReadQuery(Gadget, name="_x"), "starts with '_'"),
+        (lambda: ReadQuery(Gadget).select("sku", sku=F("name")), "twice"),
+        (lambda: ReadQuery(Gadget).select(3), "field path"),  # type: ignore[arg-type]
+        (lambda: ReadQuery(Gadget).select("a..b"), "field path"),
+        (lambda: ReadQuery(Gadget).select(_x="sku"), "starts with '_'"),
+        (lambda: ReadQuery(Gadget).join("lines"), "name child entities by their source"),
+        (lambda: ReadQuery(Basket).join("basket.lines", on=("a", "b")), "takes no on="),
+        (lambda: ReadQuery(Gadget).join(Basket), "needs on="),
+        (lambda: ReadQuery(Gadget).join(Basket, on=("a",)), "needs on="),  # type: ignore[arg-type]
+        (lambda: ReadQuery(Gadget).join(3), "aggregate class or a path"),  # type: ignore[arg-type]
+        (lambda: ReadQuery(Gadget).join(Gadget, on=("gadget.sku", "gadget.sku")), "already in"),
+        (lambda: ReadQuery(Gadget).where("sku = 1"), r"where\(\) takes"),  # type: ignore[arg-type]
+        (lambda: ReadQuery(Gadget).having(True), r"having\(\) takes"),  # type: ignore[arg-type]
+        (lambda: ReadQuery(Gadget).group_by(), "at least one"),
+        (lambda: ReadQuery(Gadget).order_by(3), "order_by"),  # type: ignore[arg-type]
+        (lambda: ReadQuery(Gadget).into("row"), r"into\(\) takes a class"),  # type: ignore[arg-type]
+        (lambda: ReadQuery(Gadget).into(dict[str, int]), r"into\(\) takes a class"),
         (lambda: Count(distinct=True), "needs a field"),
         (lambda: Sum(3), r"Sum\(\)"),  # type: ignore[arg-type]
     ],
@@ -103,8 +103,8 @@ def test_the_builder_refuses_what_no_adapter_could_run(build: Any, message: str)
 
 
 def test_queries_and_aggregations_are_values_without_a_truth_value() -> None:
-    query = Query(Gadget).select("sku").where(F("price") > 1).where(F("quantity") < 3)
-    assert query == Query(Gadget).select("sku").where((F("price") > 1) & (F("quantity") < 3))
+    query = ReadQuery(Gadget).select("sku").where(F("price") > 1).where(F("quantity") < 3)
+    assert query == ReadQuery(Gadget).select("sku").where((F("price") > 1) & (F("quantity") < 3))
     assert query.having(F("sku") == "a").having(F("sku") != "b").group_condition == (
         (F("sku") == "a") & (F("sku") != "b")
     )
@@ -129,40 +129,48 @@ def test_queries_and_aggregations_are_values_without_a_truth_value() -> None:
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        (Query(Reading).select("price"), "whole value"),
-        (Query(Reading).select("tags"), "whole value"),
-        (Query(Basket).select("note"), "holds child entities"),
-        (Query(Reading).select(total=Sum("sensor")), r"Sum\('sensor'\): reading.sensor is str"),
-        (Query(Reading).select(mean=Avg("price.currency")), "Avg takes numbers"),
-        (Query(Gadget).select(low=Min("active")), "Min takes numbers, text"),
-        (Query(Gadget).select("x.sku"), "no field"),
-        (Query(Basket).join("basket.lines", name="line").select("nobody.sku"), "source's name"),
-        (Query(Basket).join("basket.lines", name="line").select("line"), "source's name"),
-        (Query(Basket).join("nobody.lines").select("basket.owner"), "the sources are 'basket'"),
-        (Query(Basket).join("basket.lines.sku").select("basket.owner"), "'source.field'"),
+        (ReadQuery(Reading).select("price"), "whole value"),
+        (ReadQuery(Reading).select("tags"), "whole value"),
+        (ReadQuery(Basket).select("note"), "holds child entities"),
+        (ReadQuery(Reading).select(total=Sum("sensor")), r"Sum\('sensor'\): reading.sensor is str"),
+        (ReadQuery(Reading).select(mean=Avg("price.currency")), "Avg takes numbers"),
+        (ReadQuery(Gadget).select(low=Min("active")), "Min takes numbers, text"),
+        (ReadQuery(Gadget).select("x.sku"), "no field"),
+        (ReadQuery(Basket).join("basket.lines", name="line").select("nobody.sku"), "source's name"),
+        (ReadQuery(Basket).join("basket.lines", name="line").select("line"), "source's name"),
+        (ReadQuery(Basket).join("nobody.lines").select("basket.owner"), "the sources are 'basket'"),
+        (ReadQuery(Basket).join("basket.lines.sku").select("basket.owner"), "'source.field'"),
         (
-            Query(Basket).join(Gadget, on=("basket.owner", "basket.owner")).select("basket.owner"),
+            ReadQuery(Basket)
+            .join(Gadget, on=("basket.owner", "basket.owner"))
+            .select("basket.owner"),
             "one side must be a field of 'gadget'",
         ),
         (
-            Query(Basket).join(Gadget, on=("basket.note", "gadget.sku")).select("basket.owner"),
+            ReadQuery(Basket).join(Gadget, on=("basket.note", "gadget.sku")).select("basket.owner"),
             "holds child entities",
         ),
-        (Query(Basket).join(Basket, on=("b.id", "basket.id"), name="b"), "already in the query"),
-        (Query(Gadget).select(n=Count()).having(F("n").contains("1")), "matches text"),
-        (Query(Gadget).select(n=Count()).having(F("n").in_(["1"])), "not a number"),
-        (Query(Gadget).select(n=Count()).having(F("n").between(0, True)), "not a number"),
-        (Query(Gadget).select(n=Count()).having(F("n") == Decimal("NaN")), "not a number"),
         (
-            Query(Basket).select(n=Count()).having(F("n").any(F("sku") == "x")),
+            ReadQuery(Basket).join(Basket, on=("b.id", "basket.id"), name="b"),
+            "already in the query",
+        ),
+        (ReadQuery(Gadget).select(n=Count()).having(F("n").contains("1")), "matches text"),
+        (ReadQuery(Gadget).select(n=Count()).having(F("n").in_(["1"])), "not a number"),
+        (ReadQuery(Gadget).select(n=Count()).having(F("n").between(0, True)), "not a number"),
+        (ReadQuery(Gadget).select(n=Count()).having(F("n") == Decimal("NaN")), "not a number"),
+        (
+            ReadQuery(Basket).select(n=Count()).having(F("n").any(F("sku") == "x")),
             "any\\(\\) filters sources",
         ),
-        (Query(Gadget).select(low=Min("price")).having(F("low") > "x"), "cannot compare"),
-        (Query(Gadget).select("sku").into(int), "rows are a dataclass"),
-        (Query(Money).select("amount"), "starts from an aggregate class"),
-        (Query(Gadget).join(Money, on=("gadget.sku", "money.currency")), "aggregate class or a"),
-        (Query(Basket).where(F("lines.sku") == "x").select("owner"), r"F\('lines'\)\.any"),
-        (Query(Gadget).select("sku").offset(True), "offset"),  # type: ignore[arg-type]
+        (ReadQuery(Gadget).select(low=Min("price")).having(F("low") > "x"), "cannot compare"),
+        (ReadQuery(Gadget).select("sku").into(int), "rows are a dataclass"),
+        (ReadQuery(Money).select("amount"), "starts from an aggregate class"),
+        (
+            ReadQuery(Gadget).join(Money, on=("gadget.sku", "money.currency")),
+            "aggregate class or a",
+        ),
+        (ReadQuery(Basket).where(F("lines.sku") == "x").select("owner"), r"F\('lines'\)\.any"),
+        (ReadQuery(Gadget).select("sku").offset(True), "offset"),
     ],
 )
 async def test_the_planner_refuses_what_the_classes_cannot_answer(query: Any, message: str) -> None:
@@ -173,8 +181,8 @@ async def test_the_planner_refuses_what_the_classes_cannot_answer(query: Any, me
 async def test_a_query_must_be_a_query() -> None:
     new_uow = InMemoryUnitOfWork.factory(Shop)
     async with new_uow() as uow:
-        with pytest.raises(InvalidSpecification, match="expected a Query"):
-            await uow.query("SELECT 1")  # type: ignore[call-overload]
+        with pytest.raises(InvalidSpecification, match="expected a ReadQuery"):
+            await uow.query("SELECT 1")  # type: ignore[arg-type]
 
 
 @dataclass
@@ -191,10 +199,14 @@ class _WithoutInit:
 
 async def test_into_accepts_rows_whose_other_fields_have_defaults() -> None:
     rows = [Gadget(sku="A", name="a", price=Decimal(1))]
-    assert await _run(Query(Gadget).select("sku").into(_WithDefault), rows) == [_WithDefault("A")]
-    assert await _run(Query(Gadget).select("sku").into(_WithoutInit), rows) == [_WithoutInit("A")]
+    assert await _run(ReadQuery(Gadget).select("sku").into(_WithDefault), rows) == [
+        _WithDefault("A")
+    ]
+    assert await _run(ReadQuery(Gadget).select("sku").into(_WithoutInit), rows) == [
+        _WithoutInit("A")
+    ]
     with pytest.raises(InvalidSpecification, match="no field for name"):
-        await _run(Query(Gadget).select("sku", "name").into(_WithDefault), rows)
+        await _run(ReadQuery(Gadget).select("sku", "name").into(_WithDefault), rows)
 
 
 # -- in-memory evaluation with SQL's rules ---------------------------------------------------------
@@ -209,7 +221,7 @@ async def test_value_objects_and_floats_follow_sqls_rules() -> None:
         Reading(sensor="c", value=None),
     ]
     query = (
-        Query(Reading)
+        ReadQuery(Reading)
         .group_by("value")
         .select("value", n=Count(), total=Sum("price.amount"), mean=Avg("price.amount"))
         .order_by(F("value").desc(nulls_first=True))
@@ -222,10 +234,12 @@ async def test_value_objects_and_floats_follow_sqls_rules() -> None:
     assert found[1]["mean"] == 1.5
     assert found[2]["total"] == Decimal("2.25")
     assert found[0] == {"value": None, "n": 1, "total": None, "mean": None}
-    means = await _run(Query(Reading).select(mean=Avg("count"), floats=Avg("value")), rows)
+    means = await _run(ReadQuery(Reading).select(mean=Avg("count"), floats=Avg("value")), rows)
     assert means[0]["mean"] == (sys.maxsize + 5) / 5  # exact division, rounded once
     assert math.isnan(means[0]["floats"])
-    assert await _run(Query(Reading).select(n=Count("value", distinct=True)), rows) == [{"n": 2}]
+    assert await _run(ReadQuery(Reading).select(n=Count("value", distinct=True)), rows) == [
+        {"n": 2}
+    ]
 
 
 async def test_joins_on_numbers_match_equal_values_of_other_types() -> None:
@@ -246,7 +260,7 @@ async def test_joins_on_numbers_match_equal_values_of_other_types() -> None:
         await uow.lefts.add_many([Left(key=1.0), Left(key=None), Left(key=math.nan)])
         await uow.rights.add_many([Right(key=1), Right(key=2), Right(key=None)])
         joined = (
-            Query(Left)
+            ReadQuery(Left)
             .join(Right, on=("right.key", "left.key"), outer=True)
             .select("left.key", other=F("right.key"))
             .order_by(F("key").asc(nulls_first=True))
@@ -258,13 +272,13 @@ async def test_joins_on_numbers_match_equal_values_of_other_types() -> None:
 async def test_where_combines_specs_over_every_source() -> None:
     rows = make_gadgets()
     query = (
-        Query(Gadget)
+        ReadQuery(Gadget)
         .where(((F("price") > 1) & ~(F("quantity") == 3)) | F("sku").in_(["B-2"]))
         .select("sku")
         .order_by("sku")
     )
     having = (
-        Query(Gadget)
+        ReadQuery(Gadget)
         .group_by("quantity")
         .select("quantity", top=Max("weight"), n=Count())
         .having(F("top").is_none() | (F("n") > 1))
@@ -281,7 +295,7 @@ async def test_where_combines_specs_over_every_source() -> None:
 
 async def test_a_page_after_the_last_row_is_empty() -> None:
     rows = make_gadgets()
-    query = Query(Gadget).group_by("active").select("active", n=Count()).order_by("active")
+    query = ReadQuery(Gadget).group_by("active").select("active", n=Count()).order_by("active")
     new_uow = InMemoryUnitOfWork.factory(Shop)
     async with new_uow() as uow:
         await uow.gadgets.add_many(rows)
@@ -291,7 +305,7 @@ async def test_a_page_after_the_last_row_is_empty() -> None:
         assert page.has_next
         after_all = Cursor(page.next.order, (True,))
         assert (await uow.query_page(query, size=1, after=after_all)).items == []
-        nulls = Query(Gadget).select("weight").order_by(F("weight").asc())
+        nulls = ReadQuery(Gadget).select("weight").order_by(F("weight").asc())
         last = Cursor((F("weight").asc(), F("_key0").asc()), (None, None))
         assert (await uow.query_page(nulls, size=2, after=last)).items == []
 
@@ -299,11 +313,11 @@ async def test_a_page_after_the_last_row_is_empty() -> None:
 @pytest.mark.parametrize(
     ("query", "size", "message"),
     [
-        (Query(Gadget).select("sku").limit(3), 2, "drop limit"),
-        (Query(Gadget).select("sku").offset(3), 2, "drop limit"),
-        (Query(Gadget).select("sku").unordered(), 2, "drop unordered"),
-        (Query(Gadget).select("sku"), 0, "at least 1"),
-        (Query(Gadget).select("sku"), -1, "size must be"),
+        (ReadQuery(Gadget).select("sku").limit(3), 2, "drop limit"),
+        (ReadQuery(Gadget).select("sku").offset(3), 2, "drop limit"),
+        (ReadQuery(Gadget).select("sku").unordered(), 2, "drop unordered"),
+        (ReadQuery(Gadget).select("sku"), 0, "at least 1"),
+        (ReadQuery(Gadget).select("sku"), -1, "size must be"),
     ],
 )
 async def test_pages_need_a_whole_ordered_query(query: Any, size: int, message: str) -> None:
@@ -312,7 +326,7 @@ async def test_pages_need_a_whole_ordered_query(query: Any, size: int, message: 
         with pytest.raises(InvalidSpecification, match=message):
             await uow.query_page(query, size=size)
         with pytest.raises(InvalidSpecification, match="another query"):
-            await uow.query_page(Query(Gadget).select("sku"), after="x")  # type: ignore[arg-type]
+            await uow.query_page(ReadQuery(Gadget).select("sku"), after="x")  # type: ignore[arg-type]
 
 
 async def test_soft_deleted_rows_of_joined_aggregates_are_left_out() -> None:
@@ -335,7 +349,7 @@ async def test_soft_deleted_rows_of_joined_aggregates_are_left_out() -> None:
         await uow.tickets.remove(gone)
         await uow.commit()
         joined = (
-            Query(Assignment)
+            ReadQuery(Assignment)
             .join(Ticket, on=("assignment.ticket_id", "ticket.id"), outer=True)
             .select("ticket.title")
             .order_by(F("title").asc(nulls_first=True))
@@ -349,7 +363,7 @@ async def test_soft_deleted_rows_of_joined_aggregates_are_left_out() -> None:
 
 async def test_arrow_and_polars_tables_hold_the_rows() -> None:
     rows = make_gadgets()
-    query = Query(Gadget).select("id", "sku").order_by("sku")
+    query = ReadQuery(Gadget).select("id", "sku").order_by("sku")
     new_uow = InMemoryUnitOfWork.factory(Shop)
     async with new_uow() as uow:
         await uow.gadgets.add_many(rows)
@@ -368,4 +382,4 @@ async def test_a_missing_optional_library_names_its_extra(monkeypatch: pytest.Mo
     new_uow = InMemoryUnitOfWork.factory(Shop)
     async with new_uow() as uow:
         with pytest.raises(ModuleNotFoundError, match=r"andamios\[polars\]"):
-            await uow.query_polars(Query(Gadget).select("sku"))
+            await uow.query_polars(ReadQuery(Gadget).select("sku"))

@@ -162,8 +162,8 @@ class _NoRawSql(RawSql):
 
     def _checked(self, statement: object, params: object, *, rows: bool) -> dict[str, object]:
         msg = (
-            "the in-memory adapter runs no SQL: read with uow.query(Query(...)) (joins, groups, "
-            "aggregations), which every adapter runs alike, or a repository's find()"
+            "the in-memory adapter runs no SQL: read with uow.query(ReadQuery(...)) (joins, "
+            "groups, aggregations), which every adapter runs alike, or a repository's find()"
         )
         raise UnsupportedOperation(msg)
 
