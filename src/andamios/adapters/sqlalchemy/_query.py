@@ -172,8 +172,7 @@ async def run_query(
     with context.translated():
         await session.flush()
         result = await session.execute(statement)
-        # SQLAlchemy's rows are tuples to every reader (no copy of each one).
-        return list(result.tuples().all())
+        return [tuple(row) for row in result.all()]
 
 
 async def run_query_arrow(
