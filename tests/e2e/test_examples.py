@@ -133,6 +133,29 @@ EXPECTED: dict[str, list[str]] = {
         "after allocating from batch-002: LAMP v2, 7 left in batch-002",
         "overriding _find: MappingError: Overriding defines _find, which the Repository port",
     ],
+    "intermediate/02_complex_queries.py": [
+        "orders with a TEA-01 line: ['ada', 'cy']",
+        "orders without a POT-01 line: ['cy', 'dee', 'eve']",
+        "tea: 3 orders, 5 units, 1.25 a line",
+        "ware: 2 orders, 4 units, 1.33 a line",
+        "page 1: ada TEA-01 Green tea, ada POT-01 Teapot",
+        "page 2: bo CUP-01 Cup, bo POT-01 Teapot",
+        "page 3: cy TEA-02 Black tea, cy TEA-01 Green tea",
+        "page 4: dee TEA-02 Black tea, eve ZZZ-99 -",
+        "arrow: 8 rows, columns ['customer', 'sku', 'name']",
+        "polars: 5 customers",
+    ],
+    "intermediate/11_cqrs_read_model.py": [
+        line
+        for adapter in ("memory:", "duckdb:")
+        for line in (
+            adapter,
+            "placed 5 orders for 3 customers",
+            "top customers: ada 3 orders 38.00, cy 1 orders 30.00",
+            "sales by sku: POT-01 5 in 3 orders, TEA-01 4 in 2 orders, CUP-01 2 in 1 orders",
+            "the view after a failed order: ada 3 orders 38.00 (unchanged)",
+        )
+    ],
     "intermediate/01_message_bus.py": [
         "sold 4, 6 left",
         "log: event handler update_dashboard failed on StockLow",
@@ -217,6 +240,7 @@ BOTH_ADAPTERS = {
     "advanced/02_custom_types.py",
     "basic/03_crud.py",
     "intermediate/01_repositories.py",
+    "intermediate/02_complex_queries.py",
     "intermediate/03_relationships.py",
     "intermediate/05_soft_delete.py",
     "intermediate/06_allocations_in_place.py",
@@ -251,6 +275,21 @@ def test_the_soft_delete_example_keeps_emails_unique_among_live_rows(args: tuple
     assert "a second live bob@example.com: DuplicateError" in run_example(
         "intermediate/05_soft_delete.py", *args
     )
+
+
+@pytest.mark.subprocess
+@pytest.mark.parametrize("args", [(), ("--memory",)], ids=["duckdb", "memory"])
+def test_the_queries_example_runs_raw_sql_on_duckdb_and_names_the_portable_way_in_memory(
+    args: tuple[str, ...],
+) -> None:
+    output = run_example("intermediate/02_complex_queries.py", *args).splitlines()
+    if args:
+        assert output[-1] == "raw SQL: UnsupportedOperation, read with uow.query(ReadQuery(...))"
+    else:
+        assert output[-2:] == [
+            "raw SQL: [{'status': 'open', 'n': 4}, {'status': 'paid', 'n': 1}]",
+            "refused: InvalidSpecification (a quoted string)",
+        ]
 
 
 @pytest.mark.subprocess
