@@ -46,9 +46,10 @@ contract runs against your code::
             return MyUnitOfWork.factory(ContractUnitOfWork, clock=clock, ...)
 
 A SQL adapter maps the models first (``tests/integration/duckdb/_contract_mapping.py`` in the
-Andamios repository maps them onto DuckDB). A specialized repository (a subclass of an adapter's
-repository, say with a cache) is proven the same way: give the suites a factory of units of work
-whose ``_create_repository`` hands it out. The fixture
+Andamios repository maps them onto DuckDB). A specialized repository (``class
+Products(Repository[Product, str])`` with domain queries, declared ``products: Products`` on your
+shape) is built by every adapter over its own repository: prove its queries with the plugin's
+``uow_factory``, which runs a test once per adapter (``docs/guides/testing.md``). The fixture
 may be async (it may ``yield`` and clean up after the test): under pytest-asyncio's default
 strict mode declare it with ``@pytest_asyncio.fixture``; every test of the suites carries the
 ``asyncio`` mark, so they run in strict and in auto mode alike.
