@@ -196,8 +196,11 @@ class _Planner:
         self._add(Source(name, target, outer=outer, deleted=self._deleted(target)))
         assert on is not None
         left, right = (self.path(each) for each in on)
-        if name not in (left.partition(".")[0], right.partition(".")[0]):
-            msg = f"join({target.__name__}, on={on!r}): one side must be a field of {name!r}"
+        if (left.partition(".")[0], right.partition(".")[0]).count(name) != 1:
+            msg = (
+                f"join({target.__name__}, on={on!r}): one side must be a field of {name!r} "
+                "and the other a field of a source before it"
+            )
             raise InvalidSpecification(msg)
         for path in (left, right):
             self.kind_of(path, leaf=True)

@@ -147,6 +147,10 @@ def test_queries_and_aggregations_are_values_without_a_truth_value() -> None:
             "one side must be a field of 'gadget'",
         ),
         (
+            ReadQuery(Basket).join(Gadget, on=("gadget.sku", "gadget.name")).select("gadget.sku"),
+            "the other a field of a source before it",
+        ),
+        (
             ReadQuery(Basket).join(Gadget, on=("basket.note", "gadget.sku")).select("basket.owner"),
             "holds child entities",
         ),
