@@ -47,8 +47,16 @@ OPERATIONS = [
     "bulk update of 1,000 loaded + commit",
     "stream 5,000 aggregates",
     "empty unit of work",
+    "query: group-by + sum over 20,000 rows",
+    "query: join 5,000 lines x 500 products",
+    "count: lines.any() over 5,000 aggregates",
+    "find: lines.any() over 5,000 aggregates",
+    "query_arrow: 20,000 rows (Arrow)",
     "RSS: import + open + 1 round-trip",
 ]
+
+#: The read-model rows: beside raw duckdb only, interleaved (a paired ratio each).
+READ_MODEL_OPERATIONS = OPERATIONS[8:13]
 
 POSTGRESQL_OPERATIONS = [
     "add_many + commit, 1,000",
@@ -83,7 +91,8 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> QuickRun:
 @pytest.mark.subprocess  # the memory section measures fresh interpreters
 def test_quick_benchmarks_run_and_write_every_operation(quick_run: QuickRun) -> None:
     stdout = quick_run.stdout
-    assert "[1/4] bulk inserts" in stdout  # progress while it runs
+    assert "[1/5] bulk inserts" in stdout  # progress while it runs
+    assert "[3/5] read models beside raw duckdb (interleaved)" in stdout
     assert "operation" in stdout  # the table's header
     assert "skipped, " not in stdout  # pyarrow is installed here: every row runs
     report = quick_run.report
@@ -98,6 +107,13 @@ def test_quick_benchmarks_run_and_write_every_operation(quick_run: QuickRun) -> 
         assert set(result["peers_us"]) <= {"raw duckdb", "SQLAlchemy ORM"}
         assert result["peers_us"]["raw duckdb"] > 0
         assert result["passed"] in (True, False, None)
+        if expected in READ_MODEL_OPERATIONS:
+            assert set(result["peers_us"]) == {"raw duckdb"}
+            assert result["paired_ratios"]["raw duckdb"] > 0
+            assert result["target"] == (
+                "<= 1.1x raw (paired)" if "Arrow" in expected else "<= 1.3x raw (paired)"
+            )
+            assert result["passed"] in (True, False)
 
 
 def _unreachable() -> str | None:
@@ -296,15 +312,17 @@ def test_without_pyarrow_the_bulk_rows_are_skipped_and_the_rest_runs(
     assert suite.main(["--quick", "--json", str(output)]) == 0
     out, err = capsys.readouterr()
     assert err == ""
-    assert "[1/3] reads, empty unit of work" in out  # no bulk inserts section
-    assert "[2/3] memory" in out
+    assert "[1/4] reads, empty unit of work" in out  # no bulk inserts section
+    assert "[2/4] read models beside raw duckdb (interleaved)" in out
+    assert "[3/4] memory" in out
     assert "bulk inserts" not in out
     (line,) = [line for line in out.splitlines() if line.startswith("skipped, ")]
     assert line == (
         "skipped, pyarrow is not installed (pip install 'andamios[bulk]'): add_many + commit, "
-        "1,000; add_many + commit, 5,000; bulk update of 1,000 loaded + commit (raw duckdb "
-        "stages them through Arrow, and without pyarrow Andamios writes them through the ORM, "
-        "not its bulk path)"
+        "1,000; add_many + commit, 5,000; bulk update of 1,000 loaded + commit; query_arrow: "
+        "20,000 rows (Arrow) (raw duckdb stages them through Arrow, and without pyarrow Andamios "
+        "writes them through the ORM, not its bulk path; an Arrow result is pyarrow's on both "
+        "sides)"
     )
     report = json.loads(output.read_text())
     assert report["crashed"] == []
@@ -312,19 +330,24 @@ def test_without_pyarrow_the_bulk_rows_are_skipped_and_the_rest_runs(
         "add_many + commit, 1,000",
         "add_many + commit, 5,000",
         "bulk update of 1,000 loaded + commit",
+        "query_arrow: 20,000 rows (Arrow)",
     ]
     for entry in report["skipped"]:
         assert entry["reason"].startswith(
             "pyarrow is not installed (pip install 'andamios[bulk]'): raw duckdb stages them"
         )
-    # The reads are the same rows as with pyarrow, on the same 5,000 rows, beside both peers.
+    # The reads are the same rows as with pyarrow, on the same 5,000 rows, beside both peers;
+    # the read models but the Arrow result beside raw duckdb.
     ran = [result["operation"] for result in report["results"]]
-    expected = [name for name in OPERATIONS if not name.startswith(("add_many", "bulk update"))]
+    left_out = ("add_many", "bulk update", "query_arrow")
+    expected = [name for name in OPERATIONS if not name.startswith(left_out)]
     assert len(ran) == len(expected)
     for operation, name in zip(ran, expected, strict=True):
         assert operation.startswith(name)
     for result in report["results"][:-1]:
-        assert set(result["peers_us"]) == {"raw duckdb", "SQLAlchemy ORM"}
+        queries = result["operation"] in READ_MODEL_OPERATIONS
+        peers = {"raw duckdb"} if queries else {"raw duckdb", "SQLAlchemy ORM"}
+        assert set(result["peers_us"]) == peers
         assert result["andamios_us"] > 0
 
 

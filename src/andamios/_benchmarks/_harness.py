@@ -36,6 +36,9 @@ class Sizes:
     repeats: int  # repetitions of the bulk operations
     orm_repeats: int  # repetitions of the (slow) ORM bulk peers
     orm_large: bool  # whether the ORM also inserts ``large`` rows
+    facts: int = 1_000_000  # the sales the read-model group-by and Arrow result read
+    dimension: int = 10_000  # the products of the read models (and their groups)
+    query_rounds: int = 40  # interleaved rounds of the heavy read-model queries
 
 
 @dataclass

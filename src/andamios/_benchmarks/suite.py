@@ -7,6 +7,12 @@ SQLAlchemy ORM on duckdb-engine (a declarative class on the same table). It prin
 it runs, then a table (operation, medians, ratios, target, pass/miss), and, with ``--json``, writes
 the same as JSON.
 
+The read-model section (:mod:`andamios._benchmarks._read_models`) runs ``uow.query`` (a group-by
+with a sum over 1,000,000 rows, a join of 100,000 order lines with 10,000 products), ``find`` and
+``count`` of ``F("lines").any(...)`` over 100,000 orders and ``uow.query_arrow`` of 1,000,000
+rows beside raw duckdb running the SQL Andamios generated, interleaved round by round (the ratio
+is the median of the paired ratios; no ORM peer).
+
 A last section runs the same operations on PostgreSQL beside raw asyncpg, interleaved round by
 round (:mod:`andamios._benchmarks._postgresql`), and prints its own table, "PostgreSQL (ratio to
 raw asyncpg)", also under ``"postgresql"`` in the JSON. A server that cannot be reached, or no
@@ -15,8 +21,9 @@ asyncpg installed, skips it with one line saying why.
 Without pyarrow (the ``bulk`` extra, not in a plain install) the rows that measure the bulk path
 are skipped, with one line naming them and the extra, and listed under ``"skipped"`` in the JSON:
 the bulk inserts and the bulk update (raw duckdb stages them through Arrow, and without pyarrow
-Andamios' ``add_many`` and large flushes go through the ORM, which is not what they measure).
-Everything else runs: get, find, count, stream, the empty unit of work, memory and PostgreSQL.
+Andamios' ``add_many`` and large flushes go through the ORM, which is not what they measure), and
+the Arrow result of the read models. Everything else runs: get, find, count, stream, the empty
+unit of work, the other read-model rows, memory and PostgreSQL.
 
     andamios bench                          # the full suite (10k and 100k rows)
     andamios bench --quick                  # CI smoke: small, fails only on a crash
@@ -81,6 +88,7 @@ from andamios._benchmarks._postgresql import (
     bench_postgresql,
     server_url,
 )
+from andamios._benchmarks._read_models import READ_MODELS, bench_read_models, labels
 from andamios.adapters.duckdb import Database
 from andamios.adapters.sqlalchemy import SqlAlchemyFactory, SqlAlchemyUnitOfWork
 from andamios.domain import F
@@ -99,7 +107,7 @@ FIND_SQL = (
 
 
 FULL = Sizes(10_000, 100_000, 300, 5, 2, True)
-QUICK = Sizes(1_000, 5_000, 20, 2, 1, False)
+QUICK = Sizes(1_000, 5_000, 20, 2, 1, False, facts=20_000, dimension=500, query_rounds=3)
 
 
 def _progress(message: str) -> None:
@@ -561,10 +569,12 @@ def _reads_name(bulk: bool) -> str:
 
 def sections(bulk: bool) -> list[tuple[str, Section]]:
     """The DuckDB sections, in order; without ``bulk`` (pyarrow), those of the bulk path are
-    left out: the bulk inserts, and the bulk update of the reads section."""
+    left out: the bulk inserts, the bulk update of the reads section and the Arrow result of
+    the read models."""
     reads: Section = functools.partial(bench_reads, bulk=bulk)
+    queries: Section = functools.partial(bench_read_models, arrow=bulk)
     inserts: list[tuple[str, Section]] = [("bulk inserts", bench_inserts)] if bulk else []
-    return [*inserts, (_reads_name(bulk), reads), ("memory", bench_memory)]
+    return [*inserts, (_reads_name(bulk), reads), (READ_MODELS, queries), ("memory", bench_memory)]
 
 
 @dataclass(frozen=True)
@@ -594,10 +604,11 @@ def skipped_without_bulk(sizes: Sizes) -> Skipped | None:
         _insert_label(sizes.small),
         _insert_label(sizes.large),
         _read_label("update", sizes),
+        labels(sizes)["arrow"],
     ]
     why = (
         "raw duckdb stages them through Arrow, and without pyarrow Andamios writes them through "
-        "the ORM, not its bulk path"
+        "the ORM, not its bulk path; an Arrow result is pyarrow's on both sides"
     )
     return Skipped(operations, "; ".join(absent), why)
 

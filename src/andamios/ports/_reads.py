@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import importlib
+import itertools
 from collections.abc import Sequence
 from typing import Any, cast
 from uuid import UUID
@@ -90,8 +91,8 @@ class Reads:
         with self._tracker.operation():
             rows = await self._run_query(plan)
         names = plan.names
-        if make is dict:  # the default rows: one dict each, made once (not a dict, then another)
-            return cast("list[R]", [dict(zip(names, row, strict=False)) for row in rows])
+        if make is dict:  # the default rows: one dict each, made in C (no call of Python per row)
+            return cast("list[R]", list(map(dict, map(zip, itertools.repeat(names), rows))))
         return [make(**dict(zip(names, row, strict=False))) for row in rows]
 
     async def query_page[R](
