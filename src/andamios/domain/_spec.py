@@ -247,7 +247,8 @@ class Not(Spec):
 
 @dataclass(frozen=True, slots=True)
 class AnyMatch(Spec):
-    """At least one child entity held by ``field`` makes ``spec`` true (SQL ``EXISTS``).
+    """At least one child entity held by ``field`` makes ``spec`` true (SQL ``EXISTS``); with
+    ``spec`` None, there is at least one child.
 
     ``field`` holds a list of child entities or one optional child; ``spec`` reads the child's
     own fields. Never unknown: true or false, as ``EXISTS`` is, so ``~F("lines").any(...)`` holds
@@ -255,14 +256,15 @@ class AnyMatch(Spec):
     """
 
     field: str
-    spec: Spec
+    spec: Spec | None = None
 
     def fields(self) -> frozenset[str]:
         """The field holding the children (the inner spec reads the child's fields)."""
         return frozenset((self.field,))
 
     def __repr__(self) -> str:
-        return f"F({self.field!r}).any({self.spec!r})"
+        inner = "" if self.spec is None else repr(self.spec)
+        return f"F({self.field!r}).any({inner})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,14 +398,16 @@ class Field:
         """The field matches the SQL LIKE ``pattern`` ignoring case (``%`` and ``_`` wildcards)."""
         return self._match(MatchKind.ILIKE, pattern)
 
-    def any(self, spec: Spec) -> AnyMatch:
-        """At least one child entity of this field makes ``spec`` true.
+    def any(self, spec: Spec | None = None) -> AnyMatch:
+        """At least one child entity of this field makes ``spec`` true (without one: there is
+        at least one child).
 
         ``F("lines").any((F("sku") == "TEA-01") & (F("quantity") > 2))``: a line matching both;
-        ``F("note").any(F("text") == "gift")`` for a one-to-one child (``Note | None``).
+        ``F("note").any(F("text") == "gift")`` for a one-to-one child (``Note | None``);
+        ``~F("lines").any()``: no lines at all.
         """
         candidate: object = spec  # the annotation is a promise a caller may not keep
-        if not isinstance(candidate, Spec):
+        if candidate is not None and not isinstance(candidate, Spec):
             msg = (
                 f"{self!r}.any() takes a specification over the child's fields, such as "
                 f"{self!r}.any(F('sku') == 'x'), got {spec!r}"

@@ -17,8 +17,10 @@ __all__ = [
     "aggregate_fields",
     "callers_namespace",
     "check_aggregate_type",
+    "child_entities_of",
     "child_entity_type",
     "field_markers",
+    "holds_child_list",
     "resolve_path",
     "type_hints",
     "validate_fields",
@@ -188,6 +190,21 @@ def _is_child_entity(kind: object) -> bool:
     )
 
 
+def holds_child_list(owner: type, path: str) -> bool:
+    """Whether a (valid) field path of ``owner`` holds a ``list[Child]`` of child entities."""
+    return "." not in path and _entity_list_of(_field_types(owner).get(path)) is not None
+
+
+def child_entities_of(owner: type, field: str) -> type[Entity[Any]] | None:
+    """The child entity class a field of ``owner`` holds (``list[Child]`` or ``Child | None``),
+    or None when it holds none."""
+    hint = _field_types(owner).get(field)
+    found = _entity_list_of(hint)
+    if found is None and _is_child_entity(_unwrap_optional(hint)):
+        found = typing.cast("type", _unwrap_optional(hint))
+    return found
+
+
 @functools.cache
 def child_entity_type(owner: type, path: str) -> type[Entity[Any]]:
     """The child entity class a field of ``owner`` holds (``list[Child]`` or ``Child | None``).
@@ -196,10 +213,7 @@ def child_entity_type(owner: type, path: str) -> type[Entity[Any]]:
     object), in every adapter alike, before a database is asked.
     """
     validate_path(owner, path)
-    hint = _field_types(owner).get(path) if "." not in path else None
-    found = _entity_list_of(hint)
-    if found is None and _is_child_entity(_unwrap_optional(hint)):
-        found = typing.cast("type", _unwrap_optional(hint))
+    found = None if "." in path else child_entities_of(owner, path)
     if found is None:
         where = f"{owner.__name__}.{path}"
         kind = _unwrap_optional(leaf_type(owner, path))

@@ -27,7 +27,6 @@ from andamios.domain import (
     Between,
     Compare,
     Count,
-    Entity,
     F,
     In,
     InvalidSpecification,
@@ -41,9 +40,15 @@ from andamios.domain import (
     Sum,
 )
 from andamios.ports._audit import audit_fields
-from andamios.ports._introspection import leaf_type, type_hints, unwrap_new_type, validate_path
+from andamios.ports._introspection import (
+    child_entities_of,
+    holds_child_list,
+    leaf_type,
+    unwrap_new_type,
+    validate_path,
+)
 from andamios.ports._spec_values import validate_spec
-from andamios.ports._storage import id_type_of
+from andamios.ports._storage import id_type_of, type_problem
 
 __all__ = ["QueryPlan", "Source", "plan_query", "rename_fields", "row_factory"]
 
@@ -133,20 +138,6 @@ def _leaves(spec: Spec) -> typing.Iterator[Spec]:
             yield spec
 
 
-def _children_of(owner: type, field: str) -> type | None:
-    """The child entity class a field holds (``list[Line]`` or ``Note | None``), or None."""
-    hint = unwrap_new_type(type_hints(owner).get(field))
-    candidates = [hint, *typing.get_args(hint)]
-    for candidate in candidates:
-        if (
-            isinstance(candidate, type)
-            and issubclass(candidate, Entity)
-            and not issubclass(candidate, AggregateRoot)
-        ):
-            return candidate
-    return None
-
-
 class _Planner:
     def __init__(self, query: ReadQuery[Any]) -> None:
         self.query = query
@@ -184,7 +175,7 @@ class _Planner:
                 msg = f"join({target!r}): {self._known()}; name child entities 'source.field'"
                 raise InvalidSpecification(msg)
             validate_path(owner.kind, field)
-            kind = _children_of(owner.kind, field)
+            kind = child_entities_of(owner.kind, field)
             if kind is None:
                 msg = f"join({target!r}): {owner.kind.__name__}.{field} holds no child entities"
                 raise InvalidSpecification(msg)
@@ -221,15 +212,13 @@ class _Planner:
             prefixed = path
         source, rest = self.split(prefixed)
         head = rest.partition(".")[0]
-        if "." in rest and _children_of(source.kind, head) is not None:
-            holds = type_hints(source.kind).get(head)
-            if typing.get_origin(holds) is list:
-                msg = (
-                    f"{path!r} reaches into a list of child entities: filter with "
-                    f"F('{head}').any(...), or join them (join('{source.name}.{head}')) to read "
-                    "their fields"
-                )
-                raise InvalidSpecification(msg)
+        if "." in rest and holds_child_list(source.kind, head):
+            msg = (
+                f"{path!r} reaches into a list of child entities: filter with "
+                f"F('{head}').any(...), or join them (join('{source.name}.{head}')) to read "
+                "their fields"
+            )
+            raise InvalidSpecification(msg)
         validate_path(source.kind, rest)
         return prefixed
 
@@ -247,7 +236,7 @@ class _Planner:
             kind = unwrap_new_type(leaf_type(source.kind, rest))
         if leaf:
             head = rest.partition(".")[0]
-            if _children_of(source.kind, head) is not None and "." not in rest:
+            if child_entities_of(source.kind, head) is not None and "." not in rest:
                 msg = f"{prefixed!r} holds child entities: read their fields"
                 raise InvalidSpecification(msg)
             if (isinstance(kind, type) and dataclasses.is_dataclass(kind)) or typing.get_origin(
@@ -300,7 +289,7 @@ def _check_outputs_spec(
             raise InvalidSpecification(msg)
         value = outputs[next(iter(leaf.fields()))].value
         if isinstance(value, (Count, Avg, Sum)):
-            _check_number_leaf(leaf, what)
+            _check_number_leaf(leaf, what, _number_kind(planner, value))
             continue
         path = value if isinstance(value, str) else value.field
         assert path is not None  # only Count goes without a field
@@ -309,8 +298,20 @@ def _check_outputs_spec(
         validate_spec(source.kind, inner, id_type_of(source.kind))
 
 
-def _check_number_leaf(leaf: Spec, what: str) -> None:
-    """A count, sum or mean compares with numbers only, in every adapter."""
+def _number_kind(planner: _Planner, aggregation: Count | Avg | Sum) -> type:
+    """What a count (``int``), a mean (``float``) or a sum (its field's number type) holds."""
+    if isinstance(aggregation, Count):
+        return int
+    if isinstance(aggregation, Avg):
+        return float
+    kind = planner.kind_of(aggregation.field, leaf=True)
+    return next(each for each in _NUMBERS if isinstance(kind, type) and issubclass(kind, each))
+
+
+def _check_number_leaf(leaf: Spec, what: str, kind: type) -> None:
+    """A count, sum or mean compares with numbers only, in every adapter, and with the numbers
+    a field of its type takes in ``where()``: PostgreSQL binds a value as the type it is
+    compared with, so ``count = 0.25`` would be ``count = 0`` there."""
     match leaf:
         case Compare(value=value):
             values: tuple[object, ...] = (value,)
@@ -328,6 +329,13 @@ def _check_number_leaf(leaf: Spec, what: str) -> None:
         number = isinstance(each, _NUMBERS) and not isinstance(each, bool) and finite
         if each is not None and not number:
             msg = f"{what}: {leaf!r} compares a count, sum or mean with {each!r}, not a number"
+            raise InvalidSpecification(msg)
+        problem = None if each is None else type_problem(kind, each)
+        if problem is not None:
+            msg = (
+                f"{what}: {leaf!r} compares a {kind.__name__} (a count, sum or mean) with "
+                f"{each!r}, which {problem}; a {kind.__name__} field takes the same values"
+            )
             raise InvalidSpecification(msg)
 
 

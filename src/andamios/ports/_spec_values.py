@@ -18,13 +18,18 @@ from andamios.domain import (
     Compare,
     In,
     InvalidSpecification,
+    IsNone,
     Match,
     MaxLength,
     Not,
     Or,
     Spec,
 )
-from andamios.ports._introspection import child_entity_type, validate_fields
+from andamios.ports._introspection import (
+    child_entity_type,
+    holds_child_list,
+    validate_fields,
+)
 from andamios.ports._storage import (
     FieldRule,
     describe,
@@ -134,7 +139,14 @@ def validate_spec(owner: type, spec: Spec, id_type: object = None) -> None:
             validate_spec(owner, part, id_type)
         case AnyMatch(field=path, spec=inner):
             child = child_entity_type(owner, path)
-            validate_spec(child, inner, id_type_of(child))
+            if inner is not None:
+                validate_spec(child, inner, id_type_of(child))
+        case IsNone(field=path) if holds_child_list(owner, path):
+            msg = (
+                f"{owner.__name__}.{path} is a list of child entities, never None: "
+                f"F({path!r}).any() holds when there is one, ~F({path!r}).any() when there is none"
+            )
+            raise InvalidSpecification(msg)
 
 
 def _check_spec(owner: type, path: str, value: object, id_type: object) -> None:

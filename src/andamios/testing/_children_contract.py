@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from andamios.domain import F
+from andamios.domain import F, InvalidSpecification
 from andamios.ports.errors import ConcurrencyError
 from andamios.testing._support import Factory
 from andamios.testing.models import Basket, BasketLine, BasketNote, ItemAdded
@@ -187,3 +187,20 @@ class ChildrenContract:
             assert await uow.repository(Basket).get_or_none(basket.id) is None
             [left] = await uow.repository(Basket).find()
             assert _lines(left) == [(1, "kiwi", 1)]
+
+    async def test_children_are_tested_as_a_whole(self, new_uow: Factory) -> None:
+        noted = Basket(owner="ana", note=BasketNote(text="gift"))
+        noted.add_item("apple")
+        plain = Basket(owner="bo")
+        await self._stored(new_uow, noted)
+        await self._stored(new_uow, plain)
+        async with new_uow() as uow:
+            baskets = uow.repository(Basket)
+            assert [b.owner for b in await baskets.find(F("note").is_none())] == ["bo"]
+            assert [b.owner for b in await baskets.find(F("note").is_not_none())] == ["ana"]
+            assert [b.owner for b in await baskets.find(F("lines").any())] == ["ana"]
+            assert [b.owner for b in await baskets.find(~F("lines").any())] == ["bo"]
+            assert await baskets.count(F("note").any() & ~F("note").is_none()) == 1
+            # A list of children is never None: said, not silently false.
+            with pytest.raises(InvalidSpecification, match=r"never None: F\('lines'\)\.any\(\)"):
+                await baskets.find(F("lines").is_none())

@@ -83,6 +83,8 @@ OWN_LEAVES = st.one_of(
     _texts("owner", OWNERS | st.sampled_from(["o1", "o3"])),
     _texts("note.text", NOTES),
     st.booleans().map(lambda b: F("note.text").is_none() if b else F("note.text").is_not_none()),
+    st.booleans().map(lambda b: F("note").is_none() if b else F("note").is_not_none()),
+    st.sampled_from(["lines", "note"]).map(lambda field: F(field).any()),
 )
 LEAVES = st.one_of(
     OWN_LEAVES,

@@ -96,7 +96,7 @@ def _currency(draw: st.DrawFn) -> Spec:
 
 @st.composite
 def leaves(draw: st.DrawFn) -> Spec:
-    kind = draw(st.sampled_from(["amount", "currency", "carrier", "size", "inside"]))
+    kind = draw(st.sampled_from(["amount", "currency", "carrier", "size", "inside", "whole"]))
     if kind == "amount":
         return _amount(draw)
     if kind == "currency":
@@ -104,6 +104,8 @@ def leaves(draw: st.DrawFn) -> Spec:
     if kind == "carrier":
         carrier = draw(CARRIERS)
         return F("carrier") == carrier if draw(st.booleans()) else F("carrier").not_in([carrier])
+    if kind == "whole":  # the value object in two columns, tested as a whole
+        return F("price").is_none() if draw(st.booleans()) else F("price").is_not_none()
     if kind == "inside":  # a field of the JSON value object
         width = draw(st.integers(0, 3))
         return F("size.width_cm") <= width if draw(st.booleans()) else F("size.height_cm") != width

@@ -33,10 +33,15 @@ def test_any_combines_with_the_other_nodes() -> None:
     assert either.fields() == frozenset({"lines", "owner"})
 
 
-@pytest.mark.parametrize("inner", ["sku", F("sku"), None, 3], ids=repr)
+@pytest.mark.parametrize("inner", ["sku", F("sku"), 3], ids=repr)
 def test_any_takes_a_specification(inner: object) -> None:
     with pytest.raises(InvalidSpecification, match=r"F\('lines'\)\.any\(\) takes a spec"):
         F("lines").any(inner)  # type: ignore[arg-type]
+
+
+def test_any_without_a_specification_asks_for_one_child() -> None:
+    assert F("lines").any() == AnyMatch("lines", None)
+    assert repr(~F("lines").any()) == "~(F('lines').any())"
 
 
 def test_an_any_match_has_no_truth_value() -> None:

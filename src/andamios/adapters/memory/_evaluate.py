@@ -166,9 +166,12 @@ def _evaluate(spec: Spec, get: Getter) -> bool | None:  # noqa: PLR0911, PLR0912
     raise InvalidSpecification(msg)  # pragma: no cover
 
 
-def _any_child(held: object, spec: Spec) -> bool:
-    """Whether one of the children ``held`` (a list, one child or None) makes ``spec`` true."""
+def _any_child(held: object, spec: Spec | None) -> bool:
+    """Whether one of the children ``held`` (a list, one child or None) makes ``spec`` true
+    (with no spec: whether there is one)."""
     children = held if isinstance(held, list) else [] if held is None else [held]
+    if spec is None:
+        return bool(children)
     return any(
         _evaluate(spec, functools.partial(resolve_path, child)) is True for child in children
     )

@@ -61,6 +61,11 @@ class SpecColumns(Protocol):
         InvalidSpecification if ``path`` holds none."""
         ...
 
+    def present(self, path: str) -> sa.ColumnElement[bool] | None:
+        """Whether the whole value at ``path`` is there, when no one column holds it (a
+        one-to-one child, a value object in several columns); None when one column does."""
+        ...
+
 
 _OPERATORS: dict[Op, Callable[[Any, Any], sa.ColumnElement[bool]]] = {
     Op.EQ: operator.eq,
@@ -117,6 +122,9 @@ def compile_spec(  # noqa: PLR0911 - one return per node kind
             bound = sa.bindparam(name, list(values), type_=column.type, expanding=True, unique=True)
             return column.not_in(bound) if negated else column.in_(bound)
         case IsNone(field=path, negated=negated):
+            present = mapping.present(path)
+            if present is not None:  # a whole value no one column holds
+                return present if negated else sa.not_(present)
             column = mapping.column(path)
             return column.is_not(None) if negated else column.is_(None)
         case Between(field=path, low=low, high=high):
@@ -132,8 +140,9 @@ def compile_spec(  # noqa: PLR0911 - one return per node kind
             return sa.not_(compile_spec(mapping, part))
         case AnyMatch(field=path, spec=inner):
             columns, joined, source = mapping.collection(path)
-            matching = sa.select(sa.literal(1)).select_from(source)
-            matching = matching.where(joined, compile_spec(columns, inner))
+            matching = sa.select(sa.literal(1)).select_from(source).where(joined)
+            if inner is not None:
+                matching = matching.where(compile_spec(columns, inner))
             return sa.exists(matching.correlate_except(source))
     msg = f"unsupported specification node {spec!r}"
     raise InvalidSpecification(msg)

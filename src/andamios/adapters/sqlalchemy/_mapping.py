@@ -97,6 +97,11 @@ class AggregateMapping:
         row, and the aliased child table to select from; InvalidSpecification if none."""
         return _collection(self.aggregate_type.__name__, self.mapper, self.table, path)
 
+    def present(self, path: str) -> sa.ColumnElement[bool] | None:
+        """Whether the whole value at ``path`` is there, when no one column holds it (a
+        one-to-one child, a value object in several columns); None when one column does."""
+        return _presence(self.mapper, self.table, path)
+
 
 class ChildColumns:
     """The columns of one child entity class, read from an alias of its table.
@@ -127,6 +132,10 @@ class ChildColumns:
     def collection(self, path: str) -> tuple[ChildColumns, sa.ColumnElement[bool], sa.FromClause]:
         """The children of this child (when its mapping has any), as for the root."""
         return _collection(self._name, self._mapper, self.source, path)
+
+    def present(self, path: str) -> sa.ColumnElement[bool] | None:
+        """Whether a value object of this child stored in several columns is there."""
+        return _presence(self._mapper, self.source, path)
 
 
 def _no_column(name: str, table: sa.FromClause, path: str) -> InvalidSpecification:
@@ -181,6 +190,27 @@ def _collection(
         raise InvalidSpecification(msg)
     _, columns, joined = scope
     return columns, joined, columns.source
+
+
+def _presence(
+    mapper: Mapper[Any], parent: sa.FromClause, path: str
+) -> sa.ColumnElement[bool] | None:
+    """``F(path).is_not_none()`` where no one column holds the value: a value object mapped with
+    ``composite()`` is there when one of its columns is not NULL (it reads back ``None`` when
+    all are), a one-to-one child when a row of its table joins (``EXISTS``). None otherwise
+    (one column; a list of children, which the ports refuse to test for ``None``)."""
+    if "." in path:
+        return None
+    composite = next((each for each in mapper.composites if each.key == path), None)
+    if composite is not None:
+        to_parent = ClauseAdapter(parent)
+        return sa.or_(*(to_parent.traverse(column).is_not(None) for column in composite.columns))
+    scope = _scope(mapper, parent, path)
+    if scope is None or scope[0].uselist:
+        return None
+    _, columns, joined = scope
+    found = sa.select(sa.literal(1)).select_from(columns.source).where(joined)
+    return sa.exists(found.correlate_except(columns.source))
 
 
 def _child_value(

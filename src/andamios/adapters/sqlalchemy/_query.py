@@ -17,6 +17,7 @@ every database, as the in-memory adapter computes them.
 from __future__ import annotations
 
 from typing import Any, cast
+from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapper
@@ -44,6 +45,18 @@ class _WholeNumber(sa.types.TypeDecorator[int]):
         return None if value is None else int(value)
 
 
+class _ExactUuid(sa.types.TypeDecorator[UUID]):
+    """A UUID read back as a ``uuid.UUID`` (asyncpg hands out a subclass of its own)."""
+
+    impl = sa.Uuid
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> UUID | None:
+        if value is None or type(value) is UUID:
+            return value
+        return UUID(int=value.int)
+
+
 class _Sources:
     """Resolves a plan's prefixed paths (``"line.sku"``) to the columns of their source."""
 
@@ -64,6 +77,10 @@ class _Sources:
         head, _, rest = path.partition(".")
         return self._resolvers[head].collection(rest)
 
+    def present(self, path: str) -> sa.ColumnElement[bool] | None:
+        head, _, rest = path.partition(".")
+        return self._resolvers[head].present(rest)
+
 
 class _Outputs:
     """Resolves output names to the columns of the inner query (for having and order)."""
@@ -77,6 +94,9 @@ class _Outputs:
     def collection(self, path: str) -> tuple[SpecColumns, sa.ColumnElement[bool], sa.FromClause]:
         msg = f"{path!r} is an output: any() filters sources (in where())"
         raise InvalidSpecification(msg)
+
+    def present(self, path: str) -> None:
+        return None  # an output is one column
 
 
 def _aggregated(  # noqa: PLR0911 - one return per aggregation
@@ -96,9 +116,13 @@ def _aggregated(  # noqa: PLR0911 - one return per aggregation
             return sa.type_coerce(sa.func.sum(column), _WholeNumber())
         case Sum():
             return sa.func.sum(column)
-    text = isinstance(base_type(column.type), sa.String)
-    ordered = CodePointText(column) if text else column
     function = sa.func.min if isinstance(aggregation, Min) else sa.func.max
+    kind = base_type(column.type)
+    if isinstance(kind, sa.Uuid):
+        # PostgreSQL has no min(uuid); the text of a UUID (lower-case hex) orders as its bytes.
+        text = function(CodePointText(sa.cast(column, sa.String())), type_=sa.String())
+        return sa.cast(text, column.type)
+    ordered = CodePointText(column) if isinstance(kind, sa.String) else column
     return function(ordered, type_=column.type)
 
 
@@ -135,14 +159,15 @@ def _from(plan: QueryPlan, mapping: Mapping) -> tuple[sa.FromClause, _Sources]:
 def compile_query(plan: QueryPlan, mapping: Mapping, *, visible: bool = False) -> sa.Select[Any]:
     """The statement of ``plan``; ``visible``: only the outputs the caller sees."""
     clause, columns = _from(plan, mapping)
-    selected = [
-        (
-            _aggregated(output.value, columns)
-            if isinstance(output.value, Aggregation)
-            else columns.column(output.value)
-        ).label(output.name)
-        for output in plan.outputs
-    ]
+    selected = []
+    for output in plan.outputs:
+        value = output.value
+        column = (
+            _aggregated(value, columns) if isinstance(value, Aggregation) else columns.column(value)
+        )
+        if isinstance(column.type, sa.Uuid):  # a plain UUID column, not a user's decorator
+            column = sa.type_coerce(column, _ExactUuid())
+        selected.append(column.label(output.name))
     inner = sa.select(*selected).select_from(clause)
     if plan.condition is not None:
         inner = inner.where(compile_spec(columns, plan.condition))
