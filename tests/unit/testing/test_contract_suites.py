@@ -23,6 +23,7 @@ from andamios.testing import (
     AuditContract,
     BulkContract,
     ChildrenContract,
+    ReadModelContract,
     RepositoryContract,
     UnitOfWorkContract,
 )
@@ -31,6 +32,7 @@ SUITES: list[type] = [
     AuditContract,
     BulkContract,
     ChildrenContract,
+    ReadModelContract,
     RepositoryContract,
     UnitOfWorkContract,
 ]
