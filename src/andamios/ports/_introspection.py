@@ -113,7 +113,9 @@ def _dataclasses_in(hint: object) -> typing.Iterator[type]:
         yield from _dataclasses_in(arg)
 
 
+@functools.cache
 def _field_types(owner: type) -> dict[str, object]:
+    # Cached as type_hints() is: read for every path of every spec and query (never mutated).
     return {name: _strip_annotated(hint) for name, hint in type_hints(owner).items()}
 
 
