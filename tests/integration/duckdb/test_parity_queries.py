@@ -77,7 +77,7 @@ NAMES = ["x", "X", "y", ""]
 NOTES = ["n", "N", "m%"]
 OWNERS = ["ana", "Ana", "bo", "BO", "cy"]
 BASKET_NOTES = ["x", "X", "y"]
-PRICES = [Decimal("-1.50"), Decimal("0.00"), Decimal("0.25"), Decimal("2.25"), Decimal("10.00")]
+PRICES = [Decimal(v) for v in ("-2.97", "-1.50", "0.00", "0.01", "0.25", "2.25", "10.00")]
 WEIGHTS = [-1.5, 0.0, 0.25, 2.25, 3.0, math.nan]
 DATES = [date(2023, 12, 31), date(2024, 1, 1), date(2024, 6, 30)]
 

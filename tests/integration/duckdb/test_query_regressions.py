@@ -171,3 +171,31 @@ async def test_a_number_output_takes_whole_numbers_and_numbers_of_its_type(
             "whole": (int, 5),
         }
     ]
+
+
+@pytest.mark.parametrize(
+    ("values", "field", "mean"),
+    [
+        # DuckDB's AVG of decimals: their sum as a float, divided (the exact mean is -0.99).
+        ([Decimal("-2.97"), Decimal("0.00"), Decimal("0.00")], "price", -0.9900000000000001),
+        # PostgreSQL's AVG divides numerics to 16-20 digits first: 0.003333333333333333 there.
+        ([Decimal("0.01"), Decimal("0.00"), Decimal("0.00")], "price", 0.0033333333333333335),
+        # ... and of integers too: -3.555555555555556 there.
+        ([-32, 0, 0, 0, 0, 0, 0, 0, 0], "quantity", -3.5555555555555554),
+    ],
+    ids=["duckdb-decimals", "postgresql-decimals", "postgresql-integers"],
+)
+async def test_a_mean_is_the_sum_as_a_float_divided_by_the_count(
+    new_uow: Factory, values: list[Any], field: str, mean: float
+) -> None:
+    async with new_uow() as uow:
+        await uow.gadgets.add_many(
+            [
+                Gadget(**{"sku": "m", "name": "m", "price": Decimal(0), field: value})
+                for value in values
+            ]
+        )
+        await uow.commit()
+    query = ReadQuery(Gadget).where(F("sku") == "m").select(mean=Avg(field))
+    assert _typed(await _rows(new_uow, query)) == [{"mean": (float, mean)}]
+    assert mean == float(sum(values)) / len(values)

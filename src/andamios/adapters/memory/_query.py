@@ -4,8 +4,8 @@ A row is one value per source (an aggregate, a child entity, or ``None`` where a
 found nothing). Joins match equal values as SQL does (``None`` matches nothing; ``1``, ``1.0``
 and ``Decimal(1)`` are equal; NaN equals NaN, as DuckDB's DOUBLE); groups gather equal keys the
 same way (``None`` with ``None``). Aggregations skip ``None``: ``Sum``/``Min``/``Max``/``Avg`` of
-no values are ``None``, ``Count`` is 0; ``Avg`` is a float (an integer mean divided exactly,
-then rounded once), a ``Sum`` of decimals is exact. Ordering, ``having`` and ``where`` reuse the
+no values are ``None``, ``Count`` is 0; ``Avg`` is a float (the sum as a float, divided by the
+count as a float), a ``Sum`` of decimals is exact. Ordering, ``having`` and ``where`` reuse the
 spec evaluator (three-valued logic, NULLs last, DOUBLE order for floats).
 """
 
@@ -109,12 +109,10 @@ def _sum(values: list[Any]) -> object:
 
 
 def _avg(values: list[Any]) -> float:
-    count = len(values)
-    if any(isinstance(value, Decimal) for value in values):
-        return float(_EXACT.divide(_sum(values), count))  # type: ignore[arg-type]
-    if all(isinstance(value, int) for value in values):
-        return float(sum(values) / count)  # int / int: exact, rounded once
-    return float(sum(values)) / count
+    # The sum (exact for integers and decimals) made a float, then divided as a float: what SQL
+    # computes as CAST(SUM(x) AS DOUBLE) / COUNT(x). The databases' own AVG do not agree on it
+    # (PostgreSQL divides numerics to 16-20 digits before rounding to a float).
+    return float(_sum(values)) / len(values)  # type: ignore[arg-type]
 
 
 def _aggregate(  # noqa: PLR0911 - one return per aggregation

@@ -111,7 +111,11 @@ def _aggregated(  # noqa: PLR0911 - one return per aggregation
         case Count():
             return sa.func.count(column)
         case Avg():
-            return sa.cast(sa.func.avg(column), sa.Double())
+            # Not AVG: DuckDB and PostgreSQL round a mean of decimals or integers each their own
+            # way. The exact sum made a float, divided by the count: the same on every adapter
+            # (over no values the sum is NULL, and so is the mean).
+            total: sa.ColumnElement[float] = sa.cast(sa.func.sum(column), sa.Double())
+            return total / sa.func.count(column, type_=sa.Double())
         case Sum() if isinstance(base_type(column.type), sa.Integer):
             return sa.type_coerce(sa.func.sum(column), _WholeNumber())
         case Sum():
