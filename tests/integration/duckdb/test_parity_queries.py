@@ -81,7 +81,7 @@ PRICES = [Decimal(v) for v in ("-2.97", "-1.50", "0.00", "0.01", "0.25", "2.25",
 WEIGHTS = [-1.5, 0.0, 0.25, 2.25, 3.0, math.nan]
 DATES = [date(2023, 12, 31), date(2024, 1, 1), date(2024, 6, 30)]
 
-#: Each value a field may hold, by the name of its class and its path inside it (None: nullable).
+#: The values a field holds in the data, by its class and its path inside it (None: nullable).
 VOCABULARY: dict[tuple[type, str], list[Any]] = {
     (Gadget, "sku"): SKUS,
     (Gadget, "name"): NAMES,
