@@ -53,7 +53,10 @@ from andamios.ports.spi import (
     unregister_storage,
 )
 
-__all__ = ["AggregateMapping", "Child", "ChildColumns", "Mapping"]
+__all__ = ["STATEMENTS_KEPT", "AggregateMapping", "Child", "ChildColumns", "Mapping"]
+
+#: How many read-model statements a mapping keeps built (:meth:`Mapping.statement`).
+STATEMENTS_KEPT = 256
 
 # SQLAlchemy adds RETURNING to a versioned UPDATE only when it believes the database computes
 # the version. Andamios does compute it in SQL (``version = version + 1``) and needs the RETURNING:
@@ -390,6 +393,7 @@ class Mapping:
         self.registry = registry(metadata=self.metadata)
         self._aggregates: dict[type[AggregateRoot[Any]], AggregateMapping] = {}
         self._children: set[type] = set()
+        self._statements: dict[object, sa.Select[Any]] = {}
 
     def __repr__(self) -> str:
         names = ", ".join(sorted(cls.__name__ for cls in self._aggregates))
@@ -500,6 +504,7 @@ class Mapping:
         # they must carry SQLAlchemy's instrumentation state, or setting a field fails.
         register_blank_factory(cls, mapper.class_manager.new_instance)
         self._aggregates[cls] = AggregateMapping(cls, table, version, mapper)
+        self._statements.clear()
 
     def _map_children(
         self, cls: type, checked: list[tuple[str, tuple[Child, list[sa.ForeignKey]]]]
@@ -600,6 +605,19 @@ class Mapping:
             )
             raise MappingError(msg)
 
+    def statement(self, key: object, build: Callable[[], sa.Select[Any]]) -> sa.Select[Any]:
+        """The statement ``build`` makes for ``key`` (a read-model plan), kept while this
+        mapping maps what it maps: a statement is immutable and SQLAlchemy caches its compiled
+        form, so a query run again costs neither building nor compiling. At most
+        ``STATEMENTS_KEPT`` are kept, the oldest dropped first."""
+        found = self._statements.get(key)
+        if found is None:
+            found = build()
+            if len(self._statements) >= STATEMENTS_KEPT:
+                del self._statements[next(iter(self._statements))]
+            self._statements[key] = found
+        return found
+
     def clear(self) -> None:
         """Unmap every class (for tests that map the same classes again); tables are kept."""
         for cls in (*self._aggregates, *self._children):
@@ -609,6 +627,7 @@ class Mapping:
         self._children.clear()
         self.registry = registry(metadata=self.metadata)
         self._aggregates.clear()
+        self._statements.clear()
 
     def is_mapped(self, aggregate_type: type) -> bool:
         """Whether this mapping maps ``aggregate_type``."""

@@ -161,7 +161,20 @@ def _from(plan: QueryPlan, mapping: Mapping) -> tuple[sa.FromClause, _Sources]:
 
 
 def compile_query(plan: QueryPlan, mapping: Mapping, *, visible: bool = False) -> sa.Select[Any]:
-    """The statement of ``plan``; ``visible``: only the outputs the caller sees."""
+    """The statement of ``plan``; ``visible``: only the outputs the caller sees.
+
+    Built once per plan and kept by the mapping (:meth:`Mapping.statement`): a query run again,
+    a report's constant query above all, reuses it. A plan holding a value no dict can key (a
+    list compared whole) is built each time.
+    """
+    try:
+        hash(plan)
+    except TypeError:
+        return _build(plan, mapping, visible=visible)
+    return mapping.statement((plan, visible), lambda: _build(plan, mapping, visible=visible))
+
+
+def _build(plan: QueryPlan, mapping: Mapping, *, visible: bool) -> sa.Select[Any]:
     clause, columns = _from(plan, mapping)
     selected = []
     for output in plan.outputs:
