@@ -17,6 +17,8 @@ supplies through this module. Both sides import it; it imports neither.
 - :class:`ArrowReader`: how a database hands a query's result over as a ``pyarrow.Table``
   without a Python object per value (DuckDB); a database without one (its ``arrow_reader`` is
   ``None`` or missing) builds the table from the rows.
+- :data:`WHOLE_SUMS`: the dialect attribute that, set to ``True``, says its driver hands over a
+  ``SUM`` of integers as an ``int`` already (DuckDB), so no result is converted per row.
 - :data:`CHILD_FOREIGN_KEYS`: the dialect attribute that, set to ``False``, leaves the foreign
   key of a child table out of DDL (DuckDB cannot update a referenced row, ADR 0009).
 - :func:`url_option` and :func:`pool_exhausted`: what the database adapters' settings and error
@@ -39,6 +41,7 @@ from andamios.ports.errors import ConfigurationError, OperationalError
 __all__ = [
     "CHILD_FOREIGN_KEYS",
     "STAGED",
+    "WHOLE_SUMS",
     "ArrowReader",
     "BulkStager",
     "CodePointText",
@@ -52,6 +55,9 @@ __all__ = [
 
 #: The name of the dialect attribute saying whether child tables' foreign keys are created.
 CHILD_FOREIGN_KEYS = "andamios_child_foreign_keys"
+
+#: The name of the dialect attribute saying whether a SUM of integers reads back as an ``int``.
+WHOLE_SUMS = "andamios_whole_sums"
 
 #: The name under which a bulk statement reads the staged rows (``FROM andamios_staged``).
 STAGED = "andamios_staged"

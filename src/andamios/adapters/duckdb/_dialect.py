@@ -420,6 +420,8 @@ class AsyncDuckDBDialect(_DuckDBEngineDialect):
     # DuckDB refuses to UPDATE a row a foreign key references (an UPDATE is a delete and an
     # insert to it), so a child table's key to its root is never created (ADR 0009).
     andamios_child_foreign_keys = False
+    # SUM of an integer column is a HUGEINT, which DuckDB's Python API hands over as an int.
+    andamios_whole_sums = True
     supports_statement_cache = True
     supports_server_side_cursors = True
     # duckdb binds Decimal parameters natively; without this SQLAlchemy's Numeric sends floats

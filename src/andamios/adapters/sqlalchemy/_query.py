@@ -16,13 +16,14 @@ every database, as the in-memory adapter computes them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, cast
 from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapper
 
-from andamios.adapters.sql_spi import ArrowReader, CodePointText, base_type
+from andamios.adapters.sql_spi import WHOLE_SUMS, ArrowReader, CodePointText, base_type
 from andamios.adapters.sqlalchemy._compiler import SpecColumns, compile_order, compile_spec
 from andamios.adapters.sqlalchemy._mapping import ChildColumns, Mapping
 from andamios.adapters.sqlalchemy._repository import SessionContext
@@ -36,13 +37,21 @@ ROWS = "andamios_rows"
 
 
 class _WholeNumber(sa.types.TypeDecorator[int]):
-    """A sum of integers as an ``int`` (PostgreSQL's ``sum(bigint)`` is ``numeric``)."""
+    """A sum of integers as an ``int`` (PostgreSQL's ``sum(bigint)`` is ``numeric``), converted
+    only where the dialect does not say its driver gives one already (:data:`WHOLE_SUMS`)."""
 
     impl = sa.Numeric
     cache_ok = True
 
     def process_result_value(self, value: Any, dialect: sa.Dialect) -> int | None:
         return None if value is None else int(value)
+
+    def result_processor(
+        self, dialect: sa.Dialect, coltype: object
+    ) -> Callable[[Any], int | None] | None:
+        if getattr(dialect, WHOLE_SUMS, False):
+            return None  # no Python call per row
+        return super().result_processor(dialect, coltype)
 
 
 class _ExactUuid(sa.types.TypeDecorator[UUID]):
