@@ -222,7 +222,7 @@ def test_bench_quick_runs_on_the_plain_install_then_with_the_extra_it_names(
     extras = re.findall(r"pip install 'andamios\[([a-z0-9_-]+)\]'", skipped)
     assert extras == ["bulk"]
     assert all(name in skipped for name in SKIPPED_WITHOUT_PYARROW)
-    assert "[1/3] reads, empty unit of work" in shown
+    assert "[1/4] reads, empty unit of work" in shown
     assert "bulk inserts" not in shown
     assert _rows(shown) == RUN_WITHOUT_PYARROW
     assert "PostgreSQL (ratio to raw asyncpg)" in shown  # run, or skipped saying why

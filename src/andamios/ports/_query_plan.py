@@ -194,7 +194,7 @@ class _Planner:
             )
             raise InvalidSpecification(msg)
         for path in (left, right):
-            self.kind_of(path, leaf=True)
+            self.leaf_kind(path)
         self.sources[name] = dataclasses.replace(self.sources[name], on=(left, right))
 
     def _known(self) -> str:
@@ -227,23 +227,20 @@ class _Planner:
         head, _, rest = prefixed.partition(".")
         return self.sources[head], rest
 
-    def kind_of(self, prefixed: str, *, leaf: bool) -> object:
-        """The type a prefixed path holds; with ``leaf``, refused unless one column holds it."""
+    def leaf_kind(self, prefixed: str) -> object:
+        """The type a prefixed path holds, refused unless one column holds it."""
         source, rest = self.split(prefixed)
         if rest == "id":
             kind = id_type_of(source.kind)
         else:
             kind = unwrap_new_type(leaf_type(source.kind, rest))
-        if leaf:
-            head = rest.partition(".")[0]
-            if child_entities_of(source.kind, head) is not None and "." not in rest:
-                msg = f"{prefixed!r} holds child entities: read their fields"
-                raise InvalidSpecification(msg)
-            if (isinstance(kind, type) and dataclasses.is_dataclass(kind)) or typing.get_origin(
-                kind
-            ) in (list, dict, tuple, set):
-                msg = f"{prefixed!r} is a whole value: read its fields, one column each"
-                raise InvalidSpecification(msg)
+        if "." not in rest and child_entities_of(source.kind, rest) is not None:
+            msg = f"{prefixed!r} holds child entities: read their fields"
+            raise InvalidSpecification(msg)
+        whole = typing.get_origin(kind) in (list, dict, tuple, set)
+        if whole or (isinstance(kind, type) and dataclasses.is_dataclass(kind)):
+            msg = f"{prefixed!r} is a whole value: read its fields, one column each"
+            raise InvalidSpecification(msg)
         return kind
 
     def spec(self, spec: Spec) -> Spec:
@@ -260,7 +257,7 @@ def _check_aggregation(planner: _Planner, aggregation: Aggregation) -> Aggregati
     if aggregation.field is None:
         return aggregation
     path = planner.path(aggregation.field)
-    kind = planner.kind_of(path, leaf=True)
+    kind = planner.leaf_kind(path)
     name = type(aggregation).__name__
     wanted = _NUMBERS if isinstance(aggregation, (Sum, Avg)) else _ORDERED
     if not isinstance(aggregation, Count) and not (
@@ -304,7 +301,7 @@ def _number_kind(planner: _Planner, aggregation: Count | Avg | Sum) -> type:
         return int
     if isinstance(aggregation, Avg):
         return float
-    kind = planner.kind_of(aggregation.field, leaf=True)
+    kind = planner.leaf_kind(aggregation.field)
     return next(each for each in _NUMBERS if isinstance(kind, type) and issubclass(kind, each))
 
 
@@ -400,11 +397,11 @@ def _checked_outputs(
             outputs.append(Output(output.name, _check_aggregation(planner, output.value)))
         else:
             path = planner.path(output.value)
-            planner.kind_of(path, leaf=True)
+            planner.leaf_kind(path)
             outputs.append(Output(output.name, path))
     groups = tuple(planner.path(path) for path in query.groups)
     for path in groups:
-        planner.kind_of(path, leaf=True)
+        planner.leaf_kind(path)
     if query.grouped:
         loose = [o.name for o in outputs if isinstance(o.value, str) and o.value not in groups]
         if loose:

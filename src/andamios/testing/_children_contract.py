@@ -200,6 +200,7 @@ class ChildrenContract:
             assert [b.owner for b in await baskets.find(F("note").is_not_none())] == ["ana"]
             assert [b.owner for b in await baskets.find(F("lines").any())] == ["ana"]
             assert [b.owner for b in await baskets.find(~F("lines").any())] == ["bo"]
+            assert await baskets.count(F("lines").any(F("sku").is_none())) == 0
             assert await baskets.count(F("note").any() & ~F("note").is_none()) == 1
             # A list of children is never None: said, not silently false.
             with pytest.raises(InvalidSpecification, match=r"never None: F\('lines'\)\.any\(\)"):

@@ -9,7 +9,7 @@ from tests.integration.duckdb._contract_mapping import contract_mapping
 
 from andamios.adapters.sqlalchemy import _mapping
 from andamios.adapters.sqlalchemy._query import compile_query
-from andamios.domain import Compare, Count, F, Op, ReadQuery
+from andamios.domain import AnyMatch, Compare, Count, F, InvalidSpecification, Op, ReadQuery
 from andamios.ports._query_plan import plan_query
 from andamios.testing.models import Gadget
 
@@ -42,3 +42,12 @@ def test_a_plan_no_dict_can_key_is_built_each_time() -> None:
         built = compile_query(loose, mapping)
         assert compile_query(loose, mapping) is not built
         assert "andamios_rows.n = " in str(built)
+
+
+def test_outputs_hold_no_children() -> None:
+    with contract_mapping() as mapping:
+        plan = plan_query(ReadQuery(Gadget).select("sku"))
+        # The planner refuses any() in having(); the compiler says the same if asked.
+        odd = dataclasses.replace(plan, having=AnyMatch("sku", F("x") == 1))
+        with pytest.raises(InvalidSpecification, match="is an output"):
+            compile_query(odd, mapping)
