@@ -92,8 +92,6 @@ from andamios.domain._values import (
     UpdatedAt,
 )
 
-Query = ReadQuery  # TEMPORARY: removed once every file says ReadQuery
-
 __all__ = [
     "AggregateRoot",
     "Aggregation",
