@@ -18,6 +18,7 @@ from typing import Any
 from andamios.domain import InvalidSpecification
 from andamios.ports._query_plan import row_factory
 from andamios.ports._tracker import Tracker
+from andamios.ports.errors import UnitOfWorkError
 
 __all__ = ["RawSql", "check_statement"]
 
@@ -25,6 +26,9 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 _NUMBER = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _DOLLAR_QUOTE = re.compile(r"\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$")
 _BOOLEANS = frozenset({"true", "false"})
+#: What makes a statement that starts as a query write (``WITH ... DELETE``, ``SELECT ... INTO``,
+#: ``EXPLAIN ANALYZE UPDATE``): a read-only unit of work runs none of them.
+_WRITES = frozenset({"insert", "update", "delete", "merge", "into"})
 
 
 def _refuse(statement: str, position: int, what: str) -> InvalidSpecification:
@@ -40,7 +44,9 @@ def _refuse(statement: str, position: int, what: str) -> InvalidSpecification:
 _QUERIES = frozenset({"select", "with", "values", "table", "from", "show", "describe", "explain"})
 
 
-def check_statement(statement: object, params: object, *, rows: bool) -> dict[str, object]:  # noqa: PLR0912, PLR0915 - one branch per token kind
+def check_statement(  # noqa: PLR0912, PLR0915 - one branch per token kind
+    statement: object, params: object, *, rows: bool, read_only: bool = False
+) -> dict[str, object]:
     """The parameters of ``statement`` if its text holds no value and they fit; else refuse.
 
     ``rows``: whether the caller reads rows, so the statement must return some (a query, or a
@@ -108,6 +114,14 @@ def check_statement(statement: object, params: object, *, rows: bool) -> dict[st
             raise _refuse(statement, index, f"the number {number.group()}")
         index += 1
     returns_rows = bool(words) and (words[0] in _QUERIES or "returning" in words)
+    if read_only and not (
+        returns_rows and words[0] in _QUERIES and not _WRITES.intersection(words)
+    ):
+        msg = (
+            "a read-only unit of work runs queries only: this statement may write; run it in a "
+            "unit of work without read_only=True"
+        )
+        raise UnitOfWorkError(msg)
     if rows and not returns_rows:
         msg = "this statement returns no rows: run it with uow.sql.execute(), or add RETURNING"
         raise InvalidSpecification(msg)
@@ -165,7 +179,7 @@ class RawSql:
 
     def _checked(self, statement: object, params: object, *, rows: bool) -> dict[str, object]:
         self._tracker.ensure_active()
-        return check_statement(statement, params, rows=rows)
+        return check_statement(statement, params, rows=rows, read_only=self._tracker.read_only)
 
     # -- what an adapter implements -------------------------------------------------------------
 

@@ -165,3 +165,41 @@ async def test_the_memory_adapter_names_the_portable_way() -> None:
             with pytest.raises(UnsupportedOperation, match=r"uow\.query\(ReadQuery"):
                 await call("SELECT sku FROM gadgets")
         assert await uow.gadgets.count() == 0  # nothing was poisoned
+
+
+@pytest.fixture(params=DATABASE_KINDS)
+async def read_only_uow(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[tuple[Factory, Factory]]:
+    with contract_mapping() as mapping:
+        async with open_database(request.param, tmp_path, mapping) as database:
+            make = SqlAlchemyUnitOfWork.factory
+            yield (
+                make(ContractUnitOfWork, database=database, mapping=mapping),
+                make(ContractUnitOfWork, database=database, mapping=mapping, read_only=True),
+            )
+
+
+@pytest.mark.parametrize(
+    ("method", "statement"),
+    [
+        ("execute", "DELETE FROM gadgets"),
+        ("execute", "CHECKPOINT"),
+        ("rows", "UPDATE gadgets SET quantity = :q RETURNING sku"),
+        ("rows", "WITH gone AS (DELETE FROM gadgets RETURNING sku) SELECT sku FROM gone"),
+        ("rows", "EXPLAIN ANALYZE DELETE FROM gadgets"),
+    ],
+)
+async def test_a_read_only_unit_of_work_runs_queries_only(
+    read_only_uow: tuple[Factory, Factory], method: str, statement: str
+) -> None:
+    writer, reader = read_only_uow
+    await seed(writer)
+    params = {"q": 1} if ":q" in statement else None
+    async with reader() as uow:
+        with pytest.raises(UnitOfWorkError, match="read-only unit of work runs queries only"):
+            await getattr(uow.sql, method)(statement, params)
+        assert await uow.sql.rows("SELECT count(*) AS n FROM gadgets") == [{"n": 6}]
+        await uow.commit()
+    async with writer() as uow:
+        assert await uow.gadgets.count() == 6
