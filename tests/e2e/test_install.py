@@ -183,6 +183,7 @@ SKIPPED_WITHOUT_PYARROW = [
     "add_many + commit, 1,000",
     "add_many + commit, 5,000",
     "bulk update of 1,000 loaded + commit",
+    "query_arrow: 20,000 rows (Arrow)",
 ]
 RUN_WITHOUT_PYARROW = [
     "get-by-id (open unit of work)",
@@ -190,6 +191,10 @@ RUN_WITHOUT_PYARROW = [
     "count with a filter",
     "stream 5,000 aggregates",
     "empty unit of work (enter/exit)",
+    "query: group-by + sum over 20,000 rows",
+    "query: join 5,000 lines x 500 products",
+    "count: lines.any() over 5,000 aggregates",
+    "find: lines.any() over 5,000 aggregates",
     "RSS: import + open + 1 round-trip",
 ]
 
@@ -237,7 +242,7 @@ def test_bench_quick_runs_on_the_plain_install_then_with_the_extra_it_names(
         f"{installed.wheel}[{','.join(extras)}]", env=installed.env, cwd=tmp_path,
     )  # fmt: skip
     shown = installed.andamios(*args, cwd=decoys).stdout
-    assert "[1/4] bulk inserts" in shown
+    assert "[1/5] bulk inserts" in shown
     assert "skipped, " not in shown
     rows = _rows(shown)
     assert rows[:2] == SKIPPED_WITHOUT_PYARROW[:2]
