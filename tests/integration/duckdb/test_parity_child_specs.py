@@ -153,7 +153,7 @@ async def _seen(  # noqa: PLR0917 - one call per adapter, the same arguments
         )
 
 
-@parity_settings(100)  # per database: a DuckDB file, then PostgreSQL
+@parity_settings(60)  # per database: a DuckDB file, then PostgreSQL
 @given(
     rows=BASKETS,
     spec=st.none() | SPECS,

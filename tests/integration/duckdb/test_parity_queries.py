@@ -493,7 +493,7 @@ def sql_factory(
 TABLES = ("basket_lines", "basket_notes", "baskets", "gadgets", "tickets")
 
 
-@parity_settings(100)  # per database: a DuckDB file, then PostgreSQL (~7 s in all)
+@parity_settings(60)  # per database: a DuckDB file, then PostgreSQL (~5 s in all)
 @given(stored=data(), made=st.lists(queries(), min_size=1, max_size=3))
 def test_memory_and_sql_agree_on_read_models(
     sql_factory: Any, stored: Data, made: list[Made]
