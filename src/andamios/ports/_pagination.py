@@ -5,9 +5,32 @@ from __future__ import annotations
 from collections.abc import Set
 from dataclasses import dataclass, field
 
-from andamios.domain import And, Compare, IsNone, Op, Or, Order, Spec
+from andamios.domain import And, Compare, InvalidSpecification, IsNone, Op, Or, Order, Spec
 
-__all__ = ["Cursor", "Page", "keyset_after"]
+__all__ = ["DEFAULT_PAGE", "Cursor", "Page", "check_count", "check_page_size", "keyset_after"]
+
+#: How many items a page holds unless asked for another size.
+DEFAULT_PAGE = 50
+#: What SQL's LIMIT and OFFSET take (BIGINT): beyond it one adapter would answer, another fail.
+_MAX_COUNT = 2**63
+
+
+def check_count(name: str, value: object, *, allow_none: bool) -> None:
+    """Refuse a ``limit``, ``offset`` or page size that is not a whole number every adapter
+    takes (``None`` too, unless ``allow_none``)."""
+    if value is None and allow_none:
+        return
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < _MAX_COUNT:
+        msg = f"{name} must be a whole number from 0 to 2**63 - 1, got {value!r}"
+        raise InvalidSpecification(msg)
+
+
+def check_page_size(size: object) -> None:
+    """Refuse a page size that is not a whole number of at least 1."""
+    check_count("size", size, allow_none=False)
+    if size == 0:
+        msg = "size must be at least 1"
+        raise InvalidSpecification(msg)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,30 +19,25 @@ from typing import Any, cast
 from uuid import UUID
 
 from andamios.domain import InvalidSpecification, ReadQuery
-from andamios.ports._pagination import Cursor, Page, keyset_after
+from andamios.ports._pagination import (
+    DEFAULT_PAGE,
+    Cursor,
+    Page,
+    check_count,
+    check_page_size,
+    keyset_after,
+)
 from andamios.ports._query_plan import QueryPlan, plan_query, row_factory
 from andamios.ports._raw_sql import RawSql
 from andamios.ports._tracker import Tracker
 
 __all__ = ["Reads", "rows_to_arrow"]
 
-_DEFAULT_PAGE = 50
-#: What SQL's LIMIT and OFFSET take (BIGINT): beyond it one adapter would answer, another fail.
-_MAX_COUNT = 2**63
-
-
-def _check_count(name: str, value: object, *, allow_none: bool) -> None:
-    if value is None and allow_none:
-        return
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < _MAX_COUNT:
-        msg = f"{name} must be a whole number from 0 to 2**63 - 1, got {value!r}"
-        raise InvalidSpecification(msg)
-
 
 def _plan(query: object) -> QueryPlan:
     plan = plan_query(query)
-    _check_count("limit", plan.limit, allow_none=True)
-    _check_count("offset", plan.offset, allow_none=False)
+    check_count("limit", plan.limit, allow_none=True)
+    check_count("offset", plan.offset, allow_none=False)
     return plan
 
 
@@ -96,7 +91,7 @@ class Reads:
         return [make(**dict(zip(names, row, strict=False))) for row in rows]
 
     async def query_page[R](
-        self, query: ReadQuery[R], *, size: int = _DEFAULT_PAGE, after: Cursor | None = None
+        self, query: ReadQuery[R], *, size: int = DEFAULT_PAGE, after: Cursor | None = None
     ) -> Page[R]:
         """One keyset page of at most ``size`` rows of ``query``, after the cursor ``after``.
 
@@ -111,10 +106,7 @@ class Reads:
         if not query.deterministic:
             msg = "query_page() needs the query's deterministic order: drop unordered()"
             raise InvalidSpecification(msg)
-        _check_count("size", size, allow_none=False)
-        if size == 0:
-            msg = "size must be at least 1"
-            raise InvalidSpecification(msg)
+        check_page_size(size)
         make = row_factory(query.row_type, plan.names)
         if after is not None:
             if not isinstance(after, Cursor) or after.order != plan.order:

@@ -23,7 +23,14 @@ from andamios.ports._introspection import (
     unwrap_new_type,
     validate_fields,
 )
-from andamios.ports._pagination import Cursor, Page, keyset_after
+from andamios.ports._pagination import (
+    DEFAULT_PAGE,
+    Cursor,
+    Page,
+    check_count,
+    check_page_size,
+    keyset_after,
+)
 from andamios.ports._spec_values import validate_spec
 from andamios.ports._storage import id_type_of, storage_rules
 from andamios.ports._tracker import Tracker
@@ -32,17 +39,6 @@ from andamios.ports.errors import DuplicateError, NotFound, UnitOfWorkError
 __all__ = ["Repository"]
 
 _DEFAULT_BATCH = 500
-_DEFAULT_PAGE = 50
-#: What SQL's LIMIT and OFFSET take (BIGINT): beyond it one adapter would answer, another fail.
-_MAX_COUNT = 2**63
-
-
-def _check_count(name: str, value: object, *, allow_none: bool) -> None:
-    if value is None and allow_none:
-        return
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < _MAX_COUNT:
-        msg = f"{name} must be a whole number from 0 to 2**63 - 1, got {value!r}"
-        raise InvalidSpecification(msg)
 
 
 def _hashable(ids: list[object]) -> set[object]:
@@ -232,8 +228,8 @@ class Repository[A: AggregateRoot[Any], ID](abc.ABC):
         """
         checked = self._live(self._check_spec(spec), include_deleted=include_deleted)
         order = self._check_order(order_by)
-        _check_count("limit", limit, allow_none=True)
-        _check_count("offset", offset, allow_none=False)
+        check_count("limit", limit, allow_none=True)
+        check_count("offset", offset, allow_none=False)
         with self._tracker.operation():
             found = await self._find(checked, order, limit, offset)
         for aggregate in found:
@@ -311,7 +307,7 @@ class Repository[A: AggregateRoot[Any], ID](abc.ABC):
         spec: Spec | None = None,
         *,
         order_by: OrderBy = None,
-        size: int = _DEFAULT_PAGE,
+        size: int = DEFAULT_PAGE,
         after: Cursor | None = None,
         include_deleted: bool = False,
     ) -> Page[A]:
@@ -322,10 +318,7 @@ class Repository[A: AggregateRoot[Any], ID](abc.ABC):
         """
         checked = self._live(self._check_spec(spec), include_deleted=include_deleted)
         order = self._check_order(order_by)
-        _check_count("size", size, allow_none=False)
-        if size == 0:
-            msg = "size must be at least 1"
-            raise InvalidSpecification(msg)
+        check_page_size(size)
         if after is not None:
             if not isinstance(after, Cursor) or after.order != order:
                 msg = "this cursor was made for another order_by; pass the same order_by"
