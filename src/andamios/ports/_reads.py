@@ -14,7 +14,7 @@ import dataclasses
 import enum
 import importlib
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 from uuid import UUID
 
@@ -70,6 +70,15 @@ def rows_to_arrow(names: Sequence[str], rows: Sequence[Sequence[object]]) -> Any
     )
 
 
+def _made[R](
+    make: Callable[..., R], names: tuple[str, ...], rows: Sequence[Sequence[object]]
+) -> list[R]:
+    """Result rows as ``make`` builds them from their visible outputs (hidden ones follow)."""
+    if make is dict:  # the default rows: one dict each, made in C (no call of Python per row)
+        return cast("list[R]", list(map(dict, map(zip, itertools.repeat(names), rows))))
+    return [make(**dict(zip(names, row, strict=False))) for row in rows]
+
+
 class Reads:
     """Read-model queries and raw SQL on a unit of work (mixed into ``UnitOfWork``)."""
 
@@ -85,10 +94,7 @@ class Reads:
         make = row_factory(query.row_type, plan.names)
         with self._tracker.operation():
             rows = await self._run_query(plan)
-        names = plan.names
-        if make is dict:  # the default rows: one dict each, made in C (no call of Python per row)
-            return cast("list[R]", list(map(dict, map(zip, itertools.repeat(names), rows))))
-        return [make(**dict(zip(names, row, strict=False))) for row in rows]
+        return _made(make, plan.names, rows)
 
     async def query_page[R](
         self, query: ReadQuery[R], *, size: int = DEFAULT_PAGE, after: Cursor | None = None
@@ -121,8 +127,7 @@ class Reads:
         plan = dataclasses.replace(plan, limit=size + 1)
         with self._tracker.operation():
             rows = await self._run_query(plan)
-        names = plan.names
-        items = [make(**dict(zip(names, row, strict=False))) for row in rows[:size]]
+        items = _made(make, plan.names, rows[:size])
         if len(rows) <= size:
             return Page(items)
         position = {output.name: index for index, output in enumerate(plan.outputs)}
