@@ -5,7 +5,7 @@ What is here:
 - One contract suite per port concern: :class:`RepositoryContract` (add, get, remove, queries,
   pages, streams), :class:`UnitOfWorkContract` (transactions, isolation, versions, concurrency,
   events), :class:`BulkContract` (many aggregates in one unit of work), :class:`AuditContract`
-  (audit stamps and soft delete) and :class:`ChildrenContract` (child entities).
+  (audit stamps and soft delete), :class:`ChildrenContract` (child entities) and
   :class:`ReadModelContract` (read-model queries: joins, groups, aggregations, pages).
 - :class:`FakeClock`, a ``Clock`` that stands still until a test moves it.
 - :mod:`andamios.testing.models`: the small domain the suites run against (``Gadget``,
@@ -24,8 +24,8 @@ contract runs against your code::
     import pytest
     from andamios.ports import UnitOfWorkFactory
     from andamios.testing import (
-        AuditContract, BulkContract, ChildrenContract, FakeClock, RepositoryContract,
-        UnitOfWorkContract,
+        AuditContract, BulkContract, ChildrenContract, FakeClock, ReadModelContract,
+        RepositoryContract, UnitOfWorkContract,
     )
     from andamios.testing.models import ContractUnitOfWork
 
@@ -39,6 +39,7 @@ contract runs against your code::
     class TestMyUnitOfWork(UnitOfWorkContract): ...   # the same fixture
     class TestMyBulk(BulkContract): ...
     class TestMyChildren(ChildrenContract): ...
+    class TestMyReadModels(ReadModelContract): ...
 
     class TestMyAudit(AuditContract):
         @pytest.fixture
