@@ -31,6 +31,8 @@ from andamios.domain import (
     In,
     InvalidSpecification,
     Match,
+    Max,
+    Min,
     Not,
     Or,
     Order,
@@ -254,6 +256,10 @@ class _Planner:
 
 
 def _check_aggregation(planner: _Planner, aggregation: Aggregation) -> Aggregation:
+    if type(aggregation) not in (Count, Sum, Avg, Min, Max):
+        # An adapter computes the five it knows; another class would mean something to none.
+        msg = f"{aggregation!r}: aggregations are Count, Sum, Avg, Min and Max"
+        raise InvalidSpecification(msg)
     if aggregation.field is None:
         return aggregation
     path = planner.path(aggregation.field)

@@ -182,6 +182,16 @@ async def test_the_planner_refuses_what_the_classes_cannot_answer(query: Any, me
         await _run(query)
 
 
+@dataclass(frozen=True, slots=True, repr=False, init=False)
+class Median(Sum):
+    """Not one of the five: no adapter knows what it means."""
+
+
+async def test_only_the_five_aggregations_are_computed() -> None:
+    with pytest.raises(InvalidSpecification, match="aggregations are Count, Sum, Avg, Min and Max"):
+        await _run(ReadQuery(Gadget).select(m=Median("price")))
+
+
 async def test_a_query_must_be_a_query() -> None:
     new_uow = InMemoryUnitOfWork.factory(Shop)
     async with new_uow() as uow:
