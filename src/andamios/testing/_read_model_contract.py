@@ -391,6 +391,13 @@ class ReadModelContract:
             rows = await uow.query(query)
         assert table.column_names == ["sku", "quantity", "price", "weight"]
         assert table.to_pylist() == rows
+        if importlib.util.find_spec("polars") is not None:
+            async with new_uow() as uow:
+                frame = await uow.query_polars(query.where(F("quantity") > 0))
+            assert frame["sku"].to_list() == ["A-1", "B-2", "D-4", "E-5"]
+        async with new_uow() as uow:
+            empty = await uow.query_arrow(query.where(F("sku") == "none"))
+        assert (empty.num_rows, empty.column_names) == (0, ["sku", "quantity", "price", "weight"])
         shipment = Shipment(code="S-1", amount=Decimal("5.00"), carrier=Carrier.COURIER)
         async with new_uow() as uow:
             await uow.repository(Shipment).add(shipment)

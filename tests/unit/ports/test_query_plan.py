@@ -6,7 +6,6 @@ contract suite, ``andamios.testing.ReadModelContract``, runs the shared behaviou
 
 from __future__ import annotations
 
-import math
 import sys
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -30,7 +29,7 @@ from andamios.domain import (
 )
 from andamios.domain._query import default_source_name
 from andamios.ports import Cursor, Repository, UnitOfWork
-from andamios.testing.models import Basket, Gadget, Ticket, make_gadgets
+from andamios.testing.models import Basket, Gadget, make_gadgets
 
 
 @dataclass(frozen=True)
@@ -226,63 +225,6 @@ async def test_into_accepts_rows_whose_other_fields_have_defaults() -> None:
 # -- in-memory evaluation with SQL's rules ---------------------------------------------------------
 
 
-async def test_value_objects_and_floats_follow_sqls_rules() -> None:
-    rows = [
-        Reading(sensor="a", value=math.nan, count=2, price=Money(Decimal("1.5"), "EUR")),
-        Reading(sensor="a", value=math.nan, count=sys.maxsize),
-        Reading(sensor="b", value=-0.0, count=1, price=Money(Decimal("2.25"), "EUR")),
-        Reading(sensor="b", value=0.0, count=1),
-        Reading(sensor="c", value=None),
-    ]
-    query = (
-        ReadQuery(Reading)
-        .group_by("value")
-        .select("value", n=Count(), total=Sum("price.amount"), mean=Avg("price.amount"))
-        .order_by(F("value").desc(nulls_first=True))
-    )
-    found = await _run(query, rows)
-    # NaN sorts above every number and groups with NaN; -0.0 groups with 0.0.
-    assert [row["n"] for row in found] == [1, 2, 2]
-    assert math.isnan(found[1]["value"])
-    assert found[1]["total"] == Decimal("1.5")
-    assert found[1]["mean"] == 1.5
-    assert found[2]["total"] == Decimal("2.25")
-    assert found[0] == {"value": None, "n": 1, "total": None, "mean": None}
-    means = await _run(ReadQuery(Reading).select(mean=Avg("count"), floats=Avg("value")), rows)
-    assert means[0]["mean"] == (sys.maxsize + 5) / 5  # exact division, rounded once
-    assert math.isnan(means[0]["floats"])
-    assert await _run(ReadQuery(Reading).select(n=Count("value", distinct=True)), rows) == [
-        {"n": 2}
-    ]
-
-
-async def test_joins_on_numbers_match_equal_values_of_other_types() -> None:
-    @dataclass(eq=False, kw_only=True)
-    class Left(AggregateRoot[UUID]):
-        key: float | None
-
-    @dataclass(eq=False, kw_only=True)
-    class Right(AggregateRoot[UUID]):
-        key: int | None
-
-    class Both(UnitOfWork):
-        lefts: Repository[Left, UUID]
-        rights: Repository[Right, UUID]
-
-    new_uow = InMemoryUnitOfWork.factory(Both)
-    async with new_uow() as uow:
-        await uow.lefts.add_many([Left(key=1.0), Left(key=None), Left(key=math.nan)])
-        await uow.rights.add_many([Right(key=1), Right(key=2), Right(key=None)])
-        joined = (
-            ReadQuery(Left)
-            .join(Right, on=("right.key", "left.key"), outer=True)
-            .select("left.key", other=F("right.key"))
-            .order_by(F("key").asc(nulls_first=True))
-        )
-        rows = await uow.query(joined)
-    assert [row["other"] for row in rows] == [None, 1, None]
-
-
 async def test_where_combines_specs_over_every_source() -> None:
     rows = make_gadgets()
     query = (
@@ -341,54 +283,6 @@ async def test_pages_need_a_whole_ordered_query(query: Any, size: int, message: 
             await uow.query_page(query, size=size)
         with pytest.raises(InvalidSpecification, match="another query"):
             await uow.query_page(ReadQuery(Gadget).select("sku"), after="x")  # type: ignore[arg-type]
-
-
-async def test_soft_deleted_rows_of_joined_aggregates_are_left_out() -> None:
-    @dataclass(eq=False, kw_only=True)
-    class Assignment(AggregateRoot[UUID]):
-        ticket_id: UUID
-
-    class Desk(UnitOfWork):
-        tickets: Repository[Ticket, UUID]
-        assignments: Repository[Assignment, UUID]
-
-    new_uow = InMemoryUnitOfWork.factory(Desk)
-    kept, gone = Ticket(title="kept"), Ticket(title="gone")
-    async with new_uow() as uow:
-        await uow.tickets.add_many([kept, gone])
-        await uow.assignments.add_many(
-            [Assignment(ticket_id=kept.id), Assignment(ticket_id=gone.id)]
-        )
-        await uow.commit()
-        await uow.tickets.remove(gone)
-        await uow.commit()
-        joined = (
-            ReadQuery(Assignment)
-            .join(Ticket, on=("assignment.ticket_id", "ticket.id"), outer=True)
-            .select("ticket.title")
-            .order_by(F("title").asc(nulls_first=True))
-        )
-        assert await uow.query(joined) == [{"title": None}, {"title": "kept"}]
-        assert await uow.query(joined.including_deleted()) == [
-            {"title": "gone"},
-            {"title": "kept"},
-        ]
-
-
-async def test_arrow_and_polars_tables_hold_the_rows() -> None:
-    rows = make_gadgets()
-    query = ReadQuery(Gadget).select("id", "sku").order_by("sku")
-    new_uow = InMemoryUnitOfWork.factory(Shop)
-    async with new_uow() as uow:
-        await uow.gadgets.add_many(rows)
-        table = await uow.query_arrow(query)
-        frame = await uow.query_polars(query)
-        empty = await uow.query_arrow(query.where(F("sku") == "none"))
-    by_sku = sorted(rows, key=lambda gadget: gadget.sku)
-    assert table.to_pylist() == [{"id": str(g.id), "sku": g.sku} for g in by_sku]
-    assert frame["sku"].to_list() == [g.sku for g in by_sku]
-    assert empty.num_rows == 0
-    assert empty.column_names == ["id", "sku"]
 
 
 async def test_a_missing_optional_library_names_its_extra(monkeypatch: pytest.MonkeyPatch) -> None:
