@@ -83,6 +83,28 @@ EXPECTED: dict[str, list[str]] = {
         "without dimensions: 1",
         "repriced to 29.90, version 2",
     ],
+    "advanced/03_events.py": [
+        line
+        for adapter in ("memory:", "duckdb:")
+        for line in (
+            adapter,
+            "command PlaceOrder -> place_order (attempt 1)",
+            "event OrderPlaced -> count_orders (attempt 1)",
+            "event OrderPlaced -> notify_customer (attempt 1)",
+            "command PlaceOrder -> place_order (attempt 1)",
+            "  r-1 was already handled: the stored result, 'order-1'",
+            "query OrdersPlaced -> orders_placed (attempt 1)",
+            "the repeat answered 'order-1'; orders placed: 1",
+            "command AddLine -> add_line (attempt 1)",
+            "  add_line raised ConcurrencyError",
+            "command AddLine -> add_line (attempt 2)",
+            "event LineAdded -> notify_customer (attempt 1)",
+            "added a line: 3 items",
+            "order-1: 3 items, gift wrap True, version 3",
+            "outbox: ['ada: order-1 placed', 'ada: order-1 has 3 items']",
+            "timed 8 handler runs of 5 handlers",
+        )
+    ],
     "basic/02_models.py": [
         "total: 41.00 EUR",
         "version before it is stored: 0",

@@ -2,21 +2,24 @@
 
 One call to :meth:`MessageBus.handle` runs the command's handler with a fresh unit of work, then
 dispatches the events that unit of work committed, breadth-first: each event handler gets its own
-fresh unit of work, and the events *it* commits join the end of the queue.
+fresh unit of work, and the events *it* commits join the end of the queue. Every handler run
+goes through the bus's middleware (see :data:`~andamios.application.Middleware`), if it has any.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Concatenate, cast
+from typing import Any, Concatenate, Literal, cast
 
 from andamios.application._errors import DuplicateHandler, HandlerNotFound
 from andamios.application._messages import Command, Message, MessageType, Query
+from andamios.application._middleware import HandlerCall, Middleware, check_middleware, run_chain
 from andamios.application._retry import RetryPolicy
 from andamios.domain import DomainEvent
 from andamios.ports import UnitOfWork, UnitOfWorkFactory
@@ -89,6 +92,15 @@ class MessageBus[U: UnitOfWork]:
     - **Queries** have exactly one handler, run by :meth:`ask` with a unit of work whose
       ``commit()`` raises :class:`UnitOfWorkError`.
 
+    **Middleware** wraps every handler run: each attempt of a command's handler, each query,
+    each attempt of each event handler. A middleware is ``async def mw(call, call_next)``
+    (:data:`~andamios.application.Middleware`) that gets the :class:`HandlerCall` and returns
+    ``await call_next()``, or short-circuits, changes the result or raises; what it raises counts
+    as the handler's error (a ``ConcurrencyError`` is retried, an event handler's is logged). The
+    first of ``middleware`` is the outermost; :meth:`add_middleware` adds an innermost one::
+
+        bus = MessageBus(new_uow, middleware=[log_runs, idempotent])
+
     ``sleep`` waits between retries (inject a no-op in tests).
     """
 
@@ -98,17 +110,35 @@ class MessageBus[U: UnitOfWork]:
         *,
         retry: RetryPolicy | None = None,
         sleep: Sleep = asyncio.sleep,
+        middleware: Iterable[Middleware] = (),
     ) -> None:
         self._new_uow = new_uow
         self._retry = retry if retry is not None else RetryPolicy()
         self._sleep = sleep
         self._handlers: dict[type[Message[Any]], _Registration] = {}
         self._subscribers: dict[type, list[_Registration]] = {}
+        candidate: object = middleware
+        if callable(candidate):
+            msg = (
+                f"middleware= takes a list of middleware, got a single one ({candidate!r}): "
+                "pass middleware=[it]"
+            )
+            raise TypeError(msg)
+        self._middleware: tuple[Middleware, ...] = tuple(map(check_middleware, middleware))
 
     @property
     def retry(self) -> RetryPolicy:
         """The retry policy applied to every handler run."""
         return self._retry
+
+    @property
+    def middleware(self) -> tuple[Middleware, ...]:
+        """The middleware every handler run goes through, the outermost first."""
+        return self._middleware
+
+    def add_middleware(self, middleware: Middleware, /) -> None:
+        """Add ``middleware`` inside the others: it runs last, just around the handler."""
+        self._middleware = (*self._middleware, check_middleware(middleware))
 
     def __repr__(self) -> str:
         return (
@@ -182,7 +212,7 @@ class MessageBus[U: UnitOfWork]:
         checked = type(command).model_validate(command)
         queue: deque[DomainEvent] = deque()
         try:
-            result = await self._run(registration, checked, queue)
+            result = await self._run(registration, checked, queue, "command")
         except Exception:
             await self._dispatch(queue)  # what was committed before the failure did happen
             raise
@@ -199,7 +229,13 @@ class MessageBus[U: UnitOfWork]:
         checked = type(query).model_validate(query)
         uow = self._new_uow()
         _forbid_commit(uow, checked)
-        return cast("R", await registration(checked, uow))
+        if not self._middleware:
+            return cast("R", await registration(checked, uow))
+        call = HandlerCall(checked, registration.name, "query", 1, uow)
+        return cast(
+            "R",
+            await run_chain(self._middleware, call, functools.partial(registration, checked, uow)),
+        )
 
     async def publish(self, *events: DomainEvent) -> None:
         """Dispatch events to their handlers as if a unit of work had just committed them."""
@@ -223,17 +259,27 @@ class MessageBus[U: UnitOfWork]:
         return registration
 
     async def _run(
-        self, registration: _Registration, message: object, queue: deque[DomainEvent]
+        self,
+        registration: _Registration,
+        message: object,
+        queue: deque[DomainEvent],
+        kind: Literal["command", "event"],
     ) -> object:
         """Run a handler with a fresh unit of work, again after a conflict, as policy allows.
 
-        The events each run committed are appended to ``queue``, also when the run failed.
+        Each run goes through the middleware, if there is any. The events each run committed are
+        appended to ``queue``, also when the run (or a middleware) failed.
         """
         attempt = 1
         while True:
             uow = self._new_uow()
             try:
-                return await registration(message, uow)
+                if not self._middleware:
+                    return await registration(message, uow)
+                call = HandlerCall(message, registration.name, kind, attempt, uow)
+                return await run_chain(
+                    self._middleware, call, functools.partial(registration, message, uow)
+                )
             except ConcurrencyError as error:
                 if attempt >= self._retry.attempts:
                     raise
@@ -257,7 +303,7 @@ class MessageBus[U: UnitOfWork]:
             event = queue.popleft()
             for registration in self._subscribers_of(type(event)):
                 try:
-                    await self._run(registration, event, queue)
+                    await self._run(registration, event, queue, "event")
                 except Exception:
                     logger.exception(
                         "event handler %s failed on %s (the commit that raised it stands and "
