@@ -21,6 +21,10 @@ supplies through this module. Both sides import it; it imports neither.
   ``SUM`` of integers as an ``int`` already (DuckDB), so no result is converted per row.
 - :data:`CHILD_FOREIGN_KEYS`: the dialect attribute that, set to ``False``, leaves the foreign
   key of a child table out of DDL (DuckDB cannot update a referenced row, ADR 0009).
+- :data:`OBSERVER` and :func:`observed_statement`: where a unit of work's hooks wait for the
+  statements it runs. SQL that goes through SQLAlchemy's cursor execution is told to them by
+  the SQLAlchemy adapter; a statement a database adapter runs on its driver directly (an Arrow
+  scan, a ``COPY``) is wrapped in ``with observed_statement(connection, sql):``.
 - :func:`url_option` and :func:`pool_exhausted`: what the database adapters' settings and error
   translations share, so that a setting given twice and a pool wait that expires read the same
   on every database (ADR 0012).
@@ -28,7 +32,9 @@ supplies through this module. Both sides import it; it imports neither.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -37,9 +43,11 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from andamios.ports.errors import ConfigurationError, OperationalError
+from andamios.ports.spi import Observer, now
 
 __all__ = [
     "CHILD_FOREIGN_KEYS",
+    "OBSERVER",
     "STAGED",
     "WHOLE_SUMS",
     "ArrowReader",
@@ -49,7 +57,9 @@ __all__ = [
     "JsonText",
     "base_type",
     "emits_child_foreign_keys",
+    "observed_statement",
     "pool_exhausted",
+    "statement_observer",
     "url_option",
 ]
 
@@ -63,6 +73,44 @@ WHOLE_SUMS = "andamios_whole_sums"
 STAGED = "andamios_staged"
 
 type Convert = Callable[[list[Any]], Any]
+
+
+#: The execution option holding the :class:`~andamios.ports.spi.Observer` of the unit of work
+#: whose session runs on the connection (set only where hooks listen).
+OBSERVER = "andamios_observer"
+
+
+def statement_observer(connection: sa.Connection) -> Observer | None:
+    """The observer the statements of ``connection`` are told to, or None (no hooks)."""
+    observer: Observer | None = connection.get_execution_options().get(OBSERVER)
+    return observer
+
+
+@contextmanager
+def observed_statement(
+    connection: sa.Connection, statement: str, parameters: object = None
+) -> Iterator[None]:
+    """Tell the unit of work's hooks about a statement run on the driver directly."""
+    observer = statement_observer(connection)
+    if observer is None:
+        yield
+        return
+    started_at, started = now()
+    error: BaseException | None = None
+    try:
+        yield
+    except BaseException as failure:
+        error = failure
+        raise
+    finally:
+        observer.record_statement(
+            statement,
+            parameters if observer.wants_parameters else None,
+            rows=None,
+            started_at=started_at,
+            duration=(time.perf_counter_ns() - started) / 1e9,
+            error=error,
+        )
 
 
 def base_type(kind: sa.types.TypeEngine[Any]) -> sa.types.TypeEngine[Any]:

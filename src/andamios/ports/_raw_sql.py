@@ -159,8 +159,9 @@ class RawSql:
     ) -> list[Any]:
         """The rows a ``SELECT`` (or ``... RETURNING``) gives, as dicts or ``into`` instances."""
         bound = self._checked(statement, params, rows=True)
-        with self._tracker.operation():
+        async with self._tracker.observe("sql.rows", None) as op:
             names, rows = await self._rows(statement, bound)
+            op.rows = len(rows)
         make = row_factory(into, names)
         return [make(**dict(zip(names, row, strict=True))) for row in rows]
 
@@ -168,14 +169,17 @@ class RawSql:
         """Run a statement that returns no rows (``UPDATE``, ``DELETE``, ``INSERT``); how many
         rows it changed."""
         bound = self._checked(statement, params, rows=False)
-        with self._tracker.operation():
-            return await self._execute(statement, bound)
+        async with self._tracker.observe("sql.execute", None) as op:
+            op.rows = changed = await self._execute(statement, bound)
+        return changed
 
     async def arrow(self, statement: str, params: Mapping[str, object] | None = None) -> Any:
         """The rows of a ``SELECT`` as a ``pyarrow.Table`` (``pip install 'andamios[bulk]'``)."""
         bound = self._checked(statement, params, rows=True)
-        with self._tracker.operation():
-            return await self._arrow(statement, bound)
+        async with self._tracker.observe("sql.arrow", None) as op:
+            table = await self._arrow(statement, bound)
+            op.rows = table.num_rows
+        return table
 
     def _checked(self, statement: object, params: object, *, rows: bool) -> dict[str, object]:
         self._tracker.ensure_active()

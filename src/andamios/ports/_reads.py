@@ -92,8 +92,9 @@ class Reads:
         """
         plan = _plan(query)
         make = row_factory(query.row_type, plan.names)
-        with self._tracker.operation():
+        async with self._tracker.observe("query", plan.sources[0].kind) as op:
             rows = await self._run_query(plan)
+            op.rows = len(rows)
         return _made(make, plan.names, rows)
 
     async def query_page[R](
@@ -125,8 +126,9 @@ class Reads:
             having = boundary if plan.having is None else plan.having & boundary
             plan = dataclasses.replace(plan, having=having)
         plan = dataclasses.replace(plan, limit=size + 1)
-        with self._tracker.operation():
+        async with self._tracker.observe("query_page", plan.sources[0].kind) as op:
             rows = await self._run_query(plan)
+            op.rows = min(len(rows), size)
         items = _made(make, plan.names, rows[:size])
         if len(rows) <= size:
             return Page(items)
@@ -142,8 +144,10 @@ class Reads:
         """
         _optional("pyarrow", "andamios[bulk]")
         plan = _plan(query)
-        with self._tracker.operation():
-            return await self._run_query_arrow(plan)
+        async with self._tracker.observe("query_arrow", plan.sources[0].kind) as op:
+            table = await self._run_query_arrow(plan)
+            op.rows = table.num_rows
+        return table
 
     async def query_polars(self, query: ReadQuery[Any]) -> Any:
         """The rows of ``query`` as a polars ``DataFrame`` (when polars is installed)."""

@@ -151,8 +151,9 @@ class Repository[A: AggregateRoot[Any], ID](abc.ABC):
         """
         self._tracker.ensure_writable("add")
         self._check_aggregate(aggregate)
-        with self._tracker.operation():
+        async with self._tracker.observe("add", self._aggregate_type) as op:
             await self._add(aggregate)
+            op.rows = 1
         self._tracker.see(aggregate)
 
     async def add_many(self, aggregates: Iterable[A]) -> None:
@@ -180,8 +181,9 @@ class Repository[A: AggregateRoot[Any], ID](abc.ABC):
         if not batch:
             self._tracker.ensure_active()
             return
-        with self._tracker.operation():
+        async with self._tracker.observe("add_many", self._aggregate_type) as op:
             await self._add_many(batch)
+            op.rows = len(batch)
         for aggregate in batch:
             self._tracker.see(aggregate)
 
@@ -202,12 +204,13 @@ class Repository[A: AggregateRoot[Any], ID](abc.ABC):
         A soft-deleted aggregate (``DeletedAt``) counts as none unless ``include_deleted``.
         """
         self._check_id(id)
-        with self._tracker.operation():
+        async with self._tracker.observe("get", self._aggregate_type) as op:
             aggregate = await self._get(id)
+            deleted = self._deleted_field
+            if aggregate is not None and deleted is not None and not include_deleted:
+                aggregate = None if getattr(aggregate, deleted) is not None else aggregate
+            op.rows = 0 if aggregate is None else 1
         if aggregate is None:
-            return None
-        deleted = self._deleted_field
-        if deleted is not None and not include_deleted and getattr(aggregate, deleted) is not None:
             return None
         self._tracker.see(aggregate)
         return aggregate
@@ -230,8 +233,9 @@ class Repository[A: AggregateRoot[Any], ID](abc.ABC):
         order = self._check_order(order_by)
         check_count("limit", limit, allow_none=True)
         check_count("offset", offset, allow_none=False)
-        with self._tracker.operation():
+        async with self._tracker.observe("find", self._aggregate_type) as op:
             found = await self._find(checked, order, limit, offset)
+            op.rows = len(found)
         for aggregate in found:
             self._tracker.see(aggregate)
         return found
@@ -246,13 +250,13 @@ class Repository[A: AggregateRoot[Any], ID](abc.ABC):
     async def count(self, spec: Spec | None = None, *, include_deleted: bool = False) -> int:
         """Count the aggregates matching ``spec`` (all when ``None``)."""
         checked = self._live(self._check_spec(spec), include_deleted=include_deleted)
-        with self._tracker.operation():
+        async with self._tracker.observe("count", self._aggregate_type):
             return await self._count(checked)
 
     async def exists(self, spec: Spec | None = None, *, include_deleted: bool = False) -> bool:
         """Whether any aggregate matches ``spec`` (any at all when ``None``)."""
         checked = self._live(self._check_spec(spec), include_deleted=include_deleted)
-        with self._tracker.operation():
+        async with self._tracker.observe("exists", self._aggregate_type):
             return await self._exists(checked)
 
     async def remove(self, aggregate: A) -> None:
@@ -267,11 +271,12 @@ class Repository[A: AggregateRoot[Any], ID](abc.ABC):
         self._tracker.ensure_writable("remove")
         self._check_aggregate(aggregate)
         deleted = self._deleted_field
-        with self._tracker.operation():
+        async with self._tracker.observe("remove", self._aggregate_type) as op:
             if deleted is None:
                 known = await self._remove(aggregate)
             else:
                 known = await self._mark_deleted(aggregate, deleted, deleted=True)
+            op.rows = int(known)
         if not known:
             msg = (
                 f"{self._aggregate_type.__name__} {aggregate.id!r} was not loaded by this unit of "
@@ -292,8 +297,9 @@ class Repository[A: AggregateRoot[Any], ID](abc.ABC):
         if deleted is None:
             msg = f"{self._aggregate_type.__name__} is not soft-deletable (no DeletedAt field)"
             raise TypeError(msg)
-        with self._tracker.operation():
+        async with self._tracker.observe("restore", self._aggregate_type) as op:
             known = await self._mark_deleted(aggregate, deleted, deleted=False)
+            op.rows = int(known)
         if not known:
             msg = (
                 f"{self._aggregate_type.__name__} {aggregate.id!r} was not loaded by this unit of "
@@ -316,6 +322,18 @@ class Repository[A: AggregateRoot[Any], ID](abc.ABC):
         Pass ``page.next`` as ``after`` to continue; the cursor is only valid with the same
         ``order_by``. Unlike ``offset``, rows added meanwhile never shift a page.
         """
+        return await self._page(spec, order_by, size, after, include_deleted=include_deleted)
+
+    async def _page(
+        self,
+        spec: Spec | None,
+        order_by: OrderBy,
+        size: int,
+        after: Cursor | None,
+        *,
+        include_deleted: bool,
+        kind: str = "page",
+    ) -> Page[A]:
         checked = self._live(self._check_spec(spec), include_deleted=include_deleted)
         order = self._check_order(order_by)
         check_page_size(size)
@@ -330,8 +348,9 @@ class Repository[A: AggregateRoot[Any], ID](abc.ABC):
                 self._tracker.ensure_active()
                 return Page()
             checked = boundary if checked is None else checked & boundary
-        with self._tracker.operation():
+        async with self._tracker.observe(kind, self._aggregate_type) as op:
             found = await self._find(checked, order, size + 1, 0)
+            op.rows = min(len(found), size)
         items = found[:size]
         for aggregate in items:
             self._tracker.see(aggregate)
@@ -354,12 +373,8 @@ class Repository[A: AggregateRoot[Any], ID](abc.ABC):
         """
         cursor: Cursor | None = None
         while True:
-            page = await self.page(
-                spec,
-                order_by=order_by,
-                size=batch_size,
-                after=cursor,
-                include_deleted=include_deleted,
+            page = await self._page(
+                spec, order_by, batch_size, cursor, include_deleted=include_deleted, kind="stream"
             )
             for aggregate in page.items:
                 yield aggregate

@@ -5,13 +5,15 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import TracebackType
 from typing import Any
 
 from andamios.domain import AggregateRoot, DomainEvent, InvalidSpecification
 from andamios.domain._model import _EVENTS_ATTRIBUTE  # the aggregate's own event list
+from andamios.ports._hooks import Observer, now
 from andamios.ports.errors import DatabaseClosed, NotFound, UnitOfWorkError
 
-__all__ = ["Tracker", "UnitOfWorkState"]
+__all__ = ["ObservedOperation", "Tracker", "UnitOfWorkState"]
 
 
 def _has_events(aggregate: AggregateRoot[Any]) -> bool:
@@ -37,10 +39,12 @@ class Tracker:
     the unit of work must refuse to commit rather than pretend.
     """
 
-    __slots__ = ("_committed", "_failure", "_seen", "name", "read_only", "state")
+    __slots__ = ("_committed", "_failure", "_seen", "name", "observer", "read_only", "state")
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, observer: Observer | None = None) -> None:
         self.name = name
+        #: The unit of work's hooks, or None when none listens (see ``andamios.ports.Hooks``).
+        self.observer = observer
         #: A read-only unit of work refuses every write (see ``UnitOfWork.read_only``).
         self.read_only = False
         self.state = UnitOfWorkState.NEW
@@ -87,13 +91,8 @@ class Tracker:
         """Forget the failure after a rollback: the next transaction starts clean."""
         self._failure = None
 
-    @contextmanager
-    def operation(self) -> Iterator[None]:
-        """Run an adapter call; a failure other than a clean miss poisons the transaction.
-
-        After one, every operation is refused until a rollback, on every adapter: DuckDB refuses
-        any statement of an aborted transaction, so the in-memory adapter does too.
-        """
+    def ensure_usable(self) -> None:
+        """Raise unless an operation may run: the unit of work is active and not poisoned."""
         self.ensure_active()
         failure = self._failure
         if isinstance(failure, DatabaseClosed):
@@ -105,13 +104,30 @@ class Tracker:
                 f"{failure}); roll back first (await uow.rollback()) or make a new unit of work"
             )
             raise UnitOfWorkError(msg) from failure
+
+    def failed(self, error: BaseException) -> None:
+        """An operation raised ``error``: anything but a clean miss poisons the transaction."""
+        if not isinstance(error, (NotFound, InvalidSpecification)):
+            self.fail(error)
+
+    @contextmanager
+    def operation(self) -> Iterator[None]:
+        """Run an adapter call; a failure other than a clean miss poisons the transaction.
+
+        After one, every operation is refused until a rollback, on every adapter: DuckDB refuses
+        any statement of an aborted transaction, so the in-memory adapter does too.
+        """
+        self.ensure_usable()
         try:
             yield
-        except (NotFound, InvalidSpecification):
-            raise
         except BaseException as error:
-            self.fail(error)
+            self.failed(error)
             raise
+
+    def observe(self, kind: str, aggregate_type: type | None) -> ObservedOperation:
+        """:meth:`operation`, told to the hooks: ``async with tracker.observe("get", T) as op:``
+        (set ``op.rows`` to what it handed out or accepted)."""
+        return ObservedOperation(self, kind, aggregate_type)
 
     def discard_events(self) -> None:
         """Drop the events of every seen aggregate (their changes were rolled back)."""
@@ -134,3 +150,38 @@ class Tracker:
     def seen(self) -> list[AggregateRoot[Any]]:
         """Every aggregate seen, in the order first seen."""
         return list(self._seen.values())
+
+
+class ObservedOperation:
+    """One operation of a unit of work, refused, poisoning and told as :meth:`Tracker.operation`
+    and :meth:`Tracker.observe` say; without hooks it only checks and remembers failures."""
+
+    __slots__ = ("_aggregate_type", "_kind", "_started", "_tracker", "rows")
+
+    def __init__(self, tracker: Tracker, kind: str, aggregate_type: type | None) -> None:
+        self._tracker = tracker
+        self._kind = kind
+        self._aggregate_type = aggregate_type
+        self._started = (0, 0)
+        #: What the operation handed out or accepted (see ``andamios.ports.Operation.rows``).
+        self.rows: int | None = None
+
+    async def __aenter__(self) -> ObservedOperation:
+        self._tracker.ensure_usable()
+        if self._tracker.observer is not None:
+            self._started = now()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is not None:
+            self._tracker.failed(exc)
+        observer = self._tracker.observer
+        if observer is not None:
+            await observer.operation(
+                self._kind, self._aggregate_type, self.rows, self._started, exc
+            )

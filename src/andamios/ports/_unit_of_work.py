@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import inspect
+import time
 import typing
 from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Any, ClassVar, Self
 
 from andamios.domain import AggregateRoot, DomainEvent
+from andamios.ports._hooks import Observer, RollbackReason
 from andamios.ports._introspection import callers_namespace, check_aggregate_type
 from andamios.ports._reads import Reads
 from andamios.ports._repository import Repository
 from andamios.ports._tracker import Tracker, UnitOfWorkState
-from andamios.ports.errors import DatabaseClosed, MappingError, UnitOfWorkError
+from andamios.ports.errors import (
+    DatabaseClosed,
+    MappingError,
+    PersistenceError,
+    UnitOfWorkError,
+)
 
 __all__ = ["RepositorySlot", "UnitOfWork", "compose_repository", "repository_slots"]
 
@@ -222,8 +229,10 @@ class UnitOfWork(Reads):
     """
 
     adapter_name: ClassVar[str] = "unit of work"
+    # The user's shape (``Shop``), set on the class :func:`compose` makes.
+    _shape_name: ClassVar[str | None] = None
 
-    def __init__(self) -> None:
+    def __init__(self, *, observer: Observer | None = None) -> None:
         # Not an ABC on purpose: a user's shape (``class Shop(UnitOfWork)``) must stay concrete
         # for type checkers, so that ``factory(Shop)`` type-checks; adapters are checked here.
         if type(self)._create_repository is UnitOfWork._create_repository:
@@ -233,7 +242,9 @@ class UnitOfWork(Reads):
                 f"factory, e.g. InMemoryUnitOfWork.factory({name})"
             )
             raise TypeError(msg)
-        self._tracker = Tracker(f"{type(self).__name__}")
+        self._tracker = Tracker(f"{type(self).__name__}", observer)
+        if observer is not None:
+            observer.attach(self, self._shape_name or type(self).__name__)
         self._repositories: dict[type[AggregateRoot[Any]], Repository[Any, Any]] = {}
         for slot in repository_slots(type(self)):
             repository = self._slot_repository(slot)
@@ -291,6 +302,9 @@ class UnitOfWork(Reads):
             raise UnitOfWorkError(msg)
         await self._begin()
         self._tracker.state = UnitOfWorkState.ACTIVE
+        observer = self._tracker.observer
+        if observer is not None:
+            await observer.began(read_only=self._tracker.read_only)
         return self
 
     async def __aexit__(
@@ -300,10 +314,15 @@ class UnitOfWork(Reads):
         tb: TracebackType | None,
     ) -> None:
         try:
-            await self.rollback()
+            self._tracker.ensure_active()
+            reason = RollbackReason.EXITED if exc is None else RollbackReason.ERROR
+            await self._rolled_back(reason, exc)
         finally:
             self._tracker.state = UnitOfWorkState.ENDED
             await self._close()
+        observer = self._tracker.observer
+        if observer is not None:
+            await observer.ended(exc)
 
     async def commit(self) -> None:
         """Save every change and end the transaction; the next statement begins a new one.
@@ -318,36 +337,54 @@ class UnitOfWork(Reads):
         self._tracker.ensure_active()
         failure = self._tracker.failure
         if failure is not None:
-            await self._rollback()
-            self._tracker.discard_events()
-            self._tracker.reset()  # rolled back: the next transaction starts clean
             if isinstance(failure, DatabaseClosed):
-                raise DatabaseClosed(str(failure)) from failure
-            msg = (
-                "cannot commit: an earlier statement in this unit of work failed "
-                f"({type(failure).__name__}: {failure}); nothing was saved"
-            )
-            raise UnitOfWorkError(msg) from failure
+                refusal: PersistenceError = DatabaseClosed(str(failure))
+            else:
+                msg = (
+                    "cannot commit: an earlier statement in this unit of work failed "
+                    f"({type(failure).__name__}: {failure}); nothing was saved"
+                )
+                refusal = UnitOfWorkError(msg)
+            refusal.__cause__ = failure
+            await self._rolled_back(RollbackReason.COMMIT_FAILED, refusal)
+            raise refusal
         if self._tracker.read_only and self._holds_changes():
-            await self.rollback()
             msg = (
                 f"{self._tracker.name} is read-only and holds changed aggregates; nothing was "
                 "saved (make a unit of work without read_only=True to change data)"
             )
-            raise UnitOfWorkError(msg)
+            refusal = UnitOfWorkError(msg)
+            await self._rolled_back(RollbackReason.COMMIT_FAILED, refusal)
+            raise refusal
+        observer = self._tracker.observer
+        if observer is not None:
+            await observer.before_commit()  # may veto: nothing has been sent
+        started = time.perf_counter_ns()
         try:
             await self._commit()
         except BaseException as error:
             self._tracker.fail(error)
+            if observer is not None:
+                await observer.rolled_back(RollbackReason.COMMIT_FAILED, error, None)
             raise
         self._tracker.harvest()
+        if observer is not None:
+            await observer.committed(started)
 
     async def rollback(self) -> None:
         """Discard every change since the last commit; the unit of work stays usable."""
         self._tracker.ensure_active()
+        await self._rolled_back(RollbackReason.REQUESTED, None)
+
+    async def _rolled_back(self, reason: RollbackReason, error: BaseException | None) -> None:
+        """Roll back, forget the failure and the events, and tell the hooks why."""
+        started = time.perf_counter_ns()
         await self._rollback()
         self._tracker.discard_events()
-        self._tracker.reset()
+        self._tracker.reset()  # rolled back: the next transaction starts clean
+        observer = self._tracker.observer
+        if observer is not None:
+            await observer.rolled_back(reason, error, started)
 
     def collect_events(self) -> Iterator[DomainEvent]:
         """Yield, and forget, the events recorded by every aggregate this unit of work saw.
@@ -417,7 +454,8 @@ def compose[U: UnitOfWork](adapter: type[UnitOfWork], shape: type[U]) -> type[U]
     if combined is None:
         repository_slots(shape)  # fail on a bad shape now, not at the first unit of work
         name = f"{adapter.__name__}[{shape.__name__}]"
-        combined = type(name, (adapter, shape), {"__module__": shape.__module__})
+        namespace = {"__module__": shape.__module__, "_shape_name": shape.__name__}
+        combined = type(name, (adapter, shape), namespace)
         _shapes[key] = combined
     return typing.cast("type[U]", combined)
 

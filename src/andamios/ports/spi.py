@@ -17,6 +17,10 @@ to it). Everything here is stable API for adapter authors:
   :func:`check_all` (refuse before writing), :func:`stored_state` (what a value reads back as),
   :func:`json_problem`, :func:`version_written`, :func:`id_type_of`;
 - :func:`audit_fields`, and :func:`keyset_after` for keyset pagination;
+- hooks: :func:`hook_set` turns a factory's ``hooks=`` into a :class:`HookSet`, whose
+  :meth:`HookSet.observer` is what ``UnitOfWork.__init__(observer=...)`` takes; a SQL adapter
+  tells it each statement (:meth:`Observer.record_statement`, see ``sql_spi``), and
+  :meth:`Tracker.observe` runs an operation told to the hooks (:class:`ObservedOperation`);
 - the read side: a checked read-model query, :class:`QueryPlan` of :class:`Source` s (an
   adapter computes it, :meth:`UnitOfWork._run_query`), :func:`rename_fields`, and
   :class:`RawSql` with :func:`check_statement` (what raw SQL may say).
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 from andamios.ports._audit import AuditFields, audit_fields
 from andamios.ports._clock import Clock, SystemClock
+from andamios.ports._hooks import HookSet, Observer, hook_set, now
 from andamios.ports._instances import new_blank, register_blank_factory, unregister_blank_factory
 from andamios.ports._introspection import (
     aggregate_fields,
@@ -55,7 +60,7 @@ from andamios.ports._storage import (
     unregister_storage,
     version_written,
 )
-from andamios.ports._tracker import Tracker, UnitOfWorkState
+from andamios.ports._tracker import ObservedOperation, Tracker, UnitOfWorkState
 from andamios.ports._unit_of_work import (
     RepositorySlot,
     UnitOfWork,
@@ -69,7 +74,10 @@ __all__ = [
     "Clock",
     "ColumnFacts",
     "FieldRule",
+    "HookSet",
     "Link",
+    "ObservedOperation",
+    "Observer",
     "QueryPlan",
     "RawSql",
     "Repository",
@@ -89,11 +97,13 @@ __all__ = [
     "compose",
     "compose_repository",
     "field_markers",
+    "hook_set",
     "id_type_of",
     "json_problem",
     "keyset_after",
     "leaf_type",
     "new_blank",
+    "now",
     "register_blank_factory",
     "register_storage",
     "rename_fields",

@@ -5,8 +5,10 @@ What is here:
 - One contract suite per port concern: :class:`RepositoryContract` (add, get, remove, queries,
   pages, streams), :class:`UnitOfWorkContract` (transactions, isolation, versions, concurrency,
   events), :class:`BulkContract` (many aggregates in one unit of work), :class:`AuditContract`
-  (audit stamps and soft delete), :class:`ChildrenContract` (child entities) and
-  :class:`ReadModelContract` (read-model queries: joins, groups, aggregations, pages).
+  (audit stamps and soft delete), :class:`ChildrenContract` (child entities),
+  :class:`ReadModelContract` (read-model queries: joins, groups, aggregations, pages) and
+  :class:`HooksContract` (what every adapter tells :class:`~andamios.ports.Hooks`);
+  :class:`RecordingHooks` records those events for your own tests.
 - :class:`FakeClock`, a ``Clock`` that stands still until a test moves it.
 - :mod:`andamios.testing.models`: the small domain the suites run against (``Gadget``,
   ``Counter``, ``Shipment``, ``Ticket``, ``Basket``... and the unit-of-work shape
@@ -85,7 +87,9 @@ from andamios.testing._audit_contract import AuditContract  # noqa: E402
 from andamios.testing._bulk_contract import BulkContract  # noqa: E402
 from andamios.testing._children_contract import ChildrenContract  # noqa: E402
 from andamios.testing._clock import FakeClock  # noqa: E402
+from andamios.testing._hooks_contract import HooksContract  # noqa: E402
 from andamios.testing._read_model_contract import ReadModelContract  # noqa: E402
+from andamios.testing._recording_hooks import RecordingHooks  # noqa: E402
 from andamios.testing._repository_contract import RepositoryContract  # noqa: E402
 from andamios.testing._unit_of_work_contract import UnitOfWorkContract  # noqa: E402
 
@@ -94,7 +98,9 @@ __all__ = [
     "BulkContract",
     "ChildrenContract",
     "FakeClock",
+    "HooksContract",
     "ReadModelContract",
+    "RecordingHooks",
     "RepositoryContract",
     "UnitOfWorkContract",
 ]

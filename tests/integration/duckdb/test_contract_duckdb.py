@@ -13,12 +13,13 @@ from tests.integration.duckdb._contract_mapping import (
 )
 
 from andamios.adapters.sqlalchemy import SqlAlchemyUnitOfWork
-from andamios.ports import UnitOfWorkFactory
+from andamios.ports import Hooks, UnitOfWorkFactory
 from andamios.testing import (
     AuditContract,
     BulkContract,
     ChildrenContract,
     FakeClock,
+    HooksContract,
     ReadModelContract,
     RepositoryContract,
     UnitOfWorkContract,
@@ -87,3 +88,26 @@ class TestDuckDBReadModel(ReadModelContract):
         self, duckdb_uow: UnitOfWorkFactory[ContractUnitOfWork]
     ) -> UnitOfWorkFactory[ContractUnitOfWork]:
         return duckdb_uow
+
+
+class TestDuckDBHooks(HooksContract):
+    @pytest.fixture(params=DATABASE_KINDS)
+    def kind(self, request: pytest.FixtureRequest) -> str:
+        return str(request.param)
+
+    @pytest.fixture
+    def system(self, kind: str) -> str:
+        return "postgresql" if kind == "postgresql" else "duckdb"
+
+    @pytest.fixture
+    async def new_uow(
+        self, kind: str, tmp_path: Path, hooks: Hooks, vetoing: Hooks, broken: Hooks
+    ) -> AsyncIterator[UnitOfWorkFactory[ContractUnitOfWork]]:
+        with contract_mapping() as mapping:
+            async with open_database(kind, tmp_path, mapping) as database:
+                yield SqlAlchemyUnitOfWork.factory(
+                    ContractUnitOfWork,
+                    database=database,
+                    mapping=mapping,
+                    hooks=[hooks, vetoing, broken],
+                )

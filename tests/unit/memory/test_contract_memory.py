@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 
 from andamios.adapters.memory import InMemoryUnitOfWork
-from andamios.ports import UnitOfWorkFactory
+from andamios.ports import Hooks, UnitOfWorkFactory
 from andamios.testing import (
     AuditContract,
     BulkContract,
     ChildrenContract,
     FakeClock,
+    HooksContract,
     ReadModelContract,
     RepositoryContract,
     UnitOfWorkContract,
@@ -52,3 +53,15 @@ class TestMemoryReadModel(ReadModelContract):
     @pytest.fixture
     def new_uow(self) -> UnitOfWorkFactory[ContractUnitOfWork]:
         return InMemoryUnitOfWork.factory(ContractUnitOfWork)
+
+
+class TestMemoryHooks(HooksContract):
+    @pytest.fixture
+    def system(self) -> str:
+        return "memory"
+
+    @pytest.fixture
+    def new_uow(
+        self, hooks: Hooks, vetoing: Hooks, broken: Hooks
+    ) -> UnitOfWorkFactory[ContractUnitOfWork]:
+        return InMemoryUnitOfWork.factory(ContractUnitOfWork, hooks=[hooks, vetoing, broken])

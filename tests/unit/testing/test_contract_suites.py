@@ -23,6 +23,7 @@ from andamios.testing import (
     AuditContract,
     BulkContract,
     ChildrenContract,
+    HooksContract,
     ReadModelContract,
     RepositoryContract,
     UnitOfWorkContract,
@@ -32,6 +33,7 @@ SUITES: list[type] = [
     AuditContract,
     BulkContract,
     ChildrenContract,
+    HooksContract,
     ReadModelContract,
     RepositoryContract,
     UnitOfWorkContract,
@@ -40,7 +42,7 @@ SUITES: list[type] = [
 
 def test_the_package_exports_the_suites_and_user_tools_only() -> None:
     assert sorted(andamios.testing.__all__) == sorted(
-        [suite.__name__ for suite in SUITES] + ["FakeClock"]
+        [suite.__name__ for suite in SUITES] + ["FakeClock", "RecordingHooks"]
     )
     for name in andamios.testing.models.__all__:
         assert not hasattr(andamios.testing, name), f"{name} belongs to andamios.testing.models"
@@ -77,8 +79,8 @@ import pytest_asyncio
 
 from andamios.adapters.memory import InMemoryUnitOfWork
 from andamios.testing import (
-    AuditContract, BulkContract, ChildrenContract, FakeClock, RepositoryContract,
-    UnitOfWorkContract,
+    AuditContract, BulkContract, ChildrenContract, FakeClock, HooksContract,
+    RepositoryContract, UnitOfWorkContract,
 )
 from andamios.testing.models import ContractUnitOfWork
 
@@ -111,6 +113,16 @@ class TestChildren(ChildrenContract):
     @pytest.fixture
     def new_uow(self):
         return InMemoryUnitOfWork.factory(ContractUnitOfWork)
+
+
+class TestHooks(HooksContract):
+    @pytest.fixture
+    def system(self):
+        return "memory"
+
+    @pytest.fixture
+    def new_uow(self, hooks, vetoing, broken):
+        return InMemoryUnitOfWork.factory(ContractUnitOfWork, hooks=[hooks, vetoing, broken])
 
 
 class TestTheModeIsTheOneAsked:
@@ -157,7 +169,7 @@ def test_every_suite_passes_in_a_users_project_in_strict_and_auto_mode(
     # Strict mode refuses an async test without the mark: proof the run was strict.
     assert unmarked == ({"failure": 1} if mode == "strict" else {"passed": 1}), run.stdout
     assert sorted(outcomes) == [
-        "TestAudit", "TestBulk", "TestChildren", "TestRepository", "TestUnitOfWork",
+        "TestAudit", "TestBulk", "TestChildren", "TestHooks", "TestRepository", "TestUnitOfWork",
     ], run.stdout  # fmt: skip
     for suite, counts in outcomes.items():
         assert list(counts) == ["passed"], f"{suite}: {counts}\n{run.stdout}\n{run.stderr}"

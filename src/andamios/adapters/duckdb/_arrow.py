@@ -15,6 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.util.concurrency import await_
 
+from andamios.adapters.sql_spi import observed_statement
+
 __all__ = ["RelationArrowReader"]
 
 
@@ -43,7 +45,8 @@ class RelationArrowReader:
         ]
         driver: Any = connection.connection.driver_connection
         try:
-            return await_(driver.run(_to_arrow, compiled.string, params))
+            with observed_statement(connection, compiled.string, params):
+                return await_(driver.run(_to_arrow, compiled.string, params))
         except duckdb.Error as error:
             raise sa.exc.DBAPIError.instance(
                 compiled.string, params, error, duckdb.Error

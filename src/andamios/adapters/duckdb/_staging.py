@@ -26,7 +26,7 @@ import duckdb
 import sqlalchemy as sa
 from sqlalchemy.util.concurrency import await_
 
-from andamios.adapters.sql_spi import STAGED, Convert, base_type
+from andamios.adapters.sql_spi import STAGED, Convert, base_type, observed_statement
 
 __all__ = ["ArrowStager", "arrow"]
 
@@ -161,5 +161,6 @@ class ArrowStager:
 
         table = pa.table({column.name: array for column, array in staged})
         driver: Any = connection.connection.driver_connection
-        rows: list[Any] = await_(driver.run(self._run, table, sql))
+        with observed_statement(connection, sql):
+            rows: list[Any] = await_(driver.run(self._run, table, sql))
         return rows

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from typing import Any, cast
 
 from andamios.adapters.memory._query import run_query
 from andamios.adapters.memory._store import InMemoryStore
 from andamios.adapters.memory._workspace import Workspace, read_field
 from andamios.domain import AggregateRoot, Order, Spec
+from andamios.ports import Hooks
 from andamios.ports.errors import UnsupportedOperation
 from andamios.ports.spi import (
     Clock,
+    HookSet,
     QueryPlan,
     RawSql,
     Repository,
@@ -19,6 +22,7 @@ from andamios.ports.spi import (
     UnitOfWork,
     compose,
     compose_repository,
+    hook_set,
     rows_to_arrow,
 )
 
@@ -93,10 +97,11 @@ class InMemoryUnitOfWork(UnitOfWork):
         clock: Clock | None = None,
         *,
         read_only: bool = False,
+        hooks: HookSet | Iterable[Hooks] = (),
     ) -> None:
         self._store = store if store is not None else InMemoryStore()
         self._workspace = Workspace(self._store, clock)
-        super().__init__()
+        super().__init__(observer=hook_set(hooks).observer(self.adapter_name))
         self._tracker.read_only = read_only
 
     @property
@@ -112,14 +117,18 @@ class InMemoryUnitOfWork(UnitOfWork):
         store: InMemoryStore | None = None,
         clock: Clock | None = None,
         read_only: bool = False,
+        hooks: Iterable[Hooks] = (),
     ) -> InMemoryFactory[U]:
         """A callable making a fresh ``shape`` unit of work over one shared store per call.
 
         ``clock`` tells the time of audit timestamps (default: :class:`SystemClock`);
-        ``read_only`` makes units of work that refuse every write (``UnitOfWork.read_only``).
+        ``read_only`` makes units of work that refuse every write (``UnitOfWork.read_only``);
+        ``hooks`` are told what each unit of work does (:class:`~andamios.ports.Hooks`).
         """
         shared = store if store is not None else InMemoryStore()
-        return InMemoryFactory(compose(cls, shape), shared, clock, read_only=read_only)
+        return InMemoryFactory(
+            compose(cls, shape), shared, clock, read_only=read_only, hooks=hook_set(hooks)
+        )
 
     def _create_repository(
         self,
@@ -178,16 +187,19 @@ class InMemoryFactory[U: UnitOfWork]:
         clock: Clock | None = None,
         *,
         read_only: bool = False,
+        hooks: HookSet | None = None,
     ) -> None:
         self._uow_class = uow_class
         self.store = store
         self.clock = clock
         self.read_only = read_only
+        #: The hooks every unit of work of this factory tells (see ``andamios.ports.Hooks``).
+        self.hooks = hook_set(hooks)
 
     def __call__(self) -> U:
         """A new unit of work; enter it with ``async with``."""
         return cast("Any", self._uow_class)(  # type: ignore[no-any-return]
-            store=self.store, clock=self.clock, read_only=self.read_only
+            store=self.store, clock=self.clock, read_only=self.read_only, hooks=self.hooks
         )
 
     def __repr__(self) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.util.concurrency import await_
 
-from andamios.adapters.sql_spi import STAGED, Convert
+from andamios.adapters.sql_spi import STAGED, Convert, observed_statement
 
 __all__ = ["CopyStager"]
 
@@ -56,7 +56,8 @@ class CopyStager:
         connection.exec_driver_sql(f"CREATE TEMPORARY TABLE {STAGED} ({declared}) ON COMMIT DROP")
         driver: Any = connection.connection.driver_connection
         records = zip(*(values for _, values in staged), strict=True)
-        await_(driver.copy_records_to_table(STAGED, records=records, columns=names))
+        with observed_statement(connection, f"COPY {STAGED} ({', '.join(names)}) FROM STDIN"):
+            await_(driver.copy_records_to_table(STAGED, records=records, columns=names))
         result = connection.exec_driver_sql(sql)
         rows = list(result.fetchall()) if result.returns_rows else []
         connection.exec_driver_sql(f"DROP TABLE {STAGED}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Protocol, cast
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -13,17 +14,21 @@ from andamios.adapters.sqlalchemy._mapping import Mapping
 from andamios.adapters.sqlalchemy._query import SqlRawSql, run_query, run_query_arrow
 from andamios.adapters.sqlalchemy._repository import SessionContext, SqlAlchemyRepository
 from andamios.adapters.sqlalchemy._session import AggregateSession
+from andamios.adapters.sqlalchemy._statements import observed_engine
 from andamios.adapters.sqlalchemy._versioned_deletes import watch_versioned_deletes
 from andamios.domain import AggregateRoot
+from andamios.ports import Hooks
 from andamios.ports.errors import PersistenceError, UnitOfWorkError
 from andamios.ports.spi import (
     Clock,
+    HookSet,
     QueryPlan,
     RawSql,
     Repository,
     UnitOfWork,
     compose,
     compose_repository,
+    hook_set,
     repository_slots,
 )
 
@@ -82,6 +87,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         bulk_threshold: int | None = None,
         clock: Clock | None = None,
         read_only: bool = False,
+        hooks: HookSet | Iterable[Hooks] = (),
     ) -> None:
         self._database = database
         self._mapping = mapping
@@ -90,8 +96,12 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         # A read-only unit of work reads from the replica, where the database has one, and
         # never flushes: its changes are refused at commit, not sent to a server that refuses.
         replica: AsyncEngine | None = getattr(database, "replica", None) if read_only else None
+        bind = replica or engine
+        observer = hook_set(hooks).observer(engine.dialect.name)
+        if observer is not None:
+            bind = observed_engine(bind, observer)
         session = AsyncSession(
-            replica or engine,
+            bind,
             sync_session_class=AggregateSession,
             expire_on_commit=False,
             autoflush=not read_only,
@@ -112,7 +122,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         if clock is not None:
             sync_session.clock = clock
         self._context = SessionContext(session, self._translate, writer, ended=self._ended)
-        super().__init__()
+        super().__init__(observer=observer)
         self._tracker.read_only = read_only
 
     def _ended(self) -> bool:
@@ -137,6 +147,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         bulk_threshold: int | None = None,
         clock: Clock | None = None,
         read_only: bool = False,
+        hooks: Iterable[Hooks] = (),
     ) -> SqlAlchemyFactory[U]:
         """A callable making a fresh ``shape`` unit of work per call.
 
@@ -148,6 +159,9 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         ``bulk_threshold``: from how many aggregates of one type written in one flush on the
         Arrow bulk path is taken (default :data:`BULK_THRESHOLD`, measured in ADR 0006).
 
+        ``hooks`` are told what each unit of work does, and every SQL statement it runs
+        (:class:`~andamios.ports.Hooks`).
+
         Raises :class:`~andamios.ports.errors.MappingError` at once if an aggregate of the shape
         is not mapped by ``mapping``.
         """
@@ -156,7 +170,13 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
             mapping.aggregate_mapping(slot.aggregate_type)
             compose_repository(SqlAlchemyRepository, slot.repository_type)  # refused now, if so
         return SqlAlchemyFactory(
-            uow_class, database, mapping, bulk_threshold, clock, read_only=read_only
+            uow_class,
+            database,
+            mapping,
+            bulk_threshold,
+            clock,
+            read_only=read_only,
+            hooks=hook_set(hooks),
         )
 
     @property
@@ -287,6 +307,7 @@ class SqlAlchemyFactory[U: UnitOfWork]:
         clock: Clock | None = None,
         *,
         read_only: bool = False,
+        hooks: HookSet | None = None,
     ) -> None:
         self._uow_class = uow_class
         self.database = database
@@ -294,6 +315,8 @@ class SqlAlchemyFactory[U: UnitOfWork]:
         self.bulk_threshold = bulk_threshold
         self.clock = clock
         self.read_only = read_only
+        #: The hooks every unit of work of this factory tells (see ``andamios.ports.Hooks``).
+        self.hooks = hook_set(hooks)
 
     def __call__(self) -> U:
         """A new unit of work; enter it with ``async with``."""
@@ -303,6 +326,7 @@ class SqlAlchemyFactory[U: UnitOfWork]:
             bulk_threshold=self.bulk_threshold,
             clock=self.clock,
             read_only=self.read_only,
+            hooks=self.hooks,
         )
 
     def __repr__(self) -> str:
