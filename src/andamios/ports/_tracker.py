@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterator
-from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
@@ -34,7 +33,7 @@ class Tracker:
     """State, seen aggregates and the first failure of one unit of work.
 
     Repositories report every aggregate they hand out or accept (so events can be collected from
-    all of them) and run adapter calls inside :meth:`operation`, which remembers a failure: after
+    all of them) and run adapter calls inside :meth:`observe`, which remembers a failure: after
     a failed statement DuckDB aborts the transaction and a later COMMIT silently rolls back, so
     the unit of work must refuse to commit rather than pretend.
     """
@@ -82,7 +81,7 @@ class Tracker:
     def fail(self, error: BaseException) -> None:
         """Remember the failure; operations and commits are refused until a rollback.
 
-        It is the first one: once it is set, :meth:`operation` refuses before anything else can
+        It is the first one: once it is set, :meth:`observe` refuses before anything else can
         fail, and ``commit()`` refuses before it runs.
         """
         self._failure = error
@@ -110,23 +109,15 @@ class Tracker:
         if not isinstance(error, (NotFound, InvalidSpecification)):
             self.fail(error)
 
-    @contextmanager
-    def operation(self) -> Iterator[None]:
-        """Run an adapter call; a failure other than a clean miss poisons the transaction.
-
-        After one, every operation is refused until a rollback, on every adapter: DuckDB refuses
-        any statement of an aborted transaction, so the in-memory adapter does too.
-        """
-        self.ensure_usable()
-        try:
-            yield
-        except BaseException as error:
-            self.failed(error)
-            raise
-
     def observe(self, kind: str, aggregate_type: type | None) -> ObservedOperation:
-        """:meth:`operation`, told to the hooks: ``async with tracker.observe("get", T) as op:``
-        (set ``op.rows`` to what it handed out or accepted)."""
+        """Run an adapter call: ``async with tracker.observe("get", Product) as op:`` (set
+        ``op.rows`` to what it handed out or accepted).
+
+        It is refused once the transaction is poisoned, and a failure other than a clean miss
+        poisons it: after one, every operation is refused until a rollback, on every adapter
+        (DuckDB refuses any statement of an aborted transaction, so the in-memory adapter does
+        too). The hooks are told the operation (``andamios.ports.Hooks.operation``).
+        """
         return ObservedOperation(self, kind, aggregate_type)
 
     def discard_events(self) -> None:
@@ -153,8 +144,8 @@ class Tracker:
 
 
 class ObservedOperation:
-    """One operation of a unit of work, refused, poisoning and told as :meth:`Tracker.operation`
-    and :meth:`Tracker.observe` say; without hooks it only checks and remembers failures."""
+    """One operation of a unit of work, as :meth:`Tracker.observe` says; without hooks it only
+    checks and remembers failures (no clock is read)."""
 
     __slots__ = ("_aggregate_type", "_kind", "_started", "_tracker", "rows")
 

@@ -17,7 +17,7 @@ from andamios.ports import (
 __all__ = ["RecordingHooks"]
 
 
-def _outline(event: UnitOfWorkEvent) -> tuple[object, ...]:  # noqa: PLR0911 - one per event
+def _outline(event: UnitOfWorkEvent) -> tuple[object, ...]:
     match event:
         case Operation(kind=kind, aggregate_type=aggregate_type, rows=rows, error=error):
             name = None if aggregate_type is None else aggregate_type.__name__
@@ -30,9 +30,7 @@ def _outline(event: UnitOfWorkEvent) -> tuple[object, ...]:  # noqa: PLR0911 - o
             return ("began", read_only)
         case Committed():
             return ("committed",)
-        case BeforeCommit():
-            return ("before_commit",)
-    return ("statement",)
+    return ("before_commit",)  # the one event left: outline() leaves statements out
 
 
 class RecordingHooks(Hooks):

@@ -56,8 +56,13 @@ def _before(  # noqa: PLR0917 - SQLAlchemy's event signature
         context.__dict__[_STARTED] = now()
 
 
-def _rows(context: ExecutionContext, cursor: Any) -> int | None:
-    if not (context.isinsert or context.isupdate or getattr(context, "isdelete", False)):
+_WRITES = ("INSERT", "UPDATE", "DELETE", "MERGE")
+
+
+def _rows(context: ExecutionContext, cursor: Any, statement: str) -> int | None:
+    """The rows a write changed, where the driver counts them (a read's are not known yet)."""
+    compiled_write = context.isinsert or context.isupdate or getattr(context, "isdelete", False)
+    if not (compiled_write or statement.lstrip()[:6].upper().startswith(_WRITES)):
         return None
     count = getattr(cursor, "rowcount", -1)
     return count if isinstance(count, int) and count >= 0 else None
@@ -93,7 +98,8 @@ def _after(  # noqa: PLR0917 - SQLAlchemy's event signature
 ) -> None:
     observer = _observer(context)
     if observer is not None and context is not None:
-        _record(observer, context, statement, parameters, rows=_rows(context, cursor), error=None)
+        rows = _rows(context, cursor, statement)
+        _record(observer, context, statement, parameters, rows=rows, error=None)
 
 
 def _failed(exception_context: ExceptionContext) -> None:
