@@ -1,7 +1,8 @@
 """The DuckDB adapter: an async DuckDB driver for SQLAlchemy, and the database lifecycle.
 
 - :class:`Database` opens a DuckDB file (or ``:memory:``) and owns the ``AsyncEngine`` over it.
-- :class:`DuckDBSettings` holds its settings; :class:`HealthCheck` is a health probe's answer.
+- :class:`DuckDBSettings` holds its settings; :class:`HealthCheck` is a health probe's answer,
+  :class:`WorkerHealth` (three :class:`Timing` values) what ``Database.worker_health()`` measured.
 - :class:`AsyncDuckDBDialect` is the ``duckdb+async`` SQLAlchemy dialect (registered by entry
   point, so ``create_async_engine("duckdb+async:///file.duckdb")`` works on its own), and
   :class:`AsyncDuckDBConnection` the driver connection under each pooled connection.
@@ -17,6 +18,7 @@ from andamios.adapters.duckdb._connection import AsyncDuckDBConnection
 from andamios.adapters.duckdb._database import Database, HealthCheck
 from andamios.adapters.duckdb._dialect import AsyncDuckDBDialect
 from andamios.adapters.duckdb._errors import translate_error
+from andamios.adapters.duckdb._health import Timing, WorkerHealth
 from andamios.adapters.duckdb._reflection import DuckDBInspector
 from andamios.adapters.duckdb._settings import DuckDBSettings
 from andamios.adapters.duckdb._types import DuckDBType
@@ -31,5 +33,7 @@ __all__ = [
     "DuckDBSettings",
     "DuckDBType",
     "HealthCheck",
+    "Timing",
+    "WorkerHealth",
     "translate_error",
 ]

@@ -21,6 +21,7 @@ from typing import Any, Concatenate, Self
 
 import duckdb
 
+from andamios.adapters.duckdb._health import WorkerStats
 from andamios.adapters.duckdb._worker import Worker
 
 __all__ = ["AsyncDuckDBConnection", "DatabaseEnded", "SharedDatabase", "TransactionAborted"]
@@ -40,7 +41,8 @@ class SharedDatabase:
     The database stays open while a cursor uses it or while it is *pinned*: an engine pins it from
     the first connect until the engine is disposed, so an in-memory database survives connections
     that the pool closes or invalidates (a cancelled query, ``pool_recycle``, ``NullPool``).
-    :meth:`end` closes every connection, in use or not, and refuses new ones.
+    :meth:`end` closes every connection, in use or not, and refuses new ones. The workers of its
+    connections time their jobs into one :attr:`worker_stats`.
     """
 
     __slots__ = (
@@ -55,6 +57,7 @@ class SharedDatabase:
         "_users",
         "database",
         "read_only",
+        "worker_stats",
     )
 
     def __init__(
@@ -79,6 +82,8 @@ class SharedDatabase:
         self._pinned = False
         self._ended = False
         self._connections: weakref.WeakSet[AsyncDuckDBConnection] = weakref.WeakSet()
+        #: The timing of every connection's jobs, for ``Database.worker_health()``.
+        self.worker_stats = WorkerStats()
 
     @property
     def is_open(self) -> bool:
@@ -231,7 +236,7 @@ class AsyncDuckDBConnection:
 
     def __init__(self, database: SharedDatabase) -> None:
         self._database = database
-        self._worker = Worker()
+        self._worker = Worker(database.worker_stats)
         self._conn: duckdb.DuckDBPyConnection | None = None
         self._closed = False
         self._begin_pending = False
@@ -265,6 +270,11 @@ class AsyncDuckDBConnection:
     def thread_name(self) -> str:
         """The name of the thread that runs this connection's statements."""
         return self._worker.name
+
+    @property
+    def worker_stats(self) -> WorkerStats:
+        """The timing of the jobs of every connection to this one's database."""
+        return self._database.worker_stats
 
     @property
     def closed(self) -> bool:

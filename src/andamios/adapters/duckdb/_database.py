@@ -19,8 +19,10 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from andamios.adapters.duckdb._arrow import RelationArrowReader
+from andamios.adapters.duckdb._connection import AsyncDuckDBConnection
 from andamios.adapters.duckdb._dialect import AsyncDuckDBDialect
 from andamios.adapters.duckdb._errors import translate_error, translate_open_error
+from andamios.adapters.duckdb._health import WorkerHealth, WorkerStats
 from andamios.adapters.duckdb._settings import DuckDBSettings
 from andamios.adapters.duckdb._staging import ArrowStager
 from andamios.adapters.duckdb._wal import prepare_file
@@ -36,6 +38,8 @@ _ARROW = ArrowStager()
 _ARROW_READER = RelationArrowReader()
 _ARROW_REGISTERED = ArrowStager(registered=True)
 _log = logging.getLogger("andamios.adapters.duckdb")
+# What a database that never started reports: no job, every interval zero.
+_NOTHING_MEASURED = WorkerStats().snapshot()
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +86,7 @@ class Database:
     :meth:`close`.
     """
 
-    __slots__ = ("_engine", "_settings", "_work")
+    __slots__ = ("_engine", "_settings", "_work", "_worker_stats")
 
     def __init__(
         self,
@@ -110,6 +114,7 @@ class Database:
         )
         self._engine: AsyncEngine | None = None
         self._work: WorkInFlight | None = None
+        self._worker_stats: WorkerStats | None = None
 
     @classmethod
     def from_settings(cls, settings: DuckDBSettings) -> Self:
@@ -118,6 +123,7 @@ class Database:
         database._settings = settings
         database._engine = None
         database._work = None
+        database._worker_stats = None
         return database
 
     @classmethod
@@ -208,8 +214,10 @@ class Database:
         )
         try:
             # The first connection opens the file: fail here, not at the first query.
-            async with engine.connect():
-                pass
+            async with engine.connect() as conn:
+                # Every connection of the engine shares its database, and so these statistics.
+                driver = (await conn.get_raw_connection()).driver_connection
+                stats = cast("AsyncDuckDBConnection", driver).worker_stats
         except _DRIVER_ERRORS as exc:
             await engine.dispose()
             raise translate_open_error(exc, path=path) from exc
@@ -219,6 +227,7 @@ class Database:
             raise
         self._engine = engine
         self._work = WorkInFlight(f"database {self.url}")
+        self._worker_stats = stats
 
     async def close(self) -> None:
         """End the units of work in flight, close every connection, join every thread, and
@@ -296,6 +305,25 @@ class Database:
             duckdb_version=str(version).removeprefix("v"),
             latency_ms=(time.perf_counter() - started) * 1000,
         )
+
+    def worker_health(self) -> WorkerHealth:
+        """How long the jobs of the worker threads waited, ran and took to reach the event loop.
+
+        Every statement (and commit, rollback, connection open and close) is a job on its
+        connection's thread: ``queue_wait`` is its time behind the other jobs of that
+        connection, ``run`` the job itself, and ``loop_lag`` the time the event loop took to
+        run the callback that hands over its result, i.e. how long the loop was busy elsewhere.
+        Percentiles cover the last :data:`~._health.WINDOW` jobs, ``jobs`` and each ``max``
+        every job since the database was last started (or :meth:`reset_worker_health`); a
+        closed database keeps what it measured, one never started reports zeros.
+        """
+        stats = self._worker_stats
+        return _NOTHING_MEASURED if stats is None else stats.snapshot()
+
+    def reset_worker_health(self) -> None:
+        """Forget what :meth:`worker_health` measured so far (before a benchmark, say)."""
+        if self._worker_stats is not None:
+            self._worker_stats.reset()
 
     def translate_error(self, exc: BaseException) -> PersistenceError:
         """Translate a driver error into the Andamios tree (see :func:`translate_error`); a pool
