@@ -1,0 +1,384 @@
+"""OpenTelemetry spans of units of work on the in-memory adapter, exported into memory."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import time
+from decimal import Decimal
+
+import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.trace import SpanKind, StatusCode
+from tests.unit.observability._spans import Traced, assert_nested
+
+import andamios.observability
+from andamios.adapters.memory import InMemoryUnitOfWork
+from andamios.observability import OpenTelemetryHooks
+from andamios.ports import (
+    Began,
+    Committed,
+    Ended,
+    Operation,
+    RollbackReason,
+    RolledBack,
+    Statement,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from andamios.ports.errors import ConcurrencyError, DuplicateError
+from andamios.testing.models import ContractUnitOfWork, Gadget
+
+type Factory = UnitOfWorkFactory[ContractUnitOfWork]
+
+_UOW = "unit_of_work ContractUnitOfWork"
+_SHAPE = "ContractUnitOfWork"
+
+
+def _gadget(sku: str = "T-1") -> Gadget:
+    return Gadget(sku=sku, name="traced", price=Decimal("4.00"))
+
+
+@pytest.fixture
+def traced() -> Traced:
+    return Traced()
+
+
+@pytest.fixture
+def new_uow(traced: Traced) -> Factory:
+    return InMemoryUnitOfWork.factory(ContractUnitOfWork, hooks=[traced.hooks])
+
+
+def _parent(span: ReadableSpan) -> int | None:
+    return None if span.parent is None else span.parent.span_id
+
+
+def _id(span: ReadableSpan) -> int:
+    assert span.context is not None
+    return int(span.context.span_id)
+
+
+async def test_a_committed_unit_of_work_is_a_span_with_its_operations_and_commit(
+    new_uow: Factory, traced: Traced
+) -> None:
+    async with new_uow() as uow:
+        await uow.gadgets.add(_gadget())
+        await uow.gadgets.count()
+        await uow.commit()
+    assert traced.names() == ["add Gadget", "count Gadget", "commit", _UOW]
+    block = traced.one(_UOW)
+    assert block.kind is SpanKind.INTERNAL
+    assert block.parent is None  # no span was current
+    assert dict(block.attributes or {}) == {
+        "db.system.name": "memory",
+        "andamios.unit_of_work.shape": _SHAPE,
+        "andamios.unit_of_work.read_only": False,
+    }
+    assert block.status.status_code is StatusCode.UNSET
+    assert block.events == ()
+    add, count, commit = traced.children(block)
+    assert (add.kind, count.kind, commit.kind) == (SpanKind.INTERNAL,) * 3
+    assert dict(add.attributes or {}) == {
+        "db.system.name": "memory",
+        "db.operation.name": "add",
+        "db.collection.name": "Gadget",
+        "db.response.returned_rows": 1,
+    }
+    assert dict(count.attributes or {}) == {  # count hands out no rows
+        "db.system.name": "memory",
+        "db.operation.name": "count",
+        "db.collection.name": "Gadget",
+    }
+    assert dict(commit.attributes or {}) == {
+        "db.system.name": "memory",
+        "db.operation.name": "commit",
+    }
+    assert add.instrumentation_scope is not None
+    assert add.instrumentation_scope.name == "andamios"
+    assert_nested(traced.spans)
+    assert add.start_time is not None
+    assert count.start_time is not None
+    assert add.end_time is not None
+    assert add.end_time <= count.start_time  # one after the other
+
+
+async def test_reads_name_their_kind_and_rows(new_uow: Factory, traced: Traced) -> None:
+    stored = _gadget()
+    async with new_uow() as uow:
+        await uow.gadgets.add(stored)
+        await uow.commit()
+    traced.clear()
+    async with new_uow() as uow:
+        await uow.gadgets.get(stored.id)
+        assert await uow.gadgets.get_or_none(_gadget().id) is None
+        await uow.gadgets.find()
+    assert traced.names() == ["get Gadget", "get Gadget", "find Gadget", "rollback", _UOW]
+    rows = [(span.attributes or {}).get("db.response.returned_rows") for span in traced.spans[:3]]
+    assert rows == [1, 0, 1]
+    assert all(span.status.status_code is StatusCode.UNSET for span in traced.spans)
+    [event] = traced.one(_UOW).events
+    assert event.name == "rollback"
+    assert dict(event.attributes or {}) == {"andamios.rollback.reason": "exited"}
+    assert_nested(traced.spans)
+
+
+async def test_an_error_leaving_the_block_marks_its_span(new_uow: Factory, traced: Traced) -> None:
+    with pytest.raises(ZeroDivisionError):  # noqa: PT012 - the block is under test
+        async with new_uow() as uow:
+            await uow.gadgets.count()
+            _ = 1 / 0
+    block = traced.one(_UOW)
+    assert block.status.status_code is StatusCode.ERROR
+    assert block.status.description is None  # never the message: it may quote data
+    assert (block.attributes or {})["error.type"] == "ZeroDivisionError"
+    [event] = block.events
+    assert dict(event.attributes or {}) == {
+        "andamios.rollback.reason": "error",
+        "error.type": "ZeroDivisionError",
+    }
+    rollback = traced.one("rollback")
+    assert _parent(rollback) == _id(block)
+    assert rollback.status.status_code is StatusCode.UNSET  # the rollback itself went well
+    assert_nested(traced.spans)
+
+
+async def test_a_failed_operation_and_a_failed_commit_are_errors(
+    new_uow: Factory, traced: Traced
+) -> None:
+    stored = _gadget()
+    async with new_uow() as uow:
+        await uow.gadgets.add(stored)
+        await uow.commit()
+    traced.clear()
+    async with new_uow() as uow:
+        with pytest.raises(DuplicateError):
+            await uow.gadgets.add(stored)
+    failed = traced.one("add Gadget")
+    assert failed.status.status_code is StatusCode.ERROR
+    assert (failed.attributes or {})["error.type"] == "andamios.ports.errors.DuplicateError"
+    assert "db.response.returned_rows" not in (failed.attributes or {})
+    assert traced.one(_UOW).status.status_code is StatusCode.UNSET  # the block caught it
+    traced.clear()
+
+    with pytest.raises(ConcurrencyError):  # noqa: PT012 - the block is under test
+        async with new_uow() as first, new_uow() as second:
+            mine = await first.gadgets.get(stored.id)
+            theirs = await second.gadgets.get(stored.id)
+            mine.rename("mine")
+            theirs.rename("theirs")
+            await first.commit()
+            await second.commit()
+    blocks = traced.named(_UOW)
+    assert len(blocks) == 2
+    commits = traced.named("commit")
+    assert [c.status.status_code for c in commits] == [StatusCode.UNSET, StatusCode.ERROR]
+    refused = commits[1]
+    assert (refused.attributes or {})["error.type"] == "andamios.ports.errors.ConcurrencyError"
+    second_block = next(b for b in blocks if _id(b) == _parent(refused))
+    assert second_block.status.status_code is StatusCode.ERROR
+    [event] = second_block.events
+    assert dict(event.attributes or {}) == {
+        "andamios.rollback.reason": "commit_failed",
+        "error.type": "andamios.ports.errors.ConcurrencyError",
+    }
+    assert_nested(traced.spans)
+
+
+async def test_the_block_is_a_child_of_the_current_span_which_stays_current(
+    new_uow: Factory, traced: Traced
+) -> None:
+    tracer = traced.provider.get_tracer("the application")
+    with tracer.start_as_current_span("POST /gadgets") as request:
+        async with new_uow() as uow:
+            await uow.gadgets.add(_gadget())
+            assert trace.get_current_span() is request
+            with tracer.start_as_current_span("pricing"):
+                await uow.gadgets.count()
+            await uow.commit()
+        assert trace.get_current_span() is request
+    spans = {span.name: span for span in traced.spans}
+    assert _parent(spans[_UOW]) == _id(spans["POST /gadgets"])
+    assert _parent(spans["pricing"]) == _id(spans["POST /gadgets"])  # the hooks changed nothing
+    assert _parent(spans["count Gadget"]) == _id(spans[_UOW])  # parented explicitly
+    assert_nested(traced.spans)
+
+
+async def test_a_read_only_unit_of_work_says_so(traced: Traced) -> None:
+    new_uow = InMemoryUnitOfWork.factory(ContractUnitOfWork, read_only=True, hooks=[traced.hooks])
+    async with new_uow() as uow:
+        await uow.gadgets.count()
+    assert (traced.one(_UOW).attributes or {})["andamios.unit_of_work.read_only"] is True
+
+
+async def test_without_a_provider_the_global_one_is_used() -> None:
+    # No global provider is configured in the tests: the API's proxy records nothing, quietly.
+    hooks = OpenTelemetryHooks()
+    new_uow = InMemoryUnitOfWork.factory(ContractUnitOfWork, hooks=[hooks])
+    async with new_uow() as uow:
+        await uow.gadgets.add(_gadget())
+        await uow.commit()
+
+
+# -- statements, as SQL adapters deliver them (just before the operation they ran in) ------------
+
+
+def _began(uow: UnitOfWork) -> Began:
+    return Began(unit_of_work=uow, system="duckdb", shape=_SHAPE, read_only=False)
+
+
+def _stmt(
+    uow: UnitOfWork, sql: str, at: int, operation: str | None, error: BaseException | None = None
+) -> Statement:
+    return Statement(
+        unit_of_work=uow,
+        system="duckdb",
+        shape=_SHAPE,
+        statement=sql,
+        parameters=None,
+        rows=None,
+        started_at=at,
+        duration=0.000_001,
+        error=error,
+        operation=operation,
+    )
+
+
+def test_statements_become_client_spans_under_what_they_ran_in(traced: Traced) -> None:
+    hooks = traced.hooks
+    uow = InMemoryUnitOfWork.factory(ContractUnitOfWork)()
+    hooks.began(_began(uow))
+    t0 = time.time_ns()
+    hooks.statement(_stmt(uow, "ROLLBACK", t0 + 1_000, "rollback"))  # a silent rollback's
+    hooks.statement(
+        _stmt(uow, "  /* planned */ -- why\n select 1 FROM gadgets", t0 + 2_000, "find")
+    )
+    hooks.statement(_stmt(uow, "(SELECT 2)", t0 + 3_000, "find", error=RuntimeError("gone")))
+    hooks.operation(
+        Operation(
+            unit_of_work=uow,
+            system="duckdb",
+            shape=_SHAPE,
+            kind="find",
+            aggregate_type=Gadget,
+            rows=2,
+            started_at=t0 + 500,
+            duration=0.000_010,
+            error=None,
+        )
+    )
+    hooks.statement(_stmt(uow, "UPDATE gadgets SET name = ?", t0 + 20_000, "commit"))
+    hooks.statement(_stmt(uow, "ABORT", t0 + 25_000, "rollback"))  # not the commit's
+    hooks.committed(Committed(unit_of_work=uow, system="duckdb", shape=_SHAPE, duration=0.0))
+    hooks.statement(_stmt(uow, "SET memory_limit = ?", t0 + 30_000, None))
+    hooks.ended(Ended(unit_of_work=uow, system="duckdb", shape=_SHAPE, duration=0.1, error=None))
+
+    block = traced.one(_UOW)
+    find = traced.one("find Gadget")
+    commit = traced.one("commit")
+    statements = [span for span in traced.spans if span.kind is SpanKind.CLIENT]
+    assert [span.name for span in statements] == [
+        "ROLLBACK",
+        "SELECT",
+        "duckdb",
+        "UPDATE",
+        "ABORT",
+        "SET",
+    ]
+    rollback, select, unnamed, update, abort, setting = statements
+    assert _parent(rollback) == _parent(abort) == _id(block)
+    assert _parent(select) == _parent(unnamed) == _id(find)
+    assert _parent(update) == _id(commit)
+    assert _parent(setting) == _id(block)
+    assert dict(select.attributes or {}) == {
+        "db.system.name": "duckdb",
+        "db.query.text": "  /* planned */ -- why\n select 1 FROM gadgets",
+        "db.operation.name": "SELECT",
+    }
+    assert dict(unnamed.attributes or {}) == {
+        "db.system.name": "duckdb",
+        "db.query.text": "(SELECT 2)",
+        "error.type": "RuntimeError",
+    }
+    assert unnamed.status.status_code is StatusCode.ERROR
+    assert select.status.status_code is StatusCode.UNSET
+    # The commit span is widened to cover its statements (it started before its duration says).
+    assert commit.start_time is not None
+    assert update.start_time is not None
+    assert commit.start_time <= update.start_time
+    assert_nested(traced.spans)
+
+
+def test_events_of_a_unit_of_work_it_never_saw_begin_are_ignored(traced: Traced) -> None:
+    hooks = traced.hooks
+    uow = InMemoryUnitOfWork.factory(ContractUnitOfWork)()
+    hooks.statement(_stmt(uow, "SELECT 1", 0, None))
+    hooks.operation(
+        Operation(
+            unit_of_work=uow,
+            system="duckdb",
+            shape=_SHAPE,
+            kind="sql.rows",
+            aggregate_type=None,
+            rows=1,
+            started_at=0,
+            duration=0.0,
+            error=None,
+        )
+    )
+    hooks.committed(Committed(unit_of_work=uow, system="duckdb", shape=_SHAPE, duration=0.0))
+    hooks.rolled_back(
+        RolledBack(
+            unit_of_work=uow,
+            system="duckdb",
+            shape=_SHAPE,
+            reason=RollbackReason.REQUESTED,
+            error=None,
+            duration=0.0,
+        )
+    )
+    hooks.ended(Ended(unit_of_work=uow, system="duckdb", shape=_SHAPE, duration=0.0, error=None))
+    assert traced.spans == ()
+
+
+def test_a_raw_sql_operation_is_named_by_its_kind(traced: Traced) -> None:
+    hooks = traced.hooks
+    uow = InMemoryUnitOfWork.factory(ContractUnitOfWork)()
+    hooks.began(_began(uow))
+    hooks.operation(
+        Operation(
+            unit_of_work=uow,
+            system="duckdb",
+            shape=_SHAPE,
+            kind="sql.execute",
+            aggregate_type=None,
+            rows=3,
+            started_at=1,
+            duration=0.0,
+            error=None,
+        )
+    )
+    raw = traced.one("sql.execute")
+    assert dict(raw.attributes or {}) == {
+        "db.system.name": "duckdb",
+        "db.operation.name": "sql.execute",
+        "db.response.returned_rows": 3,
+    }
+
+
+# -- without the extra -----------------------------------------------------------------------------
+
+
+def test_without_opentelemetry_the_package_imports_and_the_class_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "opentelemetry", None)
+    monkeypatch.setattr(andamios, "observability", andamios.observability)  # restored after
+    for name in [n for n in sys.modules if n.startswith("andamios.observability")]:
+        monkeypatch.delitem(sys.modules, name)
+    observability = importlib.import_module("andamios.observability")
+    assert observability.Metrics().snapshot().units_of_work == 0
+    with pytest.raises(ModuleNotFoundError, match=r"pip install 'andamios\[opentelemetry\]'") as e:
+        observability.OpenTelemetryHooks()
+    assert e.value.name == "opentelemetry"
+    assert "opentelemetry is not installed" in str(e.value)
