@@ -105,6 +105,54 @@ EXPECTED: dict[str, list[str]] = {
             "timed 8 handler runs of 5 handlers",
         )
     ],
+    "advanced/04_middleware.py": [
+        line
+        for adapter in ("memory:", "duckdb:")
+        for line in (
+            adapter,
+            "command PlaceOrder -> place_order: 2 operation(s)",
+            "  add Order rows=1",
+            "  find Order rows=1",
+            *(["  DuckDB ran 2 statement(s)"] if adapter == "duckdb:" else []),
+            "query OpenOrders -> open_orders: 1 operation(s)",
+            "  count Order rows=None",
+            "  rolled back: exited",
+            "command PlaceOrder -> place_order: 2 operation(s), raised TooManyOpenOrders: ada "
+            "would have 3 open orders, at most 2",
+            "  find Order rows=3",
+            "  rolled back: error by TooManyOpenOrders",
+            *(["  DuckDB ran 2 statement(s)"] if adapter == "duckdb:" else []),
+            "refused: ada would have 3 open orders, at most 2",
+            "open orders of ada: 2 before, 2 after the refused order",
+            "command CloseOrder -> close_order: 1 operation(s)",
+            "  get Order rows=1",
+            "after closing order-1: 2 open orders",
+        )
+    ],
+    "advanced/05_extensions.py": [
+        line
+        for adapter in ("memory:", "duckdb:")
+        for line in (
+            adapter,
+            "  in 10.0.0.0/24, by address: [('router', '10.0.0.1'), ('printer', '10.0.0.9'), "
+            "('laptop', '10.0.0.10')]",
+            "  highest address: nas IPv4Address('192.168.1.5')",
+        )
+    ]
+    + [
+        "  the printer's address as stored (DuckDB): 167772169",
+        "snapshot:",
+        "  committed 4 devices and a move of the printer to network.pickle",
+        "  after a restart: laptop 10.0.0.10 v1, nas 192.168.1.5 v1, printer 10.0.0.99 v2, "
+        "router 10.0.0.1 v1",
+        "contract suites on SnapshotUnitOfWork:",
+        "  TestSnapshotRepository: all passed",
+        "  TestSnapshotUnitOfWork: all passed",
+        "  test_a_new_factory_on_the_file_sees_what_was_committed: all passed",
+        "  TestSnapshotHooks: all passed",
+        " passed",
+        "exit code: 0",
+    ],
     "basic/02_models.py": [
         "total: 41.00 EUR",
         "version before it is stored: 0",
