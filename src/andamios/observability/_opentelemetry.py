@@ -8,7 +8,6 @@ instantiated: ``andamios.observability`` imports without it.
 from __future__ import annotations
 
 import re
-import time
 import weakref
 from importlib.metadata import version
 from typing import TYPE_CHECKING
@@ -97,8 +96,8 @@ class OpenTelemetryHooks(Hooks):
       aggregate class), ``db.response.returned_rows`` (when the operation counts rows), ERROR
       and ``error.type`` when it failed (``get`` of a missing id is not a failure).
     - **a child span per commit**, ``commit`` (``db.operation.name`` ``commit``), and one per
-      **rollback**, ``rollback``, over their durations (ending when the hook is told, widened
-      to cover their statements); a failed commit's span has status ERROR.
+      **rollback**, ``rollback``, over their own start and duration; a failed commit's span has
+      status ERROR.
     - **a span per SQL statement** (SQL adapters), CLIENT, a child of the operation, commit or
       rollback it ran in, named after the statement's first keyword (``SELECT``, ``INSERT``):
       ``db.system.name``, ``db.operation.name`` (the keyword), ``db.query.text`` (the SQL with
@@ -171,16 +170,12 @@ class OpenTelemetryHooks(Hooks):
         unit: _Unit,
         name: str,
         system: str,
-        duration: float,
+        timed: Committed | RolledBack,
         error: BaseException | None = None,
     ) -> None:
-        """A span for a commit or rollback that just ended, covering its statements too."""
-        end = time.time_ns()
-        start = end - _ns(duration)
-        for statement in unit.statements:
-            if statement.operation == name:
-                start = min(start, statement.started_at)
-                end = max(end, statement.started_at + _ns(statement.duration))
+        """A span for a commit or rollback that just ended, over its own start and duration."""
+        start = timed.started_at
+        end = start + _ns(timed.duration)
         span = self._tracer.start_span(
             name,
             context=unit.context,
@@ -242,7 +237,7 @@ class OpenTelemetryHooks(Hooks):
         """Record the commit's span and its statements' spans."""
         unit = self._units.get(event.unit_of_work)
         if unit is not None:
-            self._step(unit, "commit", event.system, event.duration)
+            self._step(unit, "commit", event.system, event)
 
     def rolled_back(self, event: RolledBack) -> None:
         """Mark the rollback on the unit of work's span; record a failed commit's span, or the
@@ -255,9 +250,9 @@ class OpenTelemetryHooks(Hooks):
             attributes[_ERROR_TYPE] = _error_type(event.error)
         unit.span.add_event("rollback", attributes)
         if event.reason is RollbackReason.COMMIT_FAILED:
-            self._step(unit, "commit", event.system, event.duration, event.error)
+            self._step(unit, "commit", event.system, event, event.error)
         else:
-            self._step(unit, "rollback", event.system, event.duration)
+            self._step(unit, "rollback", event.system, event)
 
     def ended(self, event: Ended) -> None:
         """End the unit of work's span (ERROR if an exception left the block)."""

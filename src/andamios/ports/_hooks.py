@@ -98,6 +98,8 @@ class BeforeCommit(UnitOfWorkEvent):
 class Committed(UnitOfWorkEvent):
     """A commit succeeded."""
 
+    #: When ``commit()`` was called, in nanoseconds since the epoch.
+    started_at: int
     #: Seconds the ``commit()`` call took (the flush and the COMMIT).
     duration: float
 
@@ -109,7 +111,9 @@ class RolledBack(UnitOfWorkEvent):
     reason: RollbackReason
     #: The exception that ended the block, or that the failed commit raised.
     error: BaseException | None
-    #: Seconds the rollback took (0 for a failed commit: the database discarded it).
+    #: When the rollback (for ``COMMIT_FAILED``: the commit) began, in ns since the epoch.
+    started_at: int
+    #: Seconds the rollback (or the failed commit) took.
     duration: float
 
 
@@ -159,6 +163,8 @@ class Statement(UnitOfWorkEvent):
     rows: int | None
     started_at: int
     duration: float
+    #: What the statement raised, as the Andamios error the unit of work raises for it (a
+    #: version conflict on DuckDB is a failed ``UPDATE``: a ``ConcurrencyError``).
     error: BaseException | None
     #: The operation kind it ran in, ``"commit"``, ``"rollback"``, or None (outside both).
     operation: str | None
@@ -289,12 +295,15 @@ class Observer:
     the hooks, in order, when the operation they ran in ends.
     """
 
-    __slots__ = ("_base", "_began", "_hooks", "_statements", "open", "system")
+    __slots__ = ("_base", "_began", "_hooks", "_statements", "open", "system", "translate")
 
     def __init__(self, hooks: HookSet, system: str) -> None:
         self._hooks = hooks
         self.system = system
         self._base: dict[str, Any] = {}
+        #: How the adapter translates a statement's error into the Andamios error tree (a SQL
+        #: adapter sets it), so that hooks never see a driver's exception.
+        self.translate: Callable[[BaseException], BaseException] | None = None
         #: Whether the current transaction did something (a rollback of it is told).
         self.open = False
         self._began = 0
@@ -317,6 +326,8 @@ class Observer:
         error: BaseException | None = None,
     ) -> None:
         """Remember one statement the adapter ran (told with the operation it ran in)."""
+        if error is not None and self.translate is not None:
+            error = self.translate(error)
         self._statements.append((statement, parameters, rows, started_at, duration, error))
 
     def attach(self, unit_of_work: UnitOfWork, shape: str) -> None:
@@ -385,18 +396,19 @@ class Observer:
             if inspect.isawaitable(result):
                 await result
 
-    async def committed(self, started: int) -> None:
+    async def committed(self, started: tuple[int, int]) -> None:
         """Tell the commit's statements and ``committed``.
 
         The commit stands whatever happens here: a cancellation that arrives while an async
         hook runs is delivered at the task's next suspension point, not as the commit's outcome.
         """
         self.open = False
-        duration = (time.perf_counter_ns() - started) / 1e9
+        duration = (time.perf_counter_ns() - started[1]) / 1e9
+        event = Committed(**self._base, started_at=started[0], duration=duration)
         cancelled = False
         try:
             await self._tell_statements("commit")
-            await self._tell("committed", Committed(**self._base, duration=duration))
+            await self._tell("committed", event)
         except asyncio.CancelledError:
             cancelled = True
         if cancelled:
@@ -406,7 +418,7 @@ class Observer:
                 task.cancel()
 
     async def rolled_back(
-        self, reason: RollbackReason, error: BaseException | None, started: int | None
+        self, reason: RollbackReason, error: BaseException | None, started: tuple[int, int]
     ) -> None:
         """Tell the rollback's statements and ``rolled_back`` (if the transaction did anything)."""
         await self._tell_statements(
@@ -415,8 +427,10 @@ class Observer:
         if not self.open:
             return
         self.open = False
-        duration = 0.0 if started is None else (time.perf_counter_ns() - started) / 1e9
-        event = RolledBack(**self._base, reason=reason, error=error, duration=duration)
+        duration = (time.perf_counter_ns() - started[1]) / 1e9
+        event = RolledBack(
+            **self._base, reason=reason, error=error, started_at=started[0], duration=duration
+        )
         await self._tell("rolled_back", event)
 
     async def ended(self, error: BaseException | None) -> None:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import inspect
-import time
 import typing
 from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Any, ClassVar, Self
 
 from andamios.domain import AggregateRoot, DomainEvent
-from andamios.ports._hooks import Observer, RollbackReason
+from andamios.ports._hooks import Observer, RollbackReason, now
 from andamios.ports._introspection import callers_namespace, check_aggregate_type
 from andamios.ports._reads import Reads
 from andamios.ports._repository import Repository
@@ -313,16 +312,22 @@ class UnitOfWork(Reads):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        error = exc
         try:
-            self._tracker.ensure_active()
-            reason = RollbackReason.EXITED if exc is None else RollbackReason.ERROR
-            await self._rolled_back(reason, exc)
+            try:
+                self._tracker.ensure_active()
+                reason = RollbackReason.EXITED if exc is None else RollbackReason.ERROR
+                await self._rolled_back(reason, exc)
+            finally:
+                self._tracker.state = UnitOfWorkState.ENDED
+                await self._close()
+        except BaseException as failure:
+            error = failure  # what leaves the block now
+            raise
         finally:
-            self._tracker.state = UnitOfWorkState.ENDED
-            await self._close()
-        observer = self._tracker.observer
-        if observer is not None:
-            await observer.ended(exc)
+            observer = self._tracker.observer
+            if observer is not None:
+                await observer.ended(error)
 
     async def commit(self) -> None:
         """Save every change and end the transaction; the next statement begins a new one.
@@ -359,13 +364,13 @@ class UnitOfWork(Reads):
         observer = self._tracker.observer
         if observer is not None:
             await observer.before_commit()  # may veto: nothing has been sent
-        started = time.perf_counter_ns()
+        started = now()
         try:
             await self._commit()
         except BaseException as error:
             self._tracker.fail(error)
             if observer is not None:
-                await observer.rolled_back(RollbackReason.COMMIT_FAILED, error, None)
+                await observer.rolled_back(RollbackReason.COMMIT_FAILED, error, started)
             raise
         self._tracker.harvest()
         if observer is not None:
@@ -378,7 +383,7 @@ class UnitOfWork(Reads):
 
     async def _rolled_back(self, reason: RollbackReason, error: BaseException | None) -> None:
         """Roll back, forget the failure and the events, and tell the hooks why."""
-        started = time.perf_counter_ns()
+        started = now()
         await self._rollback()
         self._tracker.discard_events()
         self._tracker.reset()  # rolled back: the next transaction starts clean

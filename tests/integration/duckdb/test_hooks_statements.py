@@ -143,7 +143,7 @@ async def test_a_failed_statement_is_told_with_its_error(opened: tuple[Any, Mapp
             await uow.commit()
     (failed,) = [e for e in hooks.statements() if e.error is not None]
     assert failed.operation == "commit"
-    assert not isinstance(failed.error, PersistenceError)  # the driver's own error, as it ran
+    assert isinstance(failed.error, DuplicateError)  # never a driver's exception
     assert ("rolled_back", "commit_failed", "DuplicateError") in hooks.outline()
 
 

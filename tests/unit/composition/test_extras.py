@@ -59,6 +59,7 @@ def test_each_extra_holds_what_its_code_imports() -> None:
     }
     assert extras == {
         "bulk": {"pyarrow"},
+        "opentelemetry": {"opentelemetry-api"},
         "polars": {"polars", "pyarrow"},
         "postgresql": {"asyncpg"},
         "testing": {"factory-boy", "pytest", "pytest-asyncio"},

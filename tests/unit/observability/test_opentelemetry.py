@@ -269,7 +269,11 @@ def test_statements_become_client_spans_under_what_they_ran_in(traced: Traced) -
     )
     hooks.statement(_stmt(uow, "UPDATE gadgets SET name = ?", t0 + 20_000, "commit"))
     hooks.statement(_stmt(uow, "ABORT", t0 + 25_000, "rollback"))  # not the commit's
-    hooks.committed(Committed(unit_of_work=uow, system="duckdb", shape=_SHAPE, duration=0.0))
+    hooks.committed(
+        Committed(
+            unit_of_work=uow, system="duckdb", shape=_SHAPE, started_at=t0 + 19_000, duration=5e-6
+        )
+    )
     hooks.statement(_stmt(uow, "SET memory_limit = ?", t0 + 30_000, None))
     hooks.ended(Ended(unit_of_work=uow, system="duckdb", shape=_SHAPE, duration=0.1, error=None))
 
@@ -302,10 +306,8 @@ def test_statements_become_client_spans_under_what_they_ran_in(traced: Traced) -
     }
     assert unnamed.status.status_code is StatusCode.ERROR
     assert select.status.status_code is StatusCode.UNSET
-    # The commit span is widened to cover its statements (it started before its duration says).
-    assert commit.start_time is not None
-    assert update.start_time is not None
-    assert commit.start_time <= update.start_time
+    # The commit span is where the commit says it was, around its statements.
+    assert (commit.start_time, commit.end_time) == (t0 + 19_000, t0 + 24_000)
     assert_nested(traced.spans)
 
 
@@ -326,7 +328,9 @@ def test_events_of_a_unit_of_work_it_never_saw_begin_are_ignored(traced: Traced)
             error=None,
         )
     )
-    hooks.committed(Committed(unit_of_work=uow, system="duckdb", shape=_SHAPE, duration=0.0))
+    hooks.committed(
+        Committed(unit_of_work=uow, system="duckdb", shape=_SHAPE, started_at=0, duration=0.0)
+    )
     hooks.rolled_back(
         RolledBack(
             unit_of_work=uow,
@@ -334,6 +338,7 @@ def test_events_of_a_unit_of_work_it_never_saw_begin_are_ignored(traced: Traced)
             shape=_SHAPE,
             reason=RollbackReason.REQUESTED,
             error=None,
+            started_at=0,
             duration=0.0,
         )
     )

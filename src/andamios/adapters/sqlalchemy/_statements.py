@@ -108,5 +108,6 @@ def _failed(exception_context: ExceptionContext) -> None:
     observer = _observer(context)
     if observer is None or context is None or statement is None:
         return  # no hooks, or not a statement's failure (a connect, a pool timeout)
-    error = exception_context.original_exception
+    # SQLAlchemy's wrapper where it made one: what the database's translation reads.
+    error = exception_context.sqlalchemy_exception or exception_context.original_exception
     _record(observer, context, statement, exception_context.parameters, rows=None, error=error)

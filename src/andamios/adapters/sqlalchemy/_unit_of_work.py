@@ -100,6 +100,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         observer = hook_set(hooks).observer(engine.dialect.name)
         if observer is not None:
             bind = observed_engine(bind, observer)
+            observer.translate = self._translate
         session = AsyncSession(
             bind,
             sync_session_class=AggregateSession,
