@@ -42,8 +42,9 @@ from typing import TYPE_CHECKING, Any
 from dependency_injector import containers, providers
 
 from andamios.adapters.memory import InMemoryStore, InMemoryUnitOfWork
-from andamios.application import MessageBus, RetryPolicy
-from andamios.ports import Clock, UnitOfWork, UnitOfWorkFactory, compose
+from andamios.application import MessageBus, Middleware, RetryPolicy
+from andamios.observability import Metrics, OpenTelemetryHooks, SlowOperationLog
+from andamios.ports import Clock, Hooks, UnitOfWork, UnitOfWorkFactory, compose
 from andamios.ports.errors import ConfigurationError, DatabaseError, SchemaNotMigrated
 from andamios.project import Project
 from andamios.settings import ADAPTERS, AndamiosSettings, check_settings, env_name
@@ -217,21 +218,56 @@ def _started(resource: BaseResource[Any]) -> Database:
 
 
 def _sql_factory(
-    unit_of_work: type[UnitOfWork], database: Database, mapping: TableMapping, clock: Clock | None
+    unit_of_work: type[UnitOfWork],
+    database: Database,
+    mapping: TableMapping,
+    clock: Clock | None,
+    hooks: Iterable[Hooks],
 ) -> SqlAlchemyFactory[UnitOfWork]:
     from andamios.adapters.sqlalchemy import SqlAlchemyUnitOfWork  # noqa: PLC0415
 
     return SqlAlchemyUnitOfWork.factory(
-        unit_of_work, database=database, mapping=mapping, clock=clock
+        unit_of_work, database=database, mapping=mapping, clock=clock, hooks=hooks
     )
+
+
+def _all_hooks(
+    config: Mapping[str, Any], hooks: Iterable[Hooks], metrics: Callable[[], Metrics]
+) -> list[Hooks]:
+    """The user's hooks, then those the ``observability`` settings turn on."""
+    settings = check_settings(config).observability
+    chosen = list(hooks)
+    if settings.metrics:
+        chosen.append(metrics())
+    if settings.slow_threshold is not None:
+        chosen.append(SlowOperationLog(settings.slow_threshold))
+    if settings.opentelemetry:
+        try:
+            chosen.append(OpenTelemetryHooks())
+        except ImportError as error:
+            setting = "observability.opentelemetry"
+            msg = f"{setting} ({env_name(setting)}): {error}"
+            raise ConfigurationError(msg) from error
+    return chosen
+
+
+def _all_middleware(
+    config: Mapping[str, Any], middleware: Iterable[Middleware], metrics: Callable[[], Metrics]
+) -> list[Middleware]:
+    """The user's bus middleware, then the metrics' where ``observability.metrics`` is on."""
+    chosen = list(middleware)
+    if check_settings(config).observability.metrics:
+        chosen.append(metrics().middleware)
+    return chosen
 
 
 def _message_bus(
     new_uow: UnitOfWorkFactory[UnitOfWork],
     handlers: Iterable[Callable[[MessageBus[Any]], object]],
     retry: RetryPolicy | None,
+    middleware: Iterable[Middleware],
 ) -> MessageBus[Any]:
-    bus = MessageBus(new_uow, retry=retry)
+    bus = MessageBus(new_uow, retry=retry, middleware=middleware)
     for register in handlers:
         register(bus)
     return bus
@@ -262,6 +298,11 @@ class PersistenceContainer(containers.DeclarativeContainer):
       registration function of ``handlers`` applied to it (``register(bus)``), and ``retry``.
     - ``clock``: the :class:`~andamios.ports.Clock` of audit timestamps (``None``: the system's
       UTC clock); tests pass ``clock=FakeClock()``.
+    - ``hooks``: your :class:`~andamios.ports.Hooks`, told what every unit of work does; the
+      ``observability`` settings add the shipped ones (``unit_of_work_hooks`` lists them all).
+    - ``middleware``: your message-bus middleware (:class:`~andamios.application.Middleware`).
+    - ``metrics``: the one :class:`~andamios.observability.Metrics` of this container, told by
+      every unit of work and the bus when ``observability.metrics`` is on.
 
     Subclass it to add your own providers (``class Container(PersistenceContainer): ...``), and
     override any provider in tests (``container.uow.override(...)``).
@@ -272,6 +313,8 @@ class PersistenceContainer(containers.DeclarativeContainer):
     handlers: providers.Object[Iterable[Callable[[MessageBus[Any]], object]]] = providers.Object(())
     retry: providers.Object[RetryPolicy | None] = providers.Object(None)
     clock: providers.Object[Clock | None] = providers.Object(None)
+    hooks: providers.Object[Iterable[Hooks]] = providers.Object(())
+    middleware: providers.Object[Iterable[Middleware]] = providers.Object(())
 
     config = providers.Configuration(pydantic_settings=[AndamiosSettings])
     adapter = providers.Callable(_adapter, config.adapter)
@@ -279,17 +322,21 @@ class PersistenceContainer(containers.DeclarativeContainer):
     database = providers.Resource(_open_database, config, unit_of_work, mapping)
     started_database = providers.Callable(_started, database.provider)
 
+    metrics = providers.Singleton(Metrics)
+    unit_of_work_hooks = providers.Singleton(_all_hooks, config, hooks, metrics.provider)
+    bus_middleware = providers.Singleton(_all_middleware, config, middleware, metrics.provider)
+
     store = providers.Singleton(InMemoryStore)
     memory_uow_factory = providers.Singleton(
-        InMemoryUnitOfWork.factory, unit_of_work, store=store, clock=clock
+        InMemoryUnitOfWork.factory, unit_of_work, store=store, clock=clock, hooks=unit_of_work_hooks
     )
     # Factories over started_database, so a restart (shutdown_resources() then
     # init_resources()) uses the new engine. Both databases take the same SQLAlchemy factory.
     duckdb_uow_factory = providers.Factory(
-        _sql_factory, unit_of_work, started_database, mapping, clock
+        _sql_factory, unit_of_work, started_database, mapping, clock, unit_of_work_hooks
     )
     postgresql_uow_factory = providers.Factory(
-        _sql_factory, unit_of_work, started_database, mapping, clock
+        _sql_factory, unit_of_work, started_database, mapping, clock, unit_of_work_hooks
     )
     uow_factory = providers.Selector(
         adapter,
@@ -299,7 +346,7 @@ class PersistenceContainer(containers.DeclarativeContainer):
     )
     uow = uow_factory.provided.call()
 
-    bus = providers.Singleton(_message_bus, uow.provider, handlers, retry)
+    bus = providers.Singleton(_message_bus, uow.provider, handlers, retry, bus_middleware)
 
     if TYPE_CHECKING:
         # The database resource is async, so these always return an awaitable.

@@ -65,6 +65,7 @@ __all__ = [
     "AdapterName",
     "AndamiosSettings",
     "DatabaseSettings",
+    "ObservabilitySettings",
     "SchemaCheck",
     "adapter_of_url",
     "check_settings",
@@ -180,6 +181,26 @@ class DatabaseSettings(BaseModel):
         return shared | own
 
 
+class ObservabilitySettings(BaseModel):
+    """What a container tells about its units of work (``ANDAMIOS_OBSERVABILITY__*``).
+
+    - ``slow_threshold``: log every operation, statement and commit that takes at least this
+      many seconds (:class:`~andamios.observability.SlowOperationLog`, logger
+      ``andamios.slow``); ``None`` (the default) logs none.
+    - ``metrics``: count and time units of work, operations, statements and bus retries in
+      process (:class:`~andamios.observability.Metrics`, ``container.metrics()``).
+    - ``opentelemetry``: a span per unit of work, operation and statement
+      (:class:`~andamios.observability.OpenTelemetryHooks`; the ``opentelemetry`` extra), on
+      the global tracer provider.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    slow_threshold: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    metrics: bool = False
+    opentelemetry: bool = False
+
+
 # The project whose [tool.andamios] table settings read (load_project_settings sets it); None:
 # the project of the current directory.
 _PROJECT: ContextVar[Project | None] = ContextVar("andamios_project", default=None)
@@ -215,7 +236,8 @@ class AndamiosSettings(BaseSettings):
     migrates; ``schema_check`` is what a container does when the database it opens is not
     migrated to head (``error``, ``warn`` or ``off``); ``unit_of_work``
     (``package.module:Shape``) is the shape the pytest plugin (:mod:`andamios.testing.plugin`)
-    makes units of work of. Unknown top-level keys are ignored, so an
+    makes units of work of; ``observability`` turns the shipped hooks on
+    (:class:`ObservabilitySettings`). Unknown top-level keys are ignored, so an
     application can keep its own settings in the same container ``config``; unknown
     ``database`` keys are refused.
     """
@@ -233,6 +255,7 @@ class AndamiosSettings(BaseSettings):
     migrations: str = "migrations"
     schema_check: SchemaCheck = "error"
     unit_of_work: str | None = None
+    observability: ObservabilitySettings = ObservabilitySettings()
 
     def __init__(self, **values: Any) -> None:
         try:
