@@ -52,11 +52,18 @@ OPERATIONS = [
     "count: lines.any() over 5,000 aggregates",
     "find: lines.any() over 5,000 aggregates",
     "query_arrow: 20,000 rows (Arrow)",
+    "get by id, own unit of work: no-op hooks",
+    "get by id, open unit of work: no-op hooks",
+    "get by id, own unit of work: Metrics",
+    "get by id, open unit of work: Metrics",
+    "get by id, own unit of work: OpenTelemetry hooks",
+    "get by id, open unit of work: OpenTelemetry hooks",
     "RSS: import + open + 1 round-trip",
 ]
 
 #: The read-model rows: beside raw duckdb only, interleaved (a paired ratio each).
 READ_MODEL_OPERATIONS = OPERATIONS[8:13]
+HOOK_OPERATIONS = OPERATIONS[13:19]
 
 POSTGRESQL_OPERATIONS = [
     "add_many + commit, 1,000",
@@ -91,8 +98,9 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> QuickRun:
 @pytest.mark.subprocess  # the memory section measures fresh interpreters
 def test_quick_benchmarks_run_and_write_every_operation(quick_run: QuickRun) -> None:
     stdout = quick_run.stdout
-    assert "[1/5] bulk inserts" in stdout  # progress while it runs
-    assert "[3/5] read models beside raw duckdb (interleaved)" in stdout
+    assert "[1/6] bulk inserts" in stdout  # progress while it runs
+    assert "[3/6] read models beside raw duckdb (interleaved)" in stdout
+    assert "[4/6] hooks on beside hooks off (interleaved)" in stdout
     assert "operation" in stdout  # the table's header
     assert "skipped, " not in stdout  # pyarrow is installed here: every row runs
     report = quick_run.report
@@ -104,6 +112,11 @@ def test_quick_benchmarks_run_and_write_every_operation(quick_run: QuickRun) -> 
     for result, expected in zip(results, OPERATIONS, strict=True):
         assert result["operation"].startswith(expected)
         assert result["andamios_us"] > 0
+        if expected in HOOK_OPERATIONS:
+            assert set(result["peers_us"]) == {"no hooks"}
+            assert result["paired_ratios"]["no hooks"] > 0
+            assert result["target"] == ("≤ 1.10x" if "OpenTelemetry" in expected else "≤ 1.05x")
+            continue
         assert set(result["peers_us"]) <= {"raw duckdb", "SQLAlchemy ORM"}
         assert result["peers_us"]["raw duckdb"] > 0
         assert result["passed"] in (True, False, None)
@@ -312,9 +325,10 @@ def test_without_pyarrow_the_bulk_rows_are_skipped_and_the_rest_runs(
     assert suite.main(["--quick", "--json", str(output)]) == 0
     out, err = capsys.readouterr()
     assert err == ""
-    assert "[1/4] reads, empty unit of work" in out  # no bulk inserts section
-    assert "[2/4] read models beside raw duckdb (interleaved)" in out
-    assert "[3/4] memory" in out
+    assert "[1/5] reads, empty unit of work" in out  # no bulk inserts section
+    assert "[2/5] read models beside raw duckdb (interleaved)" in out
+    assert "[3/5] hooks on beside hooks off (interleaved)" in out
+    assert "[4/5] memory" in out
     assert "bulk inserts" not in out
     (line,) = [line for line in out.splitlines() if line.startswith("skipped, ")]
     assert line == (

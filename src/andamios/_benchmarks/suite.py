@@ -13,6 +13,11 @@ with a sum over 1,000,000 rows, a join of 100,000 order lines with 10,000 produc
 rows beside raw duckdb running the SQL Andamios generated, interleaved round by round (the ratio
 is the median of the paired ratios; no ORM peer).
 
+The hooks section (:mod:`andamios._benchmarks._hooks`) runs get-by-id with hooks (no-op,
+:class:`~andamios.observability.Metrics`, OpenTelemetry spans) beside the same without hooks,
+interleaved; its peer column is "no hooks". The OpenTelemetry rows need ``opentelemetry-sdk``
+and are left out without it, with a line saying so.
+
 A last section runs the same operations on PostgreSQL beside raw asyncpg, interleaved round by
 round (:mod:`andamios._benchmarks._postgresql`), and prints its own table, "PostgreSQL (ratio to
 raw asyncpg)", also under ``"postgresql"`` in the JSON. A server that cannot be reached, or no
@@ -69,6 +74,7 @@ from andamios._benchmarks._harness import (
     print_table,
     write_json,
 )
+from andamios._benchmarks._hooks import HOOKS, NO_HOOKS, bench_hooks
 from andamios._benchmarks._model import (
     CATEGORIES,
     CREATE_SQL,
@@ -97,7 +103,7 @@ __all__ = ["Sizes", "main"]
 
 RAW = "raw duckdb"
 ORM = "SQLAlchemy ORM"
-PEERS = [RAW, ORM]
+PEERS = [RAW, ORM, NO_HOOKS]
 MIB = 1024 * 1024
 
 FIND_SQL = (
@@ -574,7 +580,13 @@ def sections(bulk: bool) -> list[tuple[str, Section]]:
     reads: Section = functools.partial(bench_reads, bulk=bulk)
     queries: Section = functools.partial(bench_read_models, arrow=bulk)
     inserts: list[tuple[str, Section]] = [("bulk inserts", bench_inserts)] if bulk else []
-    return [*inserts, (_reads_name(bulk), reads), (READ_MODELS, queries), ("memory", bench_memory)]
+    return [
+        *inserts,
+        (_reads_name(bulk), reads),
+        (READ_MODELS, queries),
+        (HOOKS, bench_hooks),
+        ("memory", bench_memory),
+    ]
 
 
 @dataclass(frozen=True)

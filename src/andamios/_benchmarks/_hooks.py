@@ -1,0 +1,196 @@
+"""What hooks cost: get-by-id with hooks on beside the same without, interleaved.
+
+One DuckDB file of ``sizes.large`` products (loaded with raw duckdb, outside any timing). Each
+row runs two factories over the same database round by round
+(:func:`~andamios._benchmarks._harness.measure_paired`): one with the hooks of the row, one
+with none; the ratio is the median of the per-round ratios.
+
+- no-op hooks: a :class:`~andamios.ports.Hooks` overriding every method with a ``pass`` (the
+  cost of the events themselves: clocks, event objects, the statement listener);
+- :class:`~andamios.observability.Metrics`;
+- :class:`~andamios.observability.OpenTelemetryHooks` on the SDK's tracer provider with a
+  synchronous in-memory exporter (a span per unit of work, operation and statement), emptied
+  after each round. It needs ``opentelemetry-sdk``; without it the row is left out, saying so.
+
+"own unit of work" opens one per round (began, the operation, its statement, the rollback and
+ended are told); "open unit of work" gets in one already open (the operation and its statement).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from uuid import UUID
+
+from andamios._benchmarks._harness import Result, Round, Sizes, measure_paired, timed
+from andamios._benchmarks._model import Shop, build_mapping, load_rows
+from andamios.adapters.duckdb import Database
+from andamios.adapters.sqlalchemy import SqlAlchemyFactory, SqlAlchemyUnitOfWork
+from andamios.observability import Metrics, OpenTelemetryHooks
+from andamios.ports import (
+    BeforeCommit,
+    Began,
+    Committed,
+    Ended,
+    Hooks,
+    Operation,
+    RolledBack,
+    Statement,
+)
+
+__all__ = ["HOOKS", "NO_HOOKS", "bench_hooks"]
+
+#: The section's name in the suite's progress lines.
+HOOKS = "hooks on beside hooks off (interleaved)"
+
+#: The peer of every row: the same operation on a factory without hooks.
+NO_HOOKS = "no hooks"
+
+NOOP_TARGET = 1.05
+OTEL_TARGET = 1.10
+
+
+class NoOpHooks(Hooks):
+    """Every method overridden, doing nothing: what being told costs."""
+
+    def began(self, event: Began) -> None:
+        pass
+
+    def operation(self, event: Operation) -> None:
+        pass
+
+    def statement(self, event: Statement) -> None:
+        pass
+
+    def before_commit(self, event: BeforeCommit) -> None:
+        pass
+
+    def committed(self, event: Committed) -> None:
+        pass
+
+    def rolled_back(self, event: RolledBack) -> None:
+        pass
+
+    def ended(self, event: Ended) -> None:
+        pass
+
+
+def _tracing() -> tuple[OpenTelemetryHooks, Callable[[], None]] | None:
+    """OpenTelemetry hooks exporting to memory, and what empties the exporter; None without
+    the SDK."""
+    if importlib.util.find_spec("opentelemetry.sdk") is None:
+        return None
+    from opentelemetry.sdk.trace import TracerProvider  # noqa: PLC0415 - optional
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: PLC0415
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import (  # noqa: PLC0415
+        InMemorySpanExporter,
+    )
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return OpenTelemetryHooks(tracer_provider=provider), exporter.clear
+
+
+def _own_unit_of_work(
+    new_uow: SqlAlchemyFactory[Shop], ids: list[UUID], after: Callable[[], None]
+) -> Round:
+    async def get(i: int) -> None:
+        async with new_uow() as uow:
+            await uow.products.get(ids[i % len(ids)])
+
+    measured = timed(get)
+
+    async def round_(i: int) -> float:
+        seconds = await measured(i)
+        after()
+        return seconds
+
+    return round_
+
+
+def _open_unit_of_work(uow: Shop, ids: list[UUID], after: Callable[[], None]) -> Round:
+    async def get(i: int) -> None:
+        await uow.products.get(ids[i % len(ids)])
+
+    measured = timed(get)
+
+    async def round_(i: int) -> float:
+        seconds = await measured(i)
+        after()
+        return seconds
+
+    return round_
+
+
+def _nothing() -> None:
+    pass
+
+
+def _row(label: str, target: float, ours: float, theirs: float, ratio: float) -> Result:
+    return Result(
+        label,
+        ours,
+        {NO_HOOKS: theirs},
+        target=f"≤ {target:.2f}x",
+        passed=ratio <= target,
+        paired_ratios={NO_HOOKS: ratio},
+    )
+
+
+async def _rows(path: Path, ids: list[UUID], sizes: Sizes) -> tuple[list[Result], list[str]]:
+    mapping = build_mapping()
+    rounds = sizes.iterations
+    results: list[Result] = []
+    left_out: list[str] = []
+    try:
+        async with Database(f"duckdb+async:///{path}") as db:
+
+            def factory(hooks: Iterable[Hooks] = ()) -> SqlAlchemyFactory[Shop]:
+                return SqlAlchemyUnitOfWork.factory(Shop, database=db, mapping=mapping, hooks=hooks)
+
+            plain = factory()
+            # Different ids on each side of a round: neither finds its product held or cached.
+            half = len(ids) // 2
+            theirs_ids, ours_ids = ids[:half], ids[half:]
+            contenders: list[tuple[str, float, list[Hooks], Callable[[], None]]] = [
+                ("no-op hooks", NOOP_TARGET, [NoOpHooks()], _nothing),
+                ("Metrics", NOOP_TARGET, [Metrics()], _nothing),
+            ]
+            tracing = _tracing()
+            if tracing is None:
+                left_out.append("OpenTelemetry hooks (opentelemetry-sdk is not installed)")
+            else:
+                contenders.append(("OpenTelemetry hooks", OTEL_TARGET, [tracing[0]], tracing[1]))
+            for name, target, hooks, after in contenders:
+                hooked = factory(hooks)
+                paired = await measure_paired(
+                    _own_unit_of_work(hooked, ours_ids, after),
+                    _own_unit_of_work(plain, theirs_ids, _nothing),
+                    rounds,
+                )
+                label = f"get by id, own unit of work: {name}"
+                results.append(_row(label, target, paired.ours_us, paired.peer_us, paired.ratio))
+                async with hooked() as ours, plain() as theirs:
+                    paired = await measure_paired(
+                        _open_unit_of_work(ours, ours_ids, after),
+                        _open_unit_of_work(theirs, theirs_ids, _nothing),
+                        rounds,
+                    )
+                label = f"get by id, open unit of work: {name}"
+                results.append(_row(label, target, paired.ours_us, paired.peer_us, paired.ratio))
+    finally:
+        mapping.clear()
+    return results, left_out
+
+
+def bench_hooks(directory: Path, sizes: Sizes) -> list[Result]:
+    """The hooks rows (see the module), on a file of ``sizes.large`` products."""
+    path = directory / "hooks.duckdb"
+    ids = load_rows(path, sizes.large)
+    results, left_out = asyncio.run(_rows(path, ids, sizes))
+    for row in left_out:
+        print(f"skipped: {row}")
+    return results
