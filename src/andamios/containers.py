@@ -47,7 +47,13 @@ from andamios.observability import Metrics, OpenTelemetryHooks, SlowOperationLog
 from andamios.ports import Clock, Hooks, UnitOfWork, UnitOfWorkFactory, compose
 from andamios.ports.errors import ConfigurationError, DatabaseError, SchemaNotMigrated
 from andamios.project import Project
-from andamios.settings import ADAPTERS, AndamiosSettings, check_settings, env_name
+from andamios.settings import (
+    ADAPTERS,
+    AndamiosSettings,
+    ObservabilitySettings,
+    check_settings,
+    env_name,
+)
 
 if TYPE_CHECKING:
     from dependency_injector.providers import BaseResource
@@ -231,11 +237,17 @@ def _sql_factory(
     )
 
 
+def _observability(config: Mapping[str, Any]) -> ObservabilitySettings:
+    """The ``observability`` settings, checked (a bus or a memory factory needs no database
+    settings, so the configuration is not checked for completeness here)."""
+    return AndamiosSettings(**config).observability
+
+
 def _all_hooks(
     config: Mapping[str, Any], hooks: Iterable[Hooks], metrics: Callable[[], Metrics]
 ) -> list[Hooks]:
     """The user's hooks, then those the ``observability`` settings turn on."""
-    settings = check_settings(config).observability
+    settings = _observability(config)
     chosen = list(hooks)
     if settings.metrics:
         chosen.append(metrics())
@@ -256,7 +268,7 @@ def _all_middleware(
 ) -> list[Middleware]:
     """The user's bus middleware, then the metrics' where ``observability.metrics`` is on."""
     chosen = list(middleware)
-    if check_settings(config).observability.metrics:
+    if _observability(config).metrics:
         chosen.append(metrics().middleware)
     return chosen
 

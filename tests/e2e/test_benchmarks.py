@@ -360,8 +360,9 @@ def test_without_pyarrow_the_bulk_rows_are_skipped_and_the_rest_runs(
         assert operation.startswith(name)
     for result in report["results"][:-1]:
         queries = result["operation"] in READ_MODEL_OPERATIONS
+        hooks = result["operation"] in HOOK_OPERATIONS
         peers = {"raw duckdb"} if queries else {"raw duckdb", "SQLAlchemy ORM"}
-        assert set(result["peers_us"]) == peers
+        assert set(result["peers_us"]) == ({"no hooks"} if hooks else peers)
         assert result["andamios_us"] > 0
 
 

@@ -75,6 +75,20 @@ EXPECTED: dict[str, list[str]] = {
         "another event loop: DatabaseError, a database, its pool and its connections belong to "
         "the loop that started it",
     ],
+    "advanced/01_performance.py": [
+        "memory:",
+        "duckdb:",
+        "  units of work: 203, committed: 52",
+        "  rolled back: 151, of which conflicts: 1",
+        "  bus: 201 handler runs, 1 retry",
+        "  operations: {'get': 202, 'find': 150, 'count': 150, 'add_many': 1}",
+        "  rows handed out or accepted: 3702",
+        "  find timed: p50 <= p99 <= max: True",
+        "  SQL statements measured: True",
+        "  slow log (threshold 0): True, finds among them: 150",
+        "  DuckDB worker jobs measured: True",
+        "  queue wait and loop lag measured: True",
+    ],
     "advanced/02_custom_types.py": [
         "price: 32.00 EUR, kind: POT",
         "size from JSON: Dimensions(width_cm=18, height_cm=14, weight_g=Decimal('850.5'))",

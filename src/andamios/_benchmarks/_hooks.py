@@ -10,7 +10,8 @@ with none; the ratio is the median of the per-round ratios.
 - :class:`~andamios.observability.Metrics`;
 - :class:`~andamios.observability.OpenTelemetryHooks` on the SDK's tracer provider with a
   synchronous in-memory exporter (a span per unit of work, operation and statement), emptied
-  after each round. It needs ``opentelemetry-sdk``; without it the row is left out, saying so.
+  after each round. It needs ``opentelemetry-sdk``; without it the rows are left out, and the
+  suite's line of skipped rows names them.
 
 "own unit of work" opens one per round (began, the operation, its statement, the rollback and
 ended are told); "open unit of work" gets in one already open (the operation and its statement).
@@ -40,7 +41,7 @@ from andamios.ports import (
     Statement,
 )
 
-__all__ = ["HOOKS", "NO_HOOKS", "bench_hooks"]
+__all__ = ["HOOKS", "NO_HOOKS", "bench_hooks", "tracing_labels", "tracing_missing"]
 
 #: The section's name in the suite's progress lines.
 HOOKS = "hooks on beside hooks off (interleaved)"
@@ -77,10 +78,26 @@ class NoOpHooks(Hooks):
         pass
 
 
+TRACING = "OpenTelemetry hooks"
+
+
+def tracing_labels() -> list[str]:
+    """The rows that need the OpenTelemetry SDK."""
+    return [f"get by id, {where} unit of work: {TRACING}" for where in ("own", "open")]
+
+
+def tracing_missing() -> bool:
+    """Whether the OpenTelemetry SDK (and so the tracing rows) is missing here."""
+    try:
+        return importlib.util.find_spec("opentelemetry.sdk") is None
+    except ModuleNotFoundError:  # no opentelemetry at all: its parent package is missing
+        return True
+
+
 def _tracing() -> tuple[OpenTelemetryHooks, Callable[[], None]] | None:
     """OpenTelemetry hooks exporting to memory, and what empties the exporter; None without
-    the SDK."""
-    if importlib.util.find_spec("opentelemetry.sdk") is None:
+    the SDK (the suite lists the rows left out)."""
+    if tracing_missing():
         return None
     from opentelemetry.sdk.trace import TracerProvider  # noqa: PLC0415 - optional
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: PLC0415
@@ -140,11 +157,10 @@ def _row(label: str, target: float, ours: float, theirs: float, ratio: float) ->
     )
 
 
-async def _rows(path: Path, ids: list[UUID], sizes: Sizes) -> tuple[list[Result], list[str]]:
+async def _rows(path: Path, ids: list[UUID], sizes: Sizes) -> list[Result]:
     mapping = build_mapping()
     rounds = sizes.iterations
     results: list[Result] = []
-    left_out: list[str] = []
     try:
         async with Database(f"duckdb+async:///{path}") as db:
 
@@ -160,10 +176,8 @@ async def _rows(path: Path, ids: list[UUID], sizes: Sizes) -> tuple[list[Result]
                 ("Metrics", NOOP_TARGET, [Metrics()], _nothing),
             ]
             tracing = _tracing()
-            if tracing is None:
-                left_out.append("OpenTelemetry hooks (opentelemetry-sdk is not installed)")
-            else:
-                contenders.append(("OpenTelemetry hooks", OTEL_TARGET, [tracing[0]], tracing[1]))
+            if tracing is not None:
+                contenders.append((TRACING, OTEL_TARGET, [tracing[0]], tracing[1]))
             for name, target, hooks, after in contenders:
                 hooked = factory(hooks)
                 paired = await measure_paired(
@@ -183,14 +197,11 @@ async def _rows(path: Path, ids: list[UUID], sizes: Sizes) -> tuple[list[Result]
                 results.append(_row(label, target, paired.ours_us, paired.peer_us, paired.ratio))
     finally:
         mapping.clear()
-    return results, left_out
+    return results
 
 
 def bench_hooks(directory: Path, sizes: Sizes) -> list[Result]:
     """The hooks rows (see the module), on a file of ``sizes.large`` products."""
     path = directory / "hooks.duckdb"
     ids = load_rows(path, sizes.large)
-    results, left_out = asyncio.run(_rows(path, ids, sizes))
-    for row in left_out:
-        print(f"skipped: {row}")
-    return results
+    return asyncio.run(_rows(path, ids, sizes))

@@ -74,7 +74,13 @@ from andamios._benchmarks._harness import (
     print_table,
     write_json,
 )
-from andamios._benchmarks._hooks import HOOKS, NO_HOOKS, bench_hooks
+from andamios._benchmarks._hooks import (
+    HOOKS,
+    NO_HOOKS,
+    bench_hooks,
+    tracing_labels,
+    tracing_missing,
+)
 from andamios._benchmarks._model import (
     CATEGORIES,
     CREATE_SQL,
@@ -625,6 +631,15 @@ def skipped_without_bulk(sizes: Sizes) -> Skipped | None:
     return Skipped(operations, "; ".join(absent), why)
 
 
+def skipped_without_tracing() -> Skipped | None:
+    """The OpenTelemetry rows, if the SDK is not installed (the extra brings only the API)."""
+    if not tracing_missing():
+        return None
+    why = "they time the SDK's spans; andamios[opentelemetry] brings only the API"
+    absent = "opentelemetry-sdk is not installed (pip install opentelemetry-sdk)"
+    return Skipped(tracing_labels(), absent, why)
+
+
 def _postgresql_section(url: str, sizes: Sizes, crashed: list[str]) -> PostgreSQLReport:
     try:
         report = bench_postgresql(url, sizes)
@@ -662,6 +677,7 @@ def main(argv: list[str] | None = None, *, json_default: Path | None = None) -> 
     results: list[Result] = []
     crashed: list[str] = []
     skipped = skipped_without_bulk(sizes)
+    left_out = [each for each in (skipped, skipped_without_tracing()) if each is not None]
     run = sections(bulk=skipped is None)
     total = len(run) + 1
     with tempfile.TemporaryDirectory() as tmp:
@@ -680,8 +696,8 @@ def main(argv: list[str] | None = None, *, json_default: Path | None = None) -> 
         f"{time.perf_counter() - started:.0f} s"
     )
     print_table(title, results, PEERS)
-    if skipped is not None:
-        print(f"\n{skipped.line()}")
+    for each in left_out:
+        print(f"\n{each.line()}")
     if postgresql.skipped is None:
         print_table(postgresql.title, postgresql.results, [RAW_PG])
     else:
@@ -695,7 +711,7 @@ def main(argv: list[str] | None = None, *, json_default: Path | None = None) -> 
                 "mode": mode,
                 "sizes": sizes.__dict__,
                 "crashed": crashed,
-                "skipped": [] if skipped is None else skipped.as_json(),
+                "skipped": [entry for each in left_out for entry in each.as_json()],
                 "postgresql": postgresql.as_json(),
             },
         )

@@ -76,7 +76,7 @@ class UnitOfWorkEvent:
     #: The unit of work (an instance of your shape).
     unit_of_work: UnitOfWork
     #: ``"memory"``, ``"duckdb"``, ``"postgresql"``: the database system (OpenTelemetry's
-    #: ``db.system.name``).
+    #: ``db.system.name``): the SQL dialect's name, else the adapter's ``adapter_name``.
     system: str
     #: The name of the unit of work's shape (``Shop``).
     shape: str

@@ -78,6 +78,7 @@ pytest.register_assert_rewrite(
     "andamios.testing._audit_contract",
     "andamios.testing._bulk_contract",
     "andamios.testing._children_contract",
+    "andamios.testing._hooks_contract",
     "andamios.testing._read_model_contract",
     "andamios.testing._repository_contract",
     "andamios.testing._unit_of_work_contract",

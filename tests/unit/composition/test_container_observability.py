@@ -37,10 +37,15 @@ def adapter(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+RUNS: list[str] = []
+
+
 @pytest.fixture
 async def observed(adapter: str, duckdb_url: str) -> AsyncIterator[PersistenceContainer]:
-    """A container with metrics and a slow log of everything, and a hook and middleware."""
-    hooks, runs = RecordingHooks(), []
+    """A container with metrics and a slow log of everything, and a hook and middleware
+    (which notes each handler run in ``RUNS``)."""
+    hooks, runs = RecordingHooks(), RUNS
+    runs.clear()
 
     async def count_runs(call: HandlerCall, call_next: Next) -> object:
         runs.append(call.handler)
@@ -54,7 +59,6 @@ async def observed(adapter: str, duckdb_url: str) -> AsyncIterator[PersistenceCo
         middleware=[count_runs],
         handlers=[register_notes],
     )
-    container.runs = runs  # type: ignore[attr-defined]
     yield container
     await container.shutdown_resources()
 
@@ -72,6 +76,7 @@ async def test_every_unit_of_work_and_the_bus_tell_them(
     observed: PersistenceContainer, caplog: pytest.LogCaptureFixture
 ) -> None:
     recording = observed.unit_of_work_hooks()[0]
+    assert isinstance(recording, RecordingHooks)
     with caplog.at_level(logging.WARNING, logger="andamios.slow"):
         await observed.bus().handle(AddNote(text="seen"))
         async with observed.uow() as uow:
@@ -79,7 +84,7 @@ async def test_every_unit_of_work_and_the_bus_tell_them(
     seen = observed.metrics().snapshot()
     assert (seen.units_of_work, seen.committed, seen.handled) == (2, 1, 1)
     assert seen.operation("count").count == 1
-    assert observed.runs == ["add_note"]  # type: ignore[attr-defined]
+    assert RUNS == ["add_note"]
     assert ("operation", "count", "Note", None, None) in recording.outline()
     assert any("slow count of Note" in r.getMessage() for r in caplog.records)
 
