@@ -158,8 +158,9 @@ async def test_without_hooks_no_statement_listener_is_installed(tmp_path: Path) 
             engine = database.engine.sync_engine
             assert not sa.event.contains(engine, "before_cursor_execute", _before)
             assert uow.session.bind is database.engine  # type: ignore[attr-defined]
-            _factory((database, mapping), RecordingHooks())()
+            hooked = _factory((database, mapping), RecordingHooks())()
             assert sa.event.contains(engine, "before_cursor_execute", _before)
+            assert hooked.session.bind is database.engine
             async with new_uow() as uow:  # still none told for a unit of work without hooks
                 with pytest.raises(PersistenceError):
                     await uow.sql.rows("SELECT * FROM no_such_table")

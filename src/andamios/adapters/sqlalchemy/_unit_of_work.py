@@ -8,13 +8,13 @@ from typing import Any, Protocol, cast
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from andamios.adapters.sql_lifecycle import WorkInFlight, run_to_completion, settle
-from andamios.adapters.sql_spi import ArrowReader, BulkStager
+from andamios.adapters.sql_spi import OBSERVER, ArrowReader, BulkStager
 from andamios.adapters.sqlalchemy._bulk import BULK_THRESHOLD, BulkWriter
 from andamios.adapters.sqlalchemy._mapping import Mapping
 from andamios.adapters.sqlalchemy._query import SqlRawSql, run_query, run_query_arrow
 from andamios.adapters.sqlalchemy._repository import SessionContext, SqlAlchemyRepository
 from andamios.adapters.sqlalchemy._session import AggregateSession
-from andamios.adapters.sqlalchemy._statements import observed_engine
+from andamios.adapters.sqlalchemy._statements import ObservedSession, watch_statements
 from andamios.adapters.sqlalchemy._versioned_deletes import watch_versioned_deletes
 from andamios.domain import AggregateRoot
 from andamios.ports import Hooks
@@ -98,12 +98,14 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         replica: AsyncEngine | None = getattr(database, "replica", None) if read_only else None
         bind = replica or engine
         observer = hook_set(hooks).observer(engine.dialect.name)
+        session_class = AggregateSession
         if observer is not None:
-            bind = observed_engine(bind, observer)
+            watch_statements(bind)
+            session_class = ObservedSession
             observer.translate = self._translate
         session = AsyncSession(
             bind,
-            sync_session_class=AggregateSession,
+            sync_session_class=session_class,
             expire_on_commit=False,
             autoflush=not read_only,
         )
@@ -120,6 +122,8 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         )
         sync_session = cast("AggregateSession", session.sync_session)
         sync_session.writer = writer
+        if observer is not None:
+            sync_session.info[OBSERVER] = observer
         if clock is not None:
             sync_session.clock = clock
         self._context = SessionContext(session, self._translate, writer, ended=self._ended)
