@@ -41,6 +41,7 @@ _ERROR_TYPE = "error.type"
 _SHAPE = "andamios.unit_of_work.shape"
 _READ_ONLY = "andamios.unit_of_work.read_only"
 _REASON = "andamios.rollback.reason"
+_KIND = "andamios.operation"
 
 #: The first keyword of a statement, past blanks and comments (possessive: no backtracking).
 _KEYWORD = re.compile(r"(?:\s++|--[^\n]*+|/\*.*?\*/)*+([A-Za-z]+)", re.DOTALL)
@@ -94,7 +95,10 @@ class OpenTelemetryHooks(Hooks):
       ``sql.rows``, for raw SQL), INTERNAL, over the operation's own start and duration:
       ``db.system.name``, ``db.operation.name`` (the kind), ``db.collection.name`` (the
       aggregate class), ``db.response.returned_rows`` (when the operation counts rows), ERROR
-      and ``error.type`` when it failed (``get`` of a missing id is not a failure).
+      and ``error.type`` when it failed (``get`` of a missing id is not a failure). An operation
+      that ran exactly one statement is one CLIENT span, the statement's and its own: the
+      statement's ``db.query.text`` and ``db.operation.name`` (its keyword, ``SELECT``), and
+      ``andamios.operation`` (the kind).
     - **a child span per commit**, ``commit`` (``db.operation.name`` ``commit``), over its own
       start and duration (a failed commit's has status ERROR), and a ``rollback`` span for a
       rollback that ran SQL of its own (any other is the unit of work span's event).
@@ -210,7 +214,8 @@ class OpenTelemetryHooks(Hooks):
             unit.statements.append(event)
 
     def operation(self, event: Operation) -> None:
-        """Record the operation's span and its statements' spans."""
+        """Record the operation's span and its statements' spans (one CLIENT span for an
+        operation that ran exactly one statement)."""
         unit = self._units.get(event.unit_of_work)
         if unit is None:
             return
@@ -221,16 +226,30 @@ class OpenTelemetryHooks(Hooks):
             name = f"{event.kind} {event.aggregate_type.__name__}"
         if event.rows is not None:
             attributes[_RETURNED_ROWS] = event.rows
+        mine = [each for each in unit.statements if each.operation == event.kind]
+        only = mine[0] if len(mine) == 1 else None
+        kind = self._internal
+        if only is not None:
+            # The operation is its one statement: a CLIENT span saying both, not two spans (a
+            # span of the SDK costs about as much as the rest of the hooks together).
+            unit.statements.remove(only)
+            kind = self._client
+            attributes[_KIND] = event.kind
+            attributes[_QUERY_TEXT] = only.statement
+            keyword = _KEYWORD.match(only.statement)
+            if keyword is not None:
+                attributes[_OPERATION] = keyword.group(1).upper()
         span = self._tracer.start_span(
             name,
             context=unit.context,
-            kind=self._internal,
+            kind=kind,
             attributes=attributes,
             start_time=event.started_at,
         )
         self._place(unit, event.kind, self._in(span))
-        if event.error is not None:
-            self._fail(span, event.error)
+        error = event.error if only is None or only.error is None else only.error
+        if error is not None:
+            self._fail(span, error)
         span.end(end_time=event.started_at + _ns(event.duration))
 
     def committed(self, event: Committed) -> None:

@@ -29,7 +29,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
@@ -172,6 +172,10 @@ class Statement(UnitOfWorkEvent):
 
 type _Result = Awaitable[None] | None
 
+# What an adapter recorded of a statement: text, parameters, rows, start (epoch ns), seconds,
+# error.
+type _Recorded = tuple[str, object, int | None, int, float, BaseException | None]
+
 
 class Hooks:
     """Override the methods you need; each may be ``def`` or ``async def``.
@@ -218,7 +222,7 @@ def _overrides(hooks: Hooks, name: str) -> bool:
 class HookSet:
     """The hooks of one factory, each method's overriders found once (not per unit of work)."""
 
-    __slots__ = ("_calls", "_raw_statements", "hooks")
+    __slots__ = ("_calls", "_raw_statements", "_statement_calls", "hooks")
 
     def __init__(self, hooks: Iterable[Hooks] | Hooks = ()) -> None:
         listed = [hooks] if isinstance(hooks, Hooks) else list(hooks)
@@ -236,6 +240,9 @@ class HookSet:
         }
         self._raw_statements = tuple(
             type(h).statement_parameters for h in listed if _overrides(h, "statement")
+        )
+        self._statement_calls = tuple(
+            zip(self._calls["statement"], self._raw_statements, strict=True)
         )
 
         self.hooks = tuple(listed)
@@ -259,9 +266,9 @@ class HookSet:
         """The bound methods that override ``name``, in registration order."""
         return self._calls[name]
 
-    def statement_calls(self) -> Iterable[tuple[Callable[[Any], _Result], bool]]:
+    def statement_calls(self) -> tuple[tuple[Callable[[Any], _Result], bool], ...]:
         """Each statement hook with whether it takes parameters."""
-        return zip(self._calls["statement"], self._raw_statements, strict=True)
+        return self._statement_calls
 
 
 def _failed(name: str, call: object, event: UnitOfWorkEvent) -> None:
@@ -277,7 +284,7 @@ def _failed(name: str, call: object, event: UnitOfWorkEvent) -> None:
 async def _call(name: str, call: Callable[[Any], _Result], event: UnitOfWorkEvent) -> None:
     try:
         result = call(event)
-        if inspect.isawaitable(result):
+        if result is not None and inspect.isawaitable(result):  # a sync hook returns None
             await result
     except Exception:
         _failed(name, call, event)
@@ -307,8 +314,7 @@ class Observer:
         #: Whether the current transaction did something (a rollback of it is told).
         self.open = False
         self._began = 0
-        self._statements: list[tuple[str, object, int | None, int, float, BaseException | None]]
-        self._statements = []
+        self._statements: list[_Recorded] = []
 
     @property
     def wants_parameters(self) -> bool:
@@ -338,25 +344,32 @@ class Observer:
         for call in self._hooks.calls(name):
             await _call(name, call, event)
 
+    def _statement(self, recorded: _Recorded, context: str | None, *, raw: bool) -> Statement:
+        sql, parameters, rows, started_at, duration, error = recorded
+        return Statement(
+            **self._base,
+            statement=sql if raw else _redacted(sql),
+            parameters=parameters if raw else None,
+            rows=rows,
+            started_at=started_at,
+            duration=duration,
+            error=error,
+            operation=context,
+        )
+
     async def _tell_statements(self, context: str | None) -> None:
         if not self._statements:
             return
         recorded, self._statements = self._statements, []
-        calls = tuple(self._hooks.statement_calls())
-        for sql, parameters, rows, started_at, duration, error in recorded:
-            event = Statement(
-                **self._base,
-                statement=sql,
-                parameters=parameters,
-                rows=rows,
-                started_at=started_at,
-                duration=duration,
-                error=error,
-                operation=context,
-            )
-            redacted = replace(event, statement=_redacted(sql), parameters=None)
+        calls = self._hooks.statement_calls()
+        for each in recorded:
+            # Each form made once, and only if a hook takes it.
+            told: dict[bool, Statement] = {}
             for call, raw in calls:
-                await _call("statement", call, event if raw else redacted)
+                event = told.get(raw)
+                if event is None:
+                    event = told[raw] = self._statement(each, context, raw=raw)
+                await _call("statement", call, event)
 
     # -- what the ports call ----------------------------------------------------------------------
 

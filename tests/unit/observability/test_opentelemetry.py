@@ -410,3 +410,35 @@ def test_a_rollback_that_ran_sql_of_its_own_gets_a_span_over_it(traced: Traced) 
     assert (rollback.start_time, rollback.end_time) == (t0, t0 + 5_000)
     assert _parent(traced.one("DROP")) == _id(rollback)
     assert _parent(rollback) == _id(traced.one(_UOW))
+
+
+def test_an_operation_of_one_statement_is_one_client_span(traced: Traced) -> None:
+    hooks = traced.hooks
+    uow = InMemoryUnitOfWork.factory(ContractUnitOfWork)()
+    hooks.began(_began(uow))
+    t0 = time.time_ns()
+    hooks.statement(_stmt(uow, "(SELECT 2)", t0 + 1_000, "sql.rows"))  # no keyword to name it
+    hooks.operation(
+        Operation(
+            unit_of_work=uow,
+            system="duckdb",
+            shape=_SHAPE,
+            kind="sql.rows",
+            aggregate_type=None,
+            rows=1,
+            started_at=t0,
+            duration=0.000_010,
+            error=None,
+        )
+    )
+    hooks.ended(Ended(unit_of_work=uow, system="duckdb", shape=_SHAPE, duration=0.1, error=None))
+    assert traced.names() == ["sql.rows", _UOW]
+    (span,) = [each for each in traced.spans if each.kind is SpanKind.CLIENT]
+    assert dict(span.attributes or {}) == {
+        "db.system.name": "duckdb",
+        "db.operation.name": "sql.rows",  # the kind, where the text names no operation
+        "db.response.returned_rows": 1,
+        "db.query.text": "(SELECT 2)",
+        "andamios.operation": "sql.rows",
+    }
+    assert (span.start_time, span.end_time) == (t0, t0 + 10_000)
