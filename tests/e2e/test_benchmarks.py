@@ -31,7 +31,7 @@ from sqlalchemy.engine import make_url
 from tests._runpy import run_module
 
 import andamios._benchmarks as shipped
-from andamios._benchmarks import _postgresql, suite
+from andamios._benchmarks import _hooks, _postgresql, suite
 from andamios._benchmarks._harness import Result, Sizes
 
 POSTGRESQL_URL = os.environ.get(
@@ -364,6 +364,29 @@ def test_without_pyarrow_the_bulk_rows_are_skipped_and_the_rest_runs(
         peers = {"raw duckdb"} if queries else {"raw duckdb", "SQLAlchemy ORM"}
         assert set(result["peers_us"]) == ({"no hooks"} if hooks else peers)
         assert result["andamios_us"] > 0
+
+
+@pytest.mark.parametrize(
+    "hidden", [("opentelemetry", "opentelemetry.sdk"), ("opentelemetry.sdk",)], ids=["none", "api"]
+)
+def test_without_the_sdk_the_tracing_rows_are_listed_as_skipped(
+    monkeypatch: pytest.MonkeyPatch, hidden: tuple[str, ...]
+) -> None:
+    assert suite.skipped_without_tracing() is None  # the dev environment has the SDK
+    assert len(_hooks._traced()) == 1
+    # As a plain install (no opentelemetry) or the extra alone (the API, no SDK).
+    for name in hidden:
+        monkeypatch.setitem(sys.modules, name, None)
+    assert _hooks._traced() == []
+    skipped = suite.skipped_without_tracing()
+    assert skipped is not None
+    assert skipped.operations == [
+        "get by id, own unit of work: OpenTelemetry hooks",
+        "get by id, open unit of work: OpenTelemetry hooks",
+    ]
+    assert skipped.line().startswith(
+        "skipped, opentelemetry-sdk is not installed (pip install opentelemetry-sdk): "
+    )
 
 
 def test_the_checkout_entry_point_writes_the_json_under_benchmarks(

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from uuid import UUID
 
@@ -30,16 +30,7 @@ from andamios._benchmarks._model import Shop, build_mapping, load_rows
 from andamios.adapters.duckdb import Database
 from andamios.adapters.sqlalchemy import SqlAlchemyFactory, SqlAlchemyUnitOfWork
 from andamios.observability import Metrics, OpenTelemetryHooks
-from andamios.ports import (
-    BeforeCommit,
-    Began,
-    Committed,
-    Ended,
-    Hooks,
-    Operation,
-    RolledBack,
-    Statement,
-)
+from andamios.ports import Hooks
 
 __all__ = ["HOOKS", "NO_HOOKS", "bench_hooks", "tracing_labels", "tracing_missing"]
 
@@ -53,29 +44,14 @@ NOOP_TARGET = 1.05
 OTEL_TARGET = 1.10
 
 
+def _ignore(self: Hooks, event: object) -> None:
+    """Nothing: what being told costs."""
+
+
 class NoOpHooks(Hooks):
     """Every method overridden, doing nothing: what being told costs."""
 
-    def began(self, event: Began) -> None:
-        pass
-
-    def operation(self, event: Operation) -> None:
-        pass
-
-    def statement(self, event: Statement) -> None:
-        pass
-
-    def before_commit(self, event: BeforeCommit) -> None:
-        pass
-
-    def committed(self, event: Committed) -> None:
-        pass
-
-    def rolled_back(self, event: RolledBack) -> None:
-        pass
-
-    def ended(self, event: Ended) -> None:
-        pass
+    began = operation = statement = before_commit = committed = rolled_back = ended = _ignore
 
 
 TRACING = "OpenTelemetry hooks"
@@ -94,11 +70,14 @@ def tracing_missing() -> bool:
         return True
 
 
-def _tracing() -> tuple[OpenTelemetryHooks, Callable[[], None]] | None:
-    """OpenTelemetry hooks exporting to memory, and what empties the exporter; None without
-    the SDK (the suite lists the rows left out)."""
+type _Contender = tuple[str, float, list[Hooks], Callable[[], None]]
+
+
+def _traced() -> list[_Contender]:
+    """The OpenTelemetry row's contender (hooks exporting to memory, and what empties the
+    exporter after each round); none without the SDK (the suite lists the rows left out)."""
     if tracing_missing():
-        return None
+        return []
     from opentelemetry.sdk.trace import TracerProvider  # noqa: PLC0415 - optional
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: PLC0415
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import (  # noqa: PLC0415
@@ -108,7 +87,19 @@ def _tracing() -> tuple[OpenTelemetryHooks, Callable[[], None]] | None:
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    return OpenTelemetryHooks(tracer_provider=provider), exporter.clear
+    return [(TRACING, OTEL_TARGET, [OpenTelemetryHooks(tracer_provider=provider)], exporter.clear)]
+
+
+def _then(operation: Callable[[int], Awaitable[object]], after: Callable[[], None]) -> Round:
+    """A round timing ``operation(i)``, then ``after()`` (emptying an exporter) off the clock."""
+    measured = timed(operation)
+
+    async def round_(i: int) -> float:
+        seconds = await measured(i)
+        after()
+        return seconds
+
+    return round_
 
 
 def _own_unit_of_work(
@@ -118,28 +109,14 @@ def _own_unit_of_work(
         async with new_uow() as uow:
             await uow.products.get(ids[i % len(ids)])
 
-    measured = timed(get)
-
-    async def round_(i: int) -> float:
-        seconds = await measured(i)
-        after()
-        return seconds
-
-    return round_
+    return _then(get, after)
 
 
 def _open_unit_of_work(uow: Shop, ids: list[UUID], after: Callable[[], None]) -> Round:
     async def get(i: int) -> None:
         await uow.products.get(ids[i % len(ids)])
 
-    measured = timed(get)
-
-    async def round_(i: int) -> float:
-        seconds = await measured(i)
-        after()
-        return seconds
-
-    return round_
+    return _then(get, after)
 
 
 def _nothing() -> None:
@@ -171,13 +148,11 @@ async def _rows(path: Path, ids: list[UUID], sizes: Sizes) -> list[Result]:
             # Different ids on each side of a round: neither finds its product held or cached.
             half = len(ids) // 2
             theirs_ids, ours_ids = ids[:half], ids[half:]
-            contenders: list[tuple[str, float, list[Hooks], Callable[[], None]]] = [
+            contenders: list[_Contender] = [
                 ("no-op hooks", NOOP_TARGET, [NoOpHooks()], _nothing),
                 ("Metrics", NOOP_TARGET, [Metrics()], _nothing),
             ]
-            tracing = _tracing()
-            if tracing is not None:
-                contenders.append((TRACING, OTEL_TARGET, [tracing[0]], tracing[1]))
+            contenders.extend(_traced())
             for name, target, hooks, after in contenders:
                 hooked = factory(hooks)
                 paired = await measure_paired(

@@ -147,6 +147,17 @@ async def test_a_failed_statement_is_told_with_its_error(opened: tuple[Any, Mapp
     assert ("rolled_back", "commit_failed", "DuplicateError") in hooks.outline()
 
 
+async def test_a_failed_arrow_read_is_told_with_its_error(opened: tuple[Any, Mapping]) -> None:
+    hooks = RecordingHooks(statements=True)
+    async with _factory(opened, hooks)() as uow:
+        with pytest.raises(PersistenceError):
+            await uow.sql.arrow("SELECT * FROM no_such_table")
+    (failed,) = hooks.statements()
+    assert (failed.operation, _first_word(failed)) == ("sql.arrow", "SELECT")
+    assert isinstance(failed.error, PersistenceError)
+    assert ("operation", "sql.arrow", None, None, type(failed.error).__name__) in hooks.outline()
+
+
 async def test_without_hooks_no_statement_listener_is_installed(tmp_path: Path) -> None:
     with contract_mapping() as mapping:
         async with open_database("memory", tmp_path, mapping) as database:

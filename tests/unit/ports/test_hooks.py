@@ -152,3 +152,16 @@ async def test_an_async_hook_is_awaited_in_order() -> None:
     async with InMemoryUnitOfWork.factory(ContractUnitOfWork, hooks=[Slow(), Fast()])():
         told.append("block")
     assert told == ["slow began", "fast began", "block"]
+
+
+async def test_ended_is_told_when_closing_the_unit_of_work_fails() -> None:
+    class ClosesBadly(InMemoryUnitOfWork):
+        async def _close(self) -> None:
+            msg = "the disk is gone"
+            raise OSError(msg)
+
+    hooks = RecordingHooks()
+    with pytest.raises(OSError, match="disk is gone"):
+        async with ClosesBadly.factory(ContractUnitOfWork, hooks=[hooks])() as uow:
+            await uow.gadgets.count()
+    assert hooks.outline()[-2:] == [("rolled_back", "exited", None), ("ended", "OSError")]
