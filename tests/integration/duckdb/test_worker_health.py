@@ -6,6 +6,7 @@ import asyncio
 import random
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -229,3 +230,25 @@ async def test_a_restarted_database_measures_afresh() -> None:
     measured = db.worker_health().jobs
     async with db:
         assert db.worker_health().jobs < measured
+
+
+async def test_a_connection_returned_after_its_commit_costs_no_reset_hop(tmp_path: Path) -> None:
+    """A unit of work is its statements and its COMMIT or ROLLBACK: the pool's reset of the
+    returned connection (a ROLLBACK DuckDB would refuse: no transaction is open) is no job."""
+    async with Database(f"duckdb+async:///{tmp_path / 'hops.duckdb'}") as db:
+        async with db.engine.begin() as conn:
+            await conn.execute(sa.text("CREATE TABLE t (n INTEGER)"))
+        db.reset_worker_health()
+        async with db.engine.begin() as conn:  # the INSERT (with its BEGIN) and the COMMIT
+            await conn.execute(sa.text("INSERT INTO t VALUES (1)"))
+        assert db.worker_health().jobs == 2
+        db.reset_worker_health()
+        async with db.engine.connect() as conn:  # the SELECT, and the ROLLBACK of its end
+            assert (await conn.execute(sa.text("SELECT count(*) FROM t"))).scalar() == 1
+        assert db.worker_health().jobs == 2
+        db.reset_worker_health()
+        async with db.engine.connect() as conn:
+            await conn.execute(sa.text("INSERT INTO t VALUES (2)"))
+            await conn.rollback()  # undone: a transaction was open
+            assert (await conn.execute(sa.text("SELECT count(*) FROM t"))).scalar() == 1
+        assert db.worker_health().jobs == 4

@@ -349,13 +349,15 @@ class AsyncDuckDBConnection:
         await self._submit(False, _commit, (), {})
 
     async def rollback(self) -> None:
-        """Roll the transaction back; a transaction that ran no statement needs no hop.
+        """Roll the transaction back; where none is open, no hop.
 
-        On a closed connection there is nothing to roll back (closing did): a no-op, so that a
-        pool returning a connection its database ended logs no failed reset.
+        No transaction is open when none ran a statement yet, after a commit or a rollback
+        (the pool's reset of a connection returned after COMMIT is one: DuckDB would only
+        refuse it), and on a closed connection (closing rolled back), so that a pool returning
+        a connection its database ended logs no failed reset.
         """
-        self._failure, self._in_transaction = None, False
-        if self._begin_pending or self._closed:
+        in_transaction, self._failure, self._in_transaction = self._in_transaction, None, False
+        if self._begin_pending or self._closed or not in_transaction:
             self._begin_pending = False
             return
         await self._submit(False, _rollback, (), {})
