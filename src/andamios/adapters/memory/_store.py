@@ -14,7 +14,7 @@ from andamios.adapters.memory._unique import UniqueIndex
 from andamios.domain import AggregateRoot
 from andamios.ports.spi import aggregate_fields, new_blank
 
-__all__ = ["InMemoryStore", "StoredRow", "capture_state", "copy_value", "structural"]
+__all__ = ["InMemoryStore", "StoredRow", "capture_state", "copy_value", "live_state", "structural"]
 
 type Tables = Mapping[type[AggregateRoot[Any]], Mapping[object, StoredRow]]
 
@@ -50,13 +50,18 @@ def copy_value(value: object) -> object:
         return value
 
 
-def capture_state(aggregate: AggregateRoot[Any]) -> dict[str, object]:
-    """A deep copy of an aggregate's dataclass fields except ``version`` (no aliasing)."""
+def live_state(aggregate: AggregateRoot[Any]) -> dict[str, object]:
+    """An aggregate's dataclass fields except ``version``, as they are (not copied)."""
     return {
-        name: copy_value(getattr(aggregate, name))
+        name: getattr(aggregate, name)
         for name in aggregate_fields(type(aggregate))
         if name != "version"
     }
+
+
+def capture_state(aggregate: AggregateRoot[Any]) -> dict[str, object]:
+    """A deep copy of an aggregate's dataclass fields except ``version`` (no aliasing)."""
+    return {name: copy_value(value) for name, value in live_state(aggregate).items()}
 
 
 def structural(value: object) -> object:
@@ -69,7 +74,11 @@ def structural(value: object) -> object:
             type(value),
             tuple(structural(getattr(value, f.name)) for f in dataclasses.fields(value)),
         )
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, list):
+        # Any list as a list: a copy is a plain list (copy_value), the live value may be
+        # another adapter's instrumented one.
+        return (list, tuple(structural(item) for item in value))
+    if isinstance(value, tuple):
         return (type(value), tuple(structural(item) for item in value))
     if isinstance(value, dict):
         return (dict, tuple((key, structural(item)) for key, item in value.items()))

@@ -14,6 +14,7 @@ from andamios.adapters.memory._store import (
     Tables,
     capture_state,
     copy_value,
+    live_state,
     structural,
 )
 from andamios.domain import AggregateRoot, Order, Spec
@@ -39,6 +40,20 @@ class _Loaded:
     aggregate: AggregateRoot[Any]
     version: int
     state: dict[str, object]
+    # structural(state), computed once per stored state (commits compare with it).
+    _compared: object = None
+
+    def changed(self) -> bool:
+        """Whether the aggregate differs from its stored state (compared, nothing copied)."""
+        if self._compared is None:
+            self._compared = structural(self.state)
+        return structural(live_state(self.aggregate)) != self._compared
+
+    def stored(self, state: dict[str, object]) -> None:
+        """The aggregate's state was committed: one version more."""
+        self.version += 1
+        self.state = state
+        self._compared = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,10 +291,7 @@ class Workspace:
     def holds_changes(self) -> bool:
         """Whether a loaded aggregate differs from what was stored (read-only units of work
         refuse adds and removes before they get here)."""
-        return any(
-            structural(capture_state(loaded.aggregate)) != structural(loaded.state)
-            for loaded in self._loaded.values()
-        )
+        return any(loaded.changed() for loaded in self._loaded.values())
 
     def commit(self) -> None:
         """Check every value, version and new id, then publish every change at once, or nothing."""
@@ -294,8 +306,10 @@ class Workspace:
                 if key in self._removed:
                     continue
                 _check_version(loaded.aggregate, loaded.version)
-                state = capture_state(loaded.aggregate)
-                if structural(state) != structural(loaded.state):
+                # Compared as it is, copied only if changed: a unit of work that read 10,000
+                # aggregates and changed 10 copies 10.
+                if loaded.changed():
+                    state = capture_state(loaded.aggregate)
                     _checked_state(loaded.aggregate, state)
                     self._sort(current, key, (key, loaded, state), stale, updates)
             inserts: list[tuple[Key, AggregateRoot[Any], dict[str, object]]] = []
@@ -318,8 +332,7 @@ class Workspace:
         for key in deletes:
             del self._loaded[key]
         for _key, loaded, state in updates:
-            loaded.version += 1
-            loaded.state = state
+            loaded.stored(state)
             object.__setattr__(loaded.aggregate, "version", loaded.version)
         for key, aggregate, state in inserts:
             object.__setattr__(aggregate, "version", 1)
