@@ -7,11 +7,12 @@ from decimal import Decimal
 from uuid import UUID
 
 import pytest
+from tests.unit.observability import _events as events
 
 from andamios.adapters.memory import InMemoryUnitOfWork
 from andamios.application import Command, MessageBus, Query, RetryPolicy
 from andamios.observability import Metrics, MetricsSnapshot, Timing
-from andamios.ports import Operation, UnitOfWorkFactory
+from andamios.ports import UnitOfWorkFactory
 from andamios.ports.errors import ConcurrencyError, DuplicateError
 from andamios.testing.models import ContractUnitOfWork, Gadget
 
@@ -69,16 +70,8 @@ def test_the_window_bounds_the_percentiles_not_the_totals(new_uow: Factory) -> N
     uow = new_uow()
     for ms in range(1, 101):  # 1..100 ms; the window keeps 91..100
         metrics.operation(
-            Operation(
-                unit_of_work=uow,
-                system="memory",
-                shape="ContractUnitOfWork",
-                kind="find",
-                aggregate_type=Gadget,
-                rows=2,
-                started_at=0,
-                duration=ms * _MS,
-                error=None,
+            events.operation(
+                uow, "find", aggregate_type=Gadget, rows=2, duration=ms * _MS, system="memory"
             )
         )
     find = metrics.snapshot().operations["find"]

@@ -11,20 +11,13 @@ import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind, StatusCode
+from tests.unit.observability import _events as events
 from tests.unit.observability._spans import Traced, assert_nested
 
 import andamios.observability
 from andamios.adapters.memory import InMemoryUnitOfWork
 from andamios.observability import OpenTelemetryHooks
 from andamios.ports import (
-    Began,
-    Committed,
-    Ended,
-    Operation,
-    RollbackReason,
-    RolledBack,
-    Statement,
-    UnitOfWork,
     UnitOfWorkFactory,
 )
 from andamios.ports.errors import ConcurrencyError, DuplicateError
@@ -222,59 +215,30 @@ async def test_without_a_provider_the_global_one_is_used() -> None:
 # -- statements, as SQL adapters deliver them (just before the operation they ran in) ------------
 
 
-def _began(uow: UnitOfWork) -> Began:
-    return Began(unit_of_work=uow, system="duckdb", shape=_SHAPE, read_only=False)
-
-
-def _stmt(
-    uow: UnitOfWork, sql: str, at: int, operation: str | None, error: BaseException | None = None
-) -> Statement:
-    return Statement(
-        unit_of_work=uow,
-        system="duckdb",
-        shape=_SHAPE,
-        statement=sql,
-        parameters=None,
-        rows=None,
-        started_at=at,
-        duration=0.000_001,
-        error=error,
-        operation=operation,
-    )
-
-
 def test_statements_become_client_spans_under_what_they_ran_in(traced: Traced) -> None:
     hooks = traced.hooks
     uow = InMemoryUnitOfWork.factory(ContractUnitOfWork)()
-    hooks.began(_began(uow))
+    hooks.began(events.began(uow))
     t0 = time.time_ns()
-    hooks.statement(_stmt(uow, "ROLLBACK", t0 + 1_000, "rollback"))  # a silent rollback's
     hooks.statement(
-        _stmt(uow, "  /* planned */ -- why\n select 1 FROM gadgets", t0 + 2_000, "find")
+        events.statement(uow, "ROLLBACK", t0 + 1_000, "rollback")
+    )  # a silent rollback's
+    hooks.statement(
+        events.statement(uow, "  /* planned */ -- why\n select 1 FROM gadgets", t0 + 2_000, "find")
     )
-    hooks.statement(_stmt(uow, "(SELECT 2)", t0 + 3_000, "find", error=RuntimeError("gone")))
+    hooks.statement(
+        events.statement(uow, "(SELECT 2)", t0 + 3_000, "find", error=RuntimeError("gone"))
+    )
     hooks.operation(
-        Operation(
-            unit_of_work=uow,
-            system="duckdb",
-            shape=_SHAPE,
-            kind="find",
-            aggregate_type=Gadget,
-            rows=2,
-            started_at=t0 + 500,
-            duration=0.000_010,
-            error=None,
+        events.operation(
+            uow, "find", aggregate_type=Gadget, rows=2, started_at=t0 + 500, duration=0.000_010
         )
     )
-    hooks.statement(_stmt(uow, "UPDATE gadgets SET name = ?", t0 + 20_000, "commit"))
-    hooks.statement(_stmt(uow, "ABORT", t0 + 25_000, "rollback"))  # not the commit's
-    hooks.committed(
-        Committed(
-            unit_of_work=uow, system="duckdb", shape=_SHAPE, started_at=t0 + 19_000, duration=5e-6
-        )
-    )
-    hooks.statement(_stmt(uow, "SET memory_limit = ?", t0 + 30_000, None))
-    hooks.ended(Ended(unit_of_work=uow, system="duckdb", shape=_SHAPE, duration=0.1, error=None))
+    hooks.statement(events.statement(uow, "UPDATE gadgets SET name = ?", t0 + 20_000, "commit"))
+    hooks.statement(events.statement(uow, "ABORT", t0 + 25_000, "rollback"))  # not the commit's
+    hooks.committed(events.committed(uow, started_at=t0 + 19_000, duration=5e-6))
+    hooks.statement(events.statement(uow, "SET memory_limit = ?", t0 + 30_000, None))
+    hooks.ended(events.ended(uow, duration=0.1))
 
     block = traced.one(_UOW)
     find = traced.one("find Gadget")
@@ -313,55 +277,19 @@ def test_statements_become_client_spans_under_what_they_ran_in(traced: Traced) -
 def test_events_of_a_unit_of_work_it_never_saw_begin_are_ignored(traced: Traced) -> None:
     hooks = traced.hooks
     uow = InMemoryUnitOfWork.factory(ContractUnitOfWork)()
-    hooks.statement(_stmt(uow, "SELECT 1", 0, None))
-    hooks.operation(
-        Operation(
-            unit_of_work=uow,
-            system="duckdb",
-            shape=_SHAPE,
-            kind="sql.rows",
-            aggregate_type=None,
-            rows=1,
-            started_at=0,
-            duration=0.0,
-            error=None,
-        )
-    )
-    hooks.committed(
-        Committed(unit_of_work=uow, system="duckdb", shape=_SHAPE, started_at=0, duration=0.0)
-    )
-    hooks.rolled_back(
-        RolledBack(
-            unit_of_work=uow,
-            system="duckdb",
-            shape=_SHAPE,
-            reason=RollbackReason.REQUESTED,
-            error=None,
-            started_at=0,
-            duration=0.0,
-        )
-    )
-    hooks.ended(Ended(unit_of_work=uow, system="duckdb", shape=_SHAPE, duration=0.0, error=None))
+    hooks.statement(events.statement(uow, "SELECT 1", 0, None))
+    hooks.operation(events.operation(uow, "sql.rows", rows=1))
+    hooks.committed(events.committed(uow))
+    hooks.rolled_back(events.rolled_back(uow))
+    hooks.ended(events.ended(uow))
     assert traced.spans == ()
 
 
 def test_a_raw_sql_operation_is_named_by_its_kind(traced: Traced) -> None:
     hooks = traced.hooks
     uow = InMemoryUnitOfWork.factory(ContractUnitOfWork)()
-    hooks.began(_began(uow))
-    hooks.operation(
-        Operation(
-            unit_of_work=uow,
-            system="duckdb",
-            shape=_SHAPE,
-            kind="sql.execute",
-            aggregate_type=None,
-            rows=3,
-            started_at=1,
-            duration=0.0,
-            error=None,
-        )
-    )
+    hooks.began(events.began(uow))
+    hooks.operation(events.operation(uow, "sql.execute", rows=3, started_at=1))
     raw = traced.one("sql.execute")
     assert dict(raw.attributes or {}) == {
         "db.system.name": "duckdb",
@@ -391,21 +319,11 @@ def test_without_opentelemetry_the_package_imports_and_the_class_says_what_to_in
 def test_a_rollback_that_ran_sql_of_its_own_gets_a_span_over_it(traced: Traced) -> None:
     hooks = traced.hooks
     uow = InMemoryUnitOfWork.factory(ContractUnitOfWork)()
-    hooks.began(_began(uow))
+    hooks.began(events.began(uow))
     t0 = time.time_ns()
-    hooks.statement(_stmt(uow, "DROP TABLE andamios_staged", t0 + 1_000, "rollback"))
-    hooks.rolled_back(
-        RolledBack(
-            unit_of_work=uow,
-            system="duckdb",
-            shape=_SHAPE,
-            reason=RollbackReason.REQUESTED,
-            error=None,
-            started_at=t0,
-            duration=0.000_005,
-        )
-    )
-    hooks.ended(Ended(unit_of_work=uow, system="duckdb", shape=_SHAPE, duration=0.1, error=None))
+    hooks.statement(events.statement(uow, "DROP TABLE andamios_staged", t0 + 1_000, "rollback"))
+    hooks.rolled_back(events.rolled_back(uow, started_at=t0, duration=0.000_005))
+    hooks.ended(events.ended(uow, duration=0.1))
     rollback = traced.one("rollback")
     assert (rollback.start_time, rollback.end_time) == (t0, t0 + 5_000)
     assert _parent(traced.one("DROP")) == _id(rollback)
@@ -415,23 +333,13 @@ def test_a_rollback_that_ran_sql_of_its_own_gets_a_span_over_it(traced: Traced) 
 def test_an_operation_of_one_statement_is_one_client_span(traced: Traced) -> None:
     hooks = traced.hooks
     uow = InMemoryUnitOfWork.factory(ContractUnitOfWork)()
-    hooks.began(_began(uow))
+    hooks.began(events.began(uow))
     t0 = time.time_ns()
-    hooks.statement(_stmt(uow, "(SELECT 2)", t0 + 1_000, "sql.rows"))  # no keyword to name it
-    hooks.operation(
-        Operation(
-            unit_of_work=uow,
-            system="duckdb",
-            shape=_SHAPE,
-            kind="sql.rows",
-            aggregate_type=None,
-            rows=1,
-            started_at=t0,
-            duration=0.000_010,
-            error=None,
-        )
-    )
-    hooks.ended(Ended(unit_of_work=uow, system="duckdb", shape=_SHAPE, duration=0.1, error=None))
+    hooks.statement(
+        events.statement(uow, "(SELECT 2)", t0 + 1_000, "sql.rows")
+    )  # no keyword to name it
+    hooks.operation(events.operation(uow, "sql.rows", rows=1, started_at=t0, duration=0.000_010))
+    hooks.ended(events.ended(uow, duration=0.1))
     assert traced.names() == ["sql.rows", _UOW]
     (span,) = [each for each in traced.spans if each.kind is SpanKind.CLIENT]
     assert dict(span.attributes or {}) == {

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal
+from typing import Any
 
 import pytest
+from tests.unit.observability import _events as events
 
 from andamios.adapters.memory import InMemoryUnitOfWork
 from andamios.observability import SlowOperationLog
@@ -24,17 +26,9 @@ def _slow(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     return [record for record in caplog.records if record.name == "andamios.slow"]
 
 
-def _statement(uow: UnitOfWork, sql: str, **fields: object) -> Statement:
-    values: dict[str, object] = {
-        "parameters": None,
-        "rows": None,
-        "started_at": 0,
-        "duration": 0.5,
-        "error": None,
-        "operation": "find",
-    }
-    values.update(fields)
-    return Statement(unit_of_work=uow, system="duckdb", shape=_SHAPE, statement=sql, **values)  # type: ignore[arg-type]
+def _statement(uow: UnitOfWork, sql: str, **fields: Any) -> Statement:
+    """A statement of half a second, in a ``find`` unless told otherwise."""
+    return events.statement(uow, sql, **{"duration": 0.5, **fields})
 
 
 async def test_a_zero_threshold_logs_every_operation_and_commit(
@@ -142,17 +136,7 @@ def test_a_statement_line_quotes_its_sql_on_one_line_cut_short(
 
 def test_raw_sql_operations_name_no_aggregate(caplog: pytest.LogCaptureFixture) -> None:
     uow = InMemoryUnitOfWork.factory(ContractUnitOfWork)()
-    operation = Operation(
-        unit_of_work=uow,
-        system="duckdb",
-        shape=_SHAPE,
-        kind="sql.rows",
-        aggregate_type=None,
-        rows=0,
-        started_at=0,
-        duration=1.25,
-        error=None,
-    )
+    operation = events.operation(uow, "sql.rows", rows=0, duration=1.25)
     with caplog.at_level(logging.WARNING, logger="andamios.slow"):
         SlowOperationLog(1.25).operation(operation)  # exactly the threshold: logged
     [record] = _slow(caplog)
