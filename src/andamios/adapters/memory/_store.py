@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from andamios.adapters.memory._pool import POOL_SIZE, POOL_TIMEOUT, TransactionPool
 from andamios.adapters.memory._unique import UniqueIndex
 from andamios.domain import AggregateRoot
 from andamios.ports.spi import aggregate_fields, new_blank
@@ -92,13 +93,21 @@ class InMemoryStore:
 
     A unit of work reads from the tables object it captured at its transaction's first read
     (snapshot isolation, as DuckDB's MVCC gives) and publishes a new one when it commits.
+
+    As a SQL database's pool bounds the transactions open at once, at most ``pool_size`` units
+    of work hold a transaction of this store at once, from their first read (or their commit's
+    writes) to their commit or rollback; another waits at most ``pool_timeout`` seconds for one
+    to end, then gets the SQL adapters' ``OperationalError`` naming both settings. The defaults
+    are DuckDB's and PostgreSQL's (5 and 30 s).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, pool_size: int = POOL_SIZE, pool_timeout: float = POOL_TIMEOUT) -> None:
         self._tables: Tables = MappingProxyType({})
         self.lock = threading.Lock()
         #: The unique keys of the committed rows, kept by each commit (under :attr:`lock`).
         self.unique = UniqueIndex()
+        #: The transactions open at once (see the class docstring).
+        self.pool = TransactionPool(pool_size, pool_timeout)
 
     @property
     def tables(self) -> Tables:

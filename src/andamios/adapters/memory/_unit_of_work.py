@@ -54,16 +54,20 @@ class InMemoryRepository[A: AggregateRoot[Any], ID](Repository[A, ID]):
         self._workspace.add(aggregate, self._aggregate_type)
 
     async def _get(self, id: ID) -> A | None:
+        if self._workspace.reads(self._aggregate_type, id):
+            await self._workspace.reading()
         await _yield_to_other_tasks()
         return cast("A | None", self._workspace.get(self._aggregate_type, id))
 
     async def _find(
         self, spec: Spec | None, order: tuple[Order, ...], limit: int | None, offset: int
     ) -> list[A]:
+        await self._workspace.reading()
         await _yield_to_other_tasks()
         return self._workspace.find(self._aggregate_type, spec, order, limit, offset)
 
     async def _count(self, spec: Spec | None) -> int:
+        await self._workspace.reading()
         await _yield_to_other_tasks()
         return self._workspace.count(self._aggregate_type, spec)
 
@@ -85,6 +89,9 @@ class InMemoryUnitOfWork(UnitOfWork):
     (``DataError``), every changed aggregate's version (``ConcurrencyError``), every new id and
     unique key (``DuplicateError``), and then publishes all changes at once. Aggregates are
     deep-copied in and out of the store, so mutating an object never changes stored state.
+    As a SQL unit of work holds a pooled connection, one holds a slot of its store's pool from
+    its transaction's first read (or its commit's writes) to its commit or rollback, and waits
+    for one as long (:class:`InMemoryStore`: ``pool_size``, ``pool_timeout``).
 
     Use :meth:`factory` with your shape: ``new_uow = InMemoryUnitOfWork.factory(Shop)``.
     """
@@ -146,6 +153,7 @@ class InMemoryUnitOfWork(UnitOfWork):
         self._workspace.begin()
 
     async def _commit(self) -> None:
+        await self._workspace.writing()
         await _yield_to_other_tasks()
         self._workspace.commit()
 
@@ -155,7 +163,12 @@ class InMemoryUnitOfWork(UnitOfWork):
     def _holds_changes(self) -> bool:
         return self._workspace.holds_changes()
 
+    async def _close(self) -> None:
+        # The final rollback gave the slot back already; this is for the unforeseen.
+        self._workspace.release()
+
     async def _run_query(self, plan: QueryPlan) -> list[tuple[object, ...]]:
+        await self._workspace.reading()
         await _yield_to_other_tasks()
         return run_query(plan, self._workspace.rows, read_field)
 

@@ -122,14 +122,45 @@ class Workspace:
         self._loaded: dict[Key, _Loaded] = {}
         self._added: dict[Key, AggregateRoot[Any]] = {}
         self._removed: set[Key] = set()
+        #: Whether this transaction holds a slot of the store's pool (:meth:`reading`).
+        self._pooled = False
 
     def begin(self) -> None:
         """Start a transaction: forget staged changes; its first read takes a new snapshot."""
+        self.release()
         self._snapshot = None
         self._moment = self._clock.now()
         self._loaded.clear()
         self._added.clear()
         self._removed.clear()
+
+    # -- the pool -------------------------------------------------------------------------------
+
+    async def reading(self) -> None:
+        """Hold a slot of the store's pool before this transaction reads the store.
+
+        A SQL unit of work takes its pooled connection at its transaction's first statement
+        and keeps it to the commit or rollback: so does this one, and waits as long.
+        """
+        if not self._pooled:
+            await self._store.pool.acquire()
+            self._pooled = True
+
+    async def writing(self) -> None:
+        """Hold a slot before a commit that writes: a SQL flush needs a connection too."""
+        if not self._pooled and (self._added or self._removed or self.holds_changes()):
+            await self.reading()
+
+    def reads(self, kind: type[AggregateRoot[Any]], id: object) -> bool:
+        """Whether :meth:`get` reads the store (nothing held here answers it)."""
+        key = (kind, id)
+        return key not in self._removed and key not in self._added and key not in self._loaded
+
+    def release(self) -> None:
+        """Give this transaction's slot back, if it holds one (its end, or the block's)."""
+        if self._pooled:
+            self._pooled = False
+            self._store.pool.release()
 
     def _tables(self) -> Tables:
         """The committed state this transaction reads, taken at its first read.
@@ -343,6 +374,7 @@ class Workspace:
         self._moment = self._clock.now()
         self._added.clear()
         self._removed.clear()
+        self.release()
 
     def _unique_keys(
         self,
