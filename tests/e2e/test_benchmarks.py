@@ -32,7 +32,14 @@ from tests._runpy import run_module
 
 import andamios._benchmarks as shipped
 from andamios._benchmarks import _hooks, _postgresql, suite
-from andamios._benchmarks._harness import Result, Sizes
+from andamios._benchmarks._harness import (
+    Result,
+    Round,
+    Sizes,
+    measure_async,
+    measure_interleaved,
+    measure_paired,
+)
 
 POSTGRESQL_URL = os.environ.get(
     "ANDAMIOS_TEST_POSTGRESQL_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -41,11 +48,12 @@ POSTGRESQL_URL = os.environ.get(
 OPERATIONS = [
     "add_many + commit, 1,000",
     "add_many + commit, 5,000",
-    "get-by-id",
+    "get-by-id (open unit of work)",
     "find: filter + order + limit 20",
     "count with a filter",
     "bulk update of 1,000 loaded + commit",
     "stream 5,000 aggregates",
+    "stream 5,000: peak memory",
     "empty unit of work",
     "query: group-by + sum over 20,000 rows",
     "query: join 5,000 lines x 500 products",
@@ -58,12 +66,26 @@ OPERATIONS = [
     "get by id, open unit of work: Metrics",
     "get by id, own unit of work: OpenTelemetry hooks",
     "get by id, open unit of work: OpenTelemetry hooks",
-    "RSS: import + open + 1 round-trip",
+    "RSS: import + open + one get",
 ]
 
+#: The inserts and reads: the three contenders interleaved, a paired ratio to each peer, and
+#: issue 15's targets (ratios to raw duckdb).
+SIDE_BY_SIDE_TARGETS = {
+    "add_many + commit, 1,000": "<= 2x raw and < 100 ms",
+    "add_many + commit, 5,000": "< 1 s",
+    "get-by-id (open unit of work)": "<= 1.5x raw (paired)",
+    "find: filter + order + limit 20": "<= 1.2x raw (paired)",
+    "count with a filter": "<= 1.5x raw (paired)",
+    "bulk update of 1,000 loaded + commit": "<= 2x raw (paired)",
+    "stream 5,000 aggregates": "<= 3x raw (paired)",
+    "empty unit of work": "< 200 µs (paired)",
+}
+STREAM_MEMORY = OPERATIONS[7]
+RSS = OPERATIONS[-1]
 #: The read-model rows: beside raw duckdb only, interleaved (a paired ratio each).
-READ_MODEL_OPERATIONS = OPERATIONS[8:13]
-HOOK_OPERATIONS = OPERATIONS[13:19]
+READ_MODEL_OPERATIONS = OPERATIONS[9:14]
+HOOK_OPERATIONS = OPERATIONS[14:20]
 
 POSTGRESQL_OPERATIONS = [
     "add_many + commit, 1,000",
@@ -109,24 +131,49 @@ def test_quick_benchmarks_run_and_write_every_operation(quick_run: QuickRun) -> 
     assert report["skipped"] == []
     results = report["results"]
     assert len(results) == len(OPERATIONS)
+    both = {"raw duckdb", "SQLAlchemy ORM"}
     for result, expected in zip(results, OPERATIONS, strict=True):
         assert result["operation"].startswith(expected)
         assert result["andamios_us"] > 0
+        assert result["passed"] in (True, False, None)
         if expected in HOOK_OPERATIONS:
             assert set(result["peers_us"]) == {"no hooks"}
             assert result["paired_ratios"]["no hooks"] > 0
             assert result["target"] == ("≤ 1.10x" if "OpenTelemetry" in expected else "≤ 1.05x")
             continue
-        assert set(result["peers_us"]) <= {"raw duckdb", "SQLAlchemy ORM"}
         assert result["peers_us"]["raw duckdb"] > 0
-        assert result["passed"] in (True, False, None)
-        if expected in READ_MODEL_OPERATIONS:
+        if expected in SIDE_BY_SIDE_TARGETS:
+            # Every contender, paired; the quick run's ORM skips only the large insert.
+            peers = {"raw duckdb"} if expected == "add_many + commit, 5,000" else both
+            assert set(result["peers_us"]) == peers
+            assert set(result["paired_ratios"]) == peers
+            assert all(ratio > 0 for ratio in result["paired_ratios"].values())
+            assert result["target"] == SIDE_BY_SIDE_TARGETS[expected]
+            assert result["passed"] in (True, False)
+        elif expected in READ_MODEL_OPERATIONS:
             assert set(result["peers_us"]) == {"raw duckdb"}
             assert result["paired_ratios"]["raw duckdb"] > 0
             assert result["target"] == (
                 "<= 1.1x raw (paired)" if "Arrow" in expected else "<= 1.3x raw (paired)"
             )
             assert result["passed"] in (True, False)
+    memory = results[OPERATIONS.index(STREAM_MEMORY)]
+    assert memory["unit"] == "bytes"
+    assert set(memory["peers_us"]) == both
+    assert memory["target"] == "flat: last 90% of rows add <= 8 MiB"
+    assert memory["passed"] in (True, False)
+    assert memory["note"].startswith("peak RSS growth over the process before the stream; ")
+    assert "andamios +" in memory["note"] or "andamios -" in memory["note"]
+    rss = results[-1]
+    assert rss["unit"] == "bytes"
+    assert set(rss["peers_us"]) == {*both, "floor"}
+    # The floor imports what Andamios imports beneath it: it is above raw duckdb alone.
+    assert rss["peers_us"]["floor"] > rss["peers_us"]["raw duckdb"]
+    assert rss["target"] == "<= floor + 6 MiB and <= 100 MiB"
+    floor = rss["peers_us"]["floor"]
+    assert rss["passed"] == (rss["andamios_us"] <= min(floor + 6 * 2**20, 100 * 2**20))
+    assert rss["note"].startswith("andamios - floor = ")
+    assert "note, RSS: import + open + one get: andamios - floor = " in stdout
 
 
 def _unreachable() -> str | None:
@@ -182,6 +229,61 @@ def test_quick_benchmarks_run_postgresql_beside_raw_asyncpg(quick_run: QuickRun)
 
 
 # -- the paths a quick run does not take (each in a few milliseconds) -----------------------------
+
+
+def _contender(name: str, calls: list[tuple[str, int]], seconds: dict[int, float]) -> Round:
+    async def round_(i: int) -> float:
+        calls.append((name, i))
+        return seconds.get(i, 1.0)
+
+    return round_
+
+
+def test_interleaved_rounds_rotate_chunks_and_pair_the_round_totals() -> None:
+    calls: list[tuple[str, int]] = []
+    # Ours takes 2 s an iteration; the raw peer 1 s but 10 s in the warm-up round (not counted)
+    # and 5 s at iteration 6 (one slow round: the median of the paired ratios leaves it out);
+    # the ORM 4 s.
+    contenders = {
+        "ours": _contender("ours", calls, dict.fromkeys(range(12), 2.0)),
+        "raw": _contender("raw", calls, {0: 10.0, 1: 10.0, 6: 5.0}),
+        "orm": _contender("orm", calls, dict.fromkeys(range(12), 4.0)),
+    }
+    found = asyncio.run(measure_interleaved(contenders, 5, chunk=2, warmup=1))
+    # Each round runs a chunk of every contender in turn, starting with the next one each round;
+    # no two iterations share an index.
+    assert [name for name, _ in calls[::2]] == [
+        *("ours", "raw", "orm"),
+        *("raw", "orm", "ours"),
+        *("orm", "ours", "raw"),
+        *("ours", "raw", "orm"),
+        *("raw", "orm", "ours"),
+        *("orm", "ours", "raw"),
+    ]
+    assert sorted(i for name, i in calls if name == "raw") == list(range(12))
+    assert found.medians_us == {"ours": 2e6, "raw": 1e6, "orm": 4e6}
+    # Round totals: ours 4 s; raw 2, 6 (iteration 6), 2, 2, 2 s; orm 8 s.
+    assert found.ratios == {"raw": 2.0, "orm": 0.5}
+    # Two contenders, one iteration a round, ``ours`` first on even rounds: the paired median.
+    calls.clear()
+    paired = asyncio.run(
+        measure_paired(
+            _contender("ours", calls, {}), _contender("peer", calls, {3: 4.0}), 3, warmup=1
+        )
+    )
+    order = ["ours", "peer", "peer", "ours", "ours", "peer", "peer", "ours"]
+    assert calls == list(zip(order, [0, 0, 1, 1, 2, 2, 3, 3], strict=True))
+    assert (paired.ours_us, paired.peer_us, paired.ratio) == (1e6, 1e6, 1.0)
+
+
+def test_one_contender_alone_is_timed_after_its_warm_up() -> None:
+    seen: list[int] = []
+
+    async def operation(i: int) -> None:
+        seen.append(i)
+
+    assert asyncio.run(measure_async(operation, 3, warmup=2)) >= 0
+    assert seen == [0, 1, 2, 3, 4]
 
 
 def test_the_server_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -307,7 +409,12 @@ def _no_server(url: str, sizes: object) -> _postgresql.PostgreSQLReport:
 
 def _no_memory(directory: Path, sizes: Sizes) -> list[Result]:
     # The memory section starts fresh interpreters, which import nothing hidden here.
-    return [Result("RSS: import + open + 1 round-trip", 1.0, {}, unit="bytes")]
+    return [Result(RSS, 1.0, {}, unit="bytes")]
+
+
+def _no_stream_memory(path: Path, some_id: object, sizes: Sizes) -> Result:
+    # So does the stream's peak memory.
+    return Result(STREAM_MEMORY, 1.0, {"raw duckdb": 1.0, "SQLAlchemy ORM": 1.0}, unit="bytes")
 
 
 @pytest.mark.slow
@@ -321,6 +428,7 @@ def test_without_pyarrow_the_bulk_rows_are_skipped_and_the_rest_runs(
     )
     monkeypatch.setattr(suite, "bench_postgresql", _no_server)
     monkeypatch.setattr(suite, "bench_memory", _no_memory)
+    monkeypatch.setattr(suite, "stream_memory", _no_stream_memory)
     output = tmp_path / "bench.json"
     assert suite.main(["--quick", "--json", str(output)]) == 0
     out, err = capsys.readouterr()

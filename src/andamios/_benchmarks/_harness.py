@@ -12,13 +12,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 __all__ = [
+    "Interleaved",
     "Paired",
     "Result",
     "Round",
     "Sizes",
-    "Timer",
-    "measure",
+    "blocking",
     "measure_async",
+    "measure_interleaved",
     "measure_paired",
     "print_table",
     "timed",
@@ -33,12 +34,13 @@ class Sizes:
     small: int  # "10k" inserts and the bulk update
     large: int  # "100k" inserts, the table read by get/find/count/stream
     iterations: int  # repetitions of the fast operations
-    repeats: int  # repetitions of the bulk operations
-    orm_repeats: int  # repetitions of the (slow) ORM bulk peers
+    repeats: int  # rounds of the bulk operations (and of the stream)
+    orm_repeats: int  # rounds of Andamios beside the ORM where it takes seconds (bulk writes)
     orm_large: bool  # whether the ORM also inserts ``large`` rows
     facts: int = 1_000_000  # the sales the read-model group-by and Arrow result read
     dimension: int = 10_000  # the products of the read models (and their groups)
     query_rounds: int = 40  # interleaved rounds of the heavy read-model queries
+    chunk: int = 10  # iterations of a fast operation each contender runs per interleaved round
 
 
 @dataclass
@@ -46,8 +48,9 @@ class Result:
     """One operation: medians for Andamios and each peer, and its target.
 
     Values are microseconds (``unit="us"``) or bytes (``unit="bytes"``, memory). A peer measured
-    interleaved with Andamios (:func:`measure_paired`) has its median paired ratio in
+    interleaved with Andamios (:func:`measure_interleaved`) has its median paired ratio in
     ``paired_ratios``, which :meth:`ratio` gives in place of the ratio of the two medians.
+    ``note`` is a line printed under the table.
     """
 
     operation: str
@@ -57,6 +60,7 @@ class Result:
     passed: bool | None = None
     unit: str = "us"
     paired_ratios: dict[str, float] = field(default_factory=dict)
+    note: str = ""  # a line printed under the table (and kept in the JSON)
 
     def ratio(self, peer: str) -> float | None:
         """Andamios' time over a peer's (>1 means slower): the median of the paired ratios when
@@ -70,18 +74,6 @@ class Result:
 
 def _median_us(samples: list[float]) -> float:
     return statistics.median(samples) * 1e6
-
-
-def measure(operation: Callable[[int], object], iterations: int, warmup: int = 5) -> float:
-    """Median wall time of ``operation(i)`` in microseconds."""
-    for i in range(warmup):
-        operation(i)
-    samples = []
-    for i in range(warmup, warmup + iterations):
-        start = time.perf_counter()
-        operation(i)
-        samples.append(time.perf_counter() - start)
-    return _median_us(samples)
 
 
 async def measure_async(
@@ -122,41 +114,67 @@ def timed(operation: Callable[[int], Awaitable[object]]) -> Round:
     return round_
 
 
-async def measure_paired(ours: Round, peer: Round, iterations: int, warmup: int = 5) -> Paired:
-    """Run the two contenders interleaved, round by round, and pair their times.
+def blocking(operation: Callable[[int], object]) -> Round:
+    """A round timing the blocking ``operation(i)`` (a synchronous peer, on the loop's thread)."""
 
-    Round ``i`` runs both, in an order that alternates (peer first on even rounds), so a drift
-    of the machine or the server (a checkpoint, autovacuum, another process) falls on both
-    sides of a pair; the ratio reported is the median of the per-round ratios.
+    async def round_(i: int) -> float:
+        start = time.perf_counter()
+        operation(i)
+        return time.perf_counter() - start
+
+    return round_
+
+
+@dataclass(frozen=True)
+class Interleaved:
+    """What :func:`measure_interleaved` found: each contender's median time of one iteration
+    (µs), and for each contender but the first, the median of the per-round ratios of the first
+    contender's time to its."""
+
+    medians_us: dict[str, float]
+    ratios: dict[str, float]
+
+
+async def measure_interleaved(
+    contenders: dict[str, Round], rounds: int, *, chunk: int = 1, warmup: int = 1
+) -> Interleaved:
+    """Run the contenders interleaved, round by round, and pair their times.
+
+    Each round runs ``chunk`` iterations of every contender in turn (iteration ``i`` is
+    ``round * chunk + k``, so no two iterations share an ``i``), starting with a different
+    contender each round (the order rotates), so a drift of the machine or the server (a
+    checkpoint, autovacuum, another process) falls on every side of a round. The first
+    ``warmup`` rounds are not counted. A contender's median is over its single iterations; the
+    ratio of the first contender (``ours``) to another is the median over the rounds of the
+    ratio of their round totals.
     """
-    for i in range(warmup):
-        await peer(i)
-        await ours(i)
-    mine: list[float] = []
-    theirs: list[float] = []
-    for i in range(warmup, warmup + iterations):
-        if i % 2:
-            a = await ours(i)
-            b = await peer(i)
-        else:
-            b = await peer(i)
-            a = await ours(i)
-        mine.append(a)
-        theirs.append(b)
-    ratios = [a / b for a, b in zip(mine, theirs, strict=True)]
-    return Paired(_median_us(mine), _median_us(theirs), statistics.median(ratios))
+    names = list(contenders)
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    totals: dict[str, list[float]] = {name: [] for name in names}
+    for number in range(warmup + rounds):
+        shift = number % len(names)
+        for name in names[shift:] + names[:shift]:
+            run = contenders[name]
+            times = [await run(number * chunk + k) for k in range(chunk)]
+            if number >= warmup:
+                samples[name].extend(times)
+                totals[name].append(sum(times))
+    ours, *peers = names
+    ratios = {
+        peer: statistics.median(a / b for a, b in zip(totals[ours], totals[peer], strict=True))
+        for peer in peers
+    }
+    return Interleaved({name: _median_us(times) for name, times in samples.items()}, ratios)
 
 
-class Timer:
-    """Wall time of one block, in seconds, for operations too slow to repeat."""
-
-    def __enter__(self) -> Timer:
-        self.start = time.perf_counter()
-        self.seconds = 0.0
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.seconds = time.perf_counter() - self.start
+async def measure_paired(ours: Round, peer: Round, iterations: int, warmup: int = 5) -> Paired:
+    """Run the two contenders interleaved, one iteration each per round, and pair their times
+    (:func:`measure_interleaved` of the two: the order alternates, ours first on even rounds;
+    the ratio reported is the median of the per-round ratios)."""
+    found = await measure_interleaved(
+        {"ours": ours, "peer": peer}, iterations, chunk=1, warmup=warmup
+    )
+    return Paired(found.medians_us["ours"], found.medians_us["peer"], found.ratios["peer"])
 
 
 def _fmt(value: float | None, unit: str = "us") -> str:
@@ -190,6 +208,9 @@ def print_table(title: str, results: list[Result], peers: list[str]) -> None:
     print(f"\n{title}")
     for line in [header, ["-" * w for w in widths], *rows]:
         print("  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)))
+    for r in results:
+        if r.note:
+            print(f"  note, {r.operation}: {r.note}")
 
 
 def write_json(path: Path, title: str, results: list[Result], extra: dict[str, object]) -> None:

@@ -2,11 +2,15 @@
 
 Andamios sees :class:`Product` (a pure dataclass) through :func:`build_mapping`; the SQLAlchemy
 ORM peer sees the same table through the declarative :class:`OrmRow`; the raw duckdb peer writes
-SQL. :func:`load_rows` fills the table with raw duckdb, independently of what is measured.
+SQL. :func:`load_rows` fills the table with raw duckdb, independently of what is measured, and
+:func:`copies` gives each contender a copy of the file of its own (DuckDB refuses a second
+connection with another configuration to a file one process has open, and the contenders run
+side by side).
 """
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -28,6 +32,7 @@ __all__ = [
     "Product",
     "Shop",
     "build_mapping",
+    "copies",
     "load_rows",
     "new_products",
     "new_rows",
@@ -130,3 +135,13 @@ def load_rows(path: Path, rows: int) -> list[UUID]:
     ids = [row[0] for row in con.execute("SELECT id FROM products").fetchall()]
     con.close()
     return ids
+
+
+def copies(path: Path, names: list[str]) -> dict[str, Path]:
+    """A copy of the closed database file ``path`` for each of ``names``, beside it."""
+    found = {}
+    for number, name in enumerate(names):
+        copy = path.with_name(f"{path.stem}-{number}{path.suffix}")
+        shutil.copyfile(path, copy)
+        found[name] = copy
+    return found
