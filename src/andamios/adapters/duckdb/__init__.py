@@ -10,19 +10,27 @@
   DuckDB's own catalog; :class:`DuckDBType` a reflected type SQLAlchemy has no type for.
 - :data:`THREAD_NAME_PREFIX` starts the name of every worker thread (to count them).
 - :func:`translate_error` turns DuckDB and SQLAlchemy errors into :mod:`andamios.ports.errors`.
+
+Reflection (:class:`DuckDBInspector`, :class:`DuckDBType`) is imported on first use: opening a
+database and running units of work need none of it.
 """
 
 from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
 
 from andamios.adapters.duckdb._connection import AsyncDuckDBConnection
 from andamios.adapters.duckdb._database import Database, HealthCheck
 from andamios.adapters.duckdb._dialect import AsyncDuckDBDialect
 from andamios.adapters.duckdb._errors import translate_error
 from andamios.adapters.duckdb._health import Timing, WorkerHealth
-from andamios.adapters.duckdb._reflection import DuckDBInspector
 from andamios.adapters.duckdb._settings import DuckDBSettings
-from andamios.adapters.duckdb._types import DuckDBType
 from andamios.adapters.duckdb._worker import THREAD_NAME_PREFIX
+
+if TYPE_CHECKING:
+    from andamios.adapters.duckdb._reflection import DuckDBInspector
+    from andamios.adapters.duckdb._types import DuckDBType
 
 __all__ = [
     "THREAD_NAME_PREFIX",
@@ -37,3 +45,20 @@ __all__ = [
     "WorkerHealth",
     "translate_error",
 ]
+
+# The modules of the names imported on first use.
+_LAZY = {
+    "DuckDBInspector": "andamios.adapters.duckdb._reflection",
+    "DuckDBType": "andamios.adapters.duckdb._types",
+}
+
+
+def __getattr__(name: str) -> object:
+    """A name of :data:`_LAZY`, imported now (and kept: the next lookup finds it at once)."""
+    module = _LAZY.get(name)
+    if module is None:
+        msg = f"module {__name__!r} has no attribute {name!r}"
+        raise AttributeError(msg)
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

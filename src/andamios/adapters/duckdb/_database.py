@@ -63,6 +63,17 @@ def _translated() -> Iterator[None]:
         raise translate_error(exc) from exc
 
 
+def _check_file(path: Path, *, read_only: bool) -> None:
+    """Before DuckDB sees the file: its directory exists, it is no SQLite file, and a WAL about
+    to be replayed is kept."""
+    directory = path.absolute().parent
+    if not directory.exists():
+        raise DatabaseUnavailable(
+            f"cannot open database file {path}: directory {directory} does not exist"
+        )
+    prepare_file(path, read_only=read_only)
+
+
 class Database:
     """One DuckDB database (a file, or ``:memory:``) and the async engine over it.
 
@@ -195,13 +206,8 @@ class Database:
         settings = self._settings
         path = settings.path
         if path is not None:
-            directory = path.absolute().parent
-            if not await asyncio.to_thread(directory.exists):
-                raise DatabaseUnavailable(
-                    f"cannot open database file {path}: directory {directory} does not exist"
-                )
-            # Before DuckDB sees the file: refuse a SQLite file, keep a WAL about to be replayed.
-            await asyncio.to_thread(prepare_file, path, read_only=settings.read_only)
+            # One thread hop (and one thread of the loop's executor) for both file checks.
+            await asyncio.to_thread(_check_file, path, read_only=settings.read_only)
         engine = create_async_engine(
             settings.engine_url,
             connect_args=settings.connect_args(),
