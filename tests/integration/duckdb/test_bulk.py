@@ -27,7 +27,7 @@ from tests.integration.duckdb._contract_mapping import contract_mapping, open_da
 
 from andamios.adapters.duckdb import Database
 from andamios.adapters.sqlalchemy import Mapping, SqlAlchemyUnitOfWork
-from andamios.adapters.sqlalchemy._bulk import BULK_THRESHOLD, _no_gc
+from andamios.adapters.sqlalchemy._bulk import BULK_THRESHOLD, no_gc
 from andamios.adapters.sqlalchemy._session import AggregateSession
 from andamios.domain import AggregateRoot, Entity
 from andamios.ports import (
@@ -359,10 +359,10 @@ async def test_a_session_without_a_writer_flushes_through_the_orm(tmp_path: Path
 
 def test_the_garbage_collector_is_paused_and_restored() -> None:
     assert gc.isenabled()
-    with _no_gc():
+    with no_gc():
         assert not gc.isenabled()
         gc.disable()
-        with _no_gc():
+        with no_gc():
             assert not gc.isenabled()
         assert not gc.isenabled()
     assert gc.isenabled()

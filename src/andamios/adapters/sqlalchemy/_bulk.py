@@ -17,6 +17,10 @@ Fewer rows back than staged means another unit of work changed or removed some o
 whole commit fails with :class:`ConcurrencyError` naming how many. Afterwards the session holds
 the aggregates exactly as if the ORM had flushed them (identity map, committed state, versions),
 so later changes are tracked and ``get`` returns the same objects (``docs/adr/0006-bulk-path.md``).
+
+The writer decides nothing about a flush and keeps no books: the flush ledger
+(:mod:`._flush`) tells it which groups to write and records what each statement returns (the
+versions the rows had before), for a rollback to restore.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import gc
 import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -38,12 +42,9 @@ from andamios.adapters.sqlalchemy._explain import explain_duplicate, name_first,
 from andamios.adapters.sqlalchemy._mapping import AggregateMapping, Mapping
 from andamios.domain import AggregateRoot
 from andamios.ports.errors import ConcurrencyError, DataError, DuplicateError, PersistenceError
-from andamios.ports.spi import check_all, check_stored, version_written
+from andamios.ports.spi import check_all
 
-if TYPE_CHECKING:
-    from andamios.adapters.sqlalchemy._session import AggregateSession
-
-__all__ = ["BULK_THRESHOLD", "BulkWriter"]
+__all__ = ["BULK_THRESHOLD", "BulkWriter", "Record", "no_gc"]
 
 #: From this many aggregates of one type in one flush on, inserts, updates and deletes take the
 #: Arrow path. Measured (ADR 0006): with 1 the ORM is a little faster; from 5 on, Arrow never is
@@ -51,6 +52,9 @@ __all__ = ["BULK_THRESHOLD", "BulkWriter"]
 BULK_THRESHOLD = 5
 
 type Translate = Callable[[BaseException], PersistenceError]
+
+#: Told what :meth:`BulkWriter.insert` inserted: the session, the batch, the versions it had.
+type Record = Callable[[Session, Sequence[AggregateRoot[Any]], list[int]], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +105,7 @@ def _plan(mapping: AggregateMapping, dialect: sa.Dialect, stager: BulkStager) ->
 
 
 @contextlib.contextmanager
-def _no_gc() -> Iterator[None]:
+def no_gc() -> Iterator[None]:
     """Pause the cyclic garbage collector while many objects are made and registered.
 
     With 100,000 aggregates alive, every collection the allocations trigger walks them all:
@@ -135,6 +139,7 @@ class BulkWriter:
         "_plans",
         "_stager",
         "_translate",
+        "record",
         "threshold",
     )
 
@@ -145,6 +150,8 @@ class BulkWriter:
         translate: Translate,
         threshold: int,
         stager: BulkStager | None,
+        *,
+        record: Record,
     ) -> None:
         self._mapping = mapping
         self._dialect = dialect
@@ -152,6 +159,13 @@ class BulkWriter:
         self._stager = stager
         self._plans: dict[type, _Plan | None] = {}
         self.threshold = threshold
+        #: Told what :meth:`insert` inserted: the flush ledger, which records it.
+        self.record = record
+
+    @property
+    def mapping(self) -> Mapping:
+        """The mapping whose aggregates this writer writes."""
+        return self._mapping
 
     def plan(self, mapping: AggregateMapping) -> _Plan | None:
         """The bulk plan of ``mapping``'s aggregate, or None if it must go through the ORM."""
@@ -220,12 +234,17 @@ class BulkWriter:
         assert plan is not None
         return mapping, plan
 
-    def insert(self, session: AggregateSession, aggregates: Sequence[AggregateRoot[Any]]) -> None:
-        """INSERT new ``aggregates`` (one type) and make them persistent in ``session``."""
+    def insert(self, session: Session, aggregates: Sequence[AggregateRoot[Any]]) -> None:
+        """:meth:`insert_rows`, then tell :attr:`record` what was inserted (``add_many``)."""
+        self.record(session, aggregates, self.insert_rows(session, aggregates))
+
+    def insert_rows(self, session: Session, aggregates: Sequence[AggregateRoot[Any]]) -> list[int]:
+        """INSERT new ``aggregates`` (one type), make them persistent in ``session``; return
+        the versions they had before (now 1), for a rollback to restore."""
         _, plan = self._plan_of(aggregates)
         columns = [c for c in plan.columns if c is not plan.version]
         check_all(aggregates)
-        with _no_gc():
+        with no_gc():
             ones = plan.version.convert([1] * len(aggregates))
             table = self._table(aggregates, columns, [(plan.version.column, ones)])
         names = ", ".join(c.sql for c in (*columns, plan.version))
@@ -235,11 +254,12 @@ class BulkWriter:
             f"INSERT INTO {plan.table} ({names}) SELECT {names} FROM {STAGED}",
             aggregates,
         )
-        with _no_gc():
-            _make_persistent(session, plan, aggregates)
+        with no_gc():
+            return _make_persistent(session, plan, aggregates)
 
-    def update(self, session: AggregateSession, aggregates: Sequence[AggregateRoot[Any]]) -> None:
-        """UPDATE changed, loaded ``aggregates`` (one type), checking every version at once."""
+    def update(self, session: Session, aggregates: Sequence[AggregateRoot[Any]]) -> list[int]:
+        """UPDATE changed, loaded ``aggregates`` (one type), checking every version at once;
+        return the versions they were loaded with (each is one more now)."""
         mapping, plan = self._plan_of(aggregates)
         states = [instance_state(aggregate) for aggregate in aggregates]
         changed = set().union(*(state.committed_state for state in states))
@@ -259,12 +279,12 @@ class BulkWriter:
             aggregates=aggregates,
             loaded=loaded,
         )
-        for aggregate, state, version in zip(aggregates, states, loaded, strict=True):
-            session.versions_before[id(aggregate)] = (aggregate, version)
+        for state, version in zip(states, loaded, strict=True):
             state.dict["version"] = version + 1
         InstanceState._commit_all_states(((s, s.dict) for s in states), session.identity_map)
+        return loaded
 
-    def delete(self, session: AggregateSession, aggregates: Sequence[AggregateRoot[Any]]) -> None:
+    def delete(self, session: Session, aggregates: Sequence[AggregateRoot[Any]]) -> None:
         """DELETE removed ``aggregates`` (one type), checking every version at once."""
         mapping, plan = self._plan_of(aggregates)
         loaded = [_committed_version(instance_state(a)) for a in aggregates]
@@ -326,71 +346,6 @@ class BulkWriter:
             )
             raise ConcurrencyError(msg)
 
-    # -- the session's hook ----------------------------------------------------------------------
-
-    def before_flush(self, session: AggregateSession) -> None:
-        """Check constraints of what the flush writes; send large groups through the bulk path."""
-        with _no_gc():
-            self._before_flush(session)
-
-    def _before_flush(self, session: AggregateSession) -> None:
-        new = self._group(session.new)
-        dirty = self._group(a for a in session.dirty if session.is_modified(a))
-        self._check_values(session, new, dirty)
-        self._writes(session, new, dirty)
-
-    def _check_values(
-        self,
-        session: AggregateSession,
-        new: dict[type, list[Any]],
-        dirty: dict[type, list[Any]],
-    ) -> None:
-        """Refuse what the flush would store changed (the same rules as every adapter)."""
-        for kind, group in new.items():
-            if not self.takes(self._mapping.aggregate_mapping(kind), len(group)):
-                check_all(group)  # else the bulk insert checks them
-        for group in dirty.values():
-            for aggregate in group:
-                _check_version(session, aggregate)
-            check_all(group)
-        # Child entities (and classes mapped straight in the registry) one by one.
-        for each in session.new:
-            if type(each) not in new:
-                check_stored(each)
-        for each in session.dirty:
-            if type(each) not in dirty and session.is_modified(each):
-                check_stored(each)
-
-    def _writes(
-        self, session: AggregateSession, new: dict[type, list[Any]], dirty: dict[type, list[Any]]
-    ) -> None:
-        for kind, group in self._group(session.deleted).items():
-            if self.takes(self._mapping.aggregate_mapping(kind), len(group)):
-                self.delete(session, group)
-        for kind, group in new.items():
-            if self.takes(self._mapping.aggregate_mapping(kind), len(group)):
-                for aggregate in group:
-                    session.expunge(aggregate)
-                    session.pending.pop((kind, aggregate.id), None)
-                self.insert(session, group)
-        for kind, group in dirty.items():
-            first_changes = [
-                a
-                for a in group
-                if id(a) not in session.versions_before and not session.was_inserted(a)
-            ]
-            if self.takes(self._mapping.aggregate_mapping(kind), len(first_changes)):
-                self.update(session, first_changes)
-
-    def _group(self, objects: Iterable[Any]) -> dict[type, list[Any]]:
-        """The aggregates this mapping maps among ``objects``, by type (entities, other
-        classes mapped straight in the registry, are the ORM's)."""
-        groups: dict[type, list[Any]] = {}
-        for each in objects:
-            if isinstance(each, AggregateRoot) and self._mapping.is_mapped(type(each)):
-                groups.setdefault(type(each), []).append(each)
-        return groups
-
 
 def _as_it_is(value: Any) -> Any:
     return value
@@ -403,17 +358,6 @@ def _committed_version(state: InstanceState[Any]) -> int:
 
 #: The staged column of the versions an UPDATE or DELETE expects (see :meth:`BulkWriter.update`).
 _EXPECTED: sa.Column[int] = sa.Column("andamios_expected", sa.BigInteger())
-
-
-def _check_version(session: AggregateSession, aggregate: AggregateRoot[Any]) -> None:
-    """The version belongs to Andamios: a domain that assigned it is told so, as in memory."""
-    committed = instance_state(aggregate).committed_state
-    if "version" not in committed:
-        return
-    before = session.versions_before.get(id(aggregate))
-    expected = committed["version"] if before is None else before[1] + 1
-    if aggregate.version != expected:
-        raise version_written(aggregate, expected)
 
 
 def _unfit(aggregates: Sequence[Any], column: _Column, values: list[Any]) -> DataError:
@@ -433,15 +377,15 @@ def _unfit(aggregates: Sequence[Any], column: _Column, values: list[Any]) -> Dat
     raise AssertionError(msg)  # pragma: no cover - see above
 
 
-def _make_persistent(session: AggregateSession, plan: _Plan, aggregates: Sequence[Any]) -> None:
-    """Put just-inserted aggregates in the identity map, clean, at version 1 (as a flush does).
+def _make_persistent(session: Session, plan: _Plan, aggregates: Sequence[Any]) -> list[int]:
+    """Put just-inserted aggregates in the identity map, clean, at version 1 (as a flush does);
+    return the versions they had before.
 
     What SQLAlchemy's loader does for a row it loads (``state.key``, the identity map's
     ``_add_unpresent`` and ``InstanceState._commit_all_states``), inlined into one loop: at
     100,000 aggregates the calls cost more than the INSERT. Aggregates on the bulk path are
     transient (never expired: this adapter never expires) and have no relationships (no pending
-    collection mutations). Pinned by the tests. The JSON values they hold are snapshot, as for
-    the ORM's inserts, so later changes in place are found.
+    collection mutations). Pinned by the tests.
     """
     identity_map = session.identity_map
     table = identity_map._dict
@@ -464,6 +408,4 @@ def _make_persistent(session: AggregateSession, plan: _Plan, aggregates: Sequenc
         state.committed_state.clear()
         state.modified = state.expired = False
         state._strong_obj = None
-    session.record_inserted(aggregates, versions)
-    # Persistent now: what their JsonValue attributes hold is what was written.
-    session.json_snapshots.take_all(map(instance_state, aggregates))
+    return versions

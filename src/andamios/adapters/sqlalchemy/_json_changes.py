@@ -11,9 +11,9 @@ has a snapshot of each such attribute's JSON text, taken when it becomes persist
 mapper's ``load`` and ``refresh`` events), inserted by the ORM (``after_insert``) or by the bulk
 path (:meth:`JsonSnapshots.take_all`). Before each flush, :meth:`JsonSnapshots.flag_changes`
 compares the current JSON text with the snapshot and ``flag_modified``\\ s the attribute when
-they differ, so the flush writes it, the root's version grows (``_changed`` sees it dirty) and
-the bulk writer groups it; the snapshot becomes the value written. It runs from
-``AggregateSession.flush``, ahead of SQLAlchemy's own test for anything dirty: a session whose
+they differ, so the flush writes it, the root's version grows and the bulk path takes it (the
+flush ledger, :mod:`._flush`, finds it changed); the snapshot becomes the value written. It runs
+from ``AggregateSession.flush``, ahead of SQLAlchemy's own test for anything dirty: a session whose
 only changes are in place looks clean to SQLAlchemy, which would not flush, nor call the
 ``before_flush`` listeners, at all. Only mappers with a ``JsonValue`` column get the listeners;
 objects of other mappers are never looked at.

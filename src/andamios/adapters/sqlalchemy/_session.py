@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from andamios.adapters.sqlalchemy._bulk import BulkWriter
 from andamios.adapters.sqlalchemy._json_changes import JsonSnapshots
 from andamios.domain import AggregateRoot
 from andamios.ports.spi import Clock, SystemClock, audit_fields
-
-if TYPE_CHECKING:
-    from andamios.adapters.sqlalchemy._bulk import BulkWriter
 
 __all__ = ["AggregateSession"]
 
@@ -27,9 +25,11 @@ class AggregateSession(Session):
       committed transaction that changed it, however many times autoflush ran meanwhile: the first
       flush of a change in a transaction writes ``version = version + 1 ... RETURNING version``
       with ``WHERE version = <loaded>``; later flushes of the same transaction keep it.
-    - Before each flush the :class:`~._bulk.BulkWriter` (when the unit of work has one) checks
-      what the flush writes against the mapped constraints and writes large groups of one
-      aggregate type through the Arrow path.
+    - Before each flush the flush ledger (:mod:`._flush`) finds, once, what the flush writes;
+      with the unit of work's :class:`~._bulk.BulkWriter` it checks it against the mapped
+      constraints and writes large groups of one aggregate type through the Arrow path. This
+      session keeps the books of the transaction (versions, stamps, bulk inserts, pending adds);
+      the ledger writes them during a flush.
     - A rollback (explicit, on leaving a unit of work, or after a failed flush) forgets every
       object instead of expiring it, so aggregates keep the state the application gave them, as
       in the in-memory adapter, and their versions go back to what was last committed.
@@ -51,7 +51,7 @@ class AggregateSession(Session):
             (),
             (),
         )
-        #: Checks constraints and writes in bulk before each flush; set by the unit of work.
+        #: The flush ledger's bulk path; set by the unit of work.
         self.writer: BulkWriter | None = None
         #: Batches inserted in bulk in this transaction, with the versions they had before.
         self.inserted: list[tuple[Sequence[AggregateRoot[Any]], list[int]]] = []
@@ -140,79 +140,6 @@ class AggregateSession(Session):
         """The transaction ended: its bulk-inserted batches are ordinary stored aggregates."""
         self.inserted.clear()
         self._inserted_ids = None
-
-
-@event.listens_for(AggregateSession, "before_flush")
-def _version_changes(
-    session: AggregateSession, flush_context: UOWTransaction, instances: object
-) -> None:
-    _stamp(session)
-    if session.writer is not None:
-        session.writer.before_flush(session)
-    # After the bulk path wrote its groups: what the ORM writes now, to explain its errors.
-    session.flushed = (tuple(session.new), tuple(session.dirty), tuple(session.deleted))
-    versions = session.versions_before
-    for aggregate in session.new:
-        if not isinstance(aggregate, AggregateRoot):
-            continue  # an entity inside an aggregate: the root carries the version
-        # Kept if already there: an aggregate removed and added again restores its old version.
-        versions.setdefault(id(aggregate), (aggregate, aggregate.version))
-        aggregate.version = 1
-    for aggregate in _changed(session):
-        versions[id(aggregate)] = (aggregate, aggregate.version)
-        column = sa.inspect(aggregate).mapper.version_id_col
-        # Computed by the database and read back with RETURNING; the ORM adds
-        # "WHERE version = <loaded>" and raises StaleDataError when no row matches.
-        aggregate.version = column + 1
-
-
-def _stamp(session: AggregateSession) -> None:
-    """Stamp what this flush inserts, or changes first in this transaction."""
-    new = [a for a in session.new if isinstance(a, AggregateRoot)]
-    session.stamp(new, new=True)
-    changed = [a for a in _changed(session) if audit_fields(type(a)).updated is not None]
-    session.stamp(changed, new=False)
-
-
-def _changed(session: AggregateSession) -> list[AggregateRoot[Any]]:
-    """The stored aggregates this flush changes first in this transaction.
-
-    An aggregate changes when its own fields or its collections of children do, or when a field
-    of one of its child entities does: the root's version guards the whole aggregate.
-    """
-    found: dict[int, AggregateRoot[Any]] = {}
-    children: list[object] = []
-    for item in session.dirty:
-        if not session.is_modified(item):
-            continue
-        if isinstance(item, AggregateRoot):
-            found[id(item)] = item
-        else:
-            children.append(item)
-    if children:
-        owners = _owners(session)
-        for child in children:
-            owner = owners.get(id(child))
-            if owner is not None:  # an orphan about to be deleted has none: its root changed
-                found.setdefault(id(owner), owner)
-    return [
-        aggregate
-        for aggregate in found.values()
-        if id(aggregate) not in session.versions_before and not session.was_inserted(aggregate)
-    ]
-
-
-def _owners(session: AggregateSession) -> dict[int, AggregateRoot[Any]]:
-    """The aggregate root holding each loaded child entity, by the child's ``id()``."""
-    owners: dict[int, AggregateRoot[Any]] = {}
-    for item in session.identity_map.values():
-        if not isinstance(item, AggregateRoot):
-            continue
-        for relationship in sa.inspect(item).mapper.relationships:
-            held = item.__dict__.get(relationship.key)
-            for child in held if isinstance(held, list) else (held,):
-                owners[id(child)] = item
-    return owners
 
 
 @event.listens_for(AggregateSession, "before_commit")
