@@ -20,6 +20,8 @@ __all__ = ["AggregateRoot", "Entity", "ValueObject"]
 # Pending events live outside the dataclass fields, so they are never compared, printed,
 # copied by ``dataclasses.replace``/``asdict`` or mapped to a column.
 _EVENTS_ATTRIBUTE = "_andamios_pending_events"
+#: Where a unit of work that holds the aggregate weakly (a stream) asks to hear of a recorded event.
+_RECORDED_ATTRIBUTE = "_andamios_on_record"
 
 
 @dataclass(eq=False, kw_only=True)
@@ -59,6 +61,9 @@ class AggregateRoot[ID](Entity[ID]):
             msg = f"record() takes a DomainEvent, got {type(event).__name__}"
             raise TypeError(msg)
         self._pending_events().append(event)
+        listener = self.__dict__.get(_RECORDED_ATTRIBUTE)
+        if listener is not None:
+            listener(self)
 
     @property
     def pending_events(self) -> tuple[DomainEvent, ...]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from typing import Any
 from uuid import UUID
 
@@ -352,8 +352,10 @@ class Repository[A: AggregateRoot[Any], ID](abc.ABC):
             found = await self._find(checked, order, size + 1, 0)
             op.rows = min(len(found), size)
         items = found[:size]
+        # A stream keeps nothing alive (Tracker.see_streamed); a page is the caller's to hold.
+        see = self._tracker.see_streamed if kind == "stream" else self._tracker.see
         for aggregate in items:
-            self._tracker.see(aggregate)
+            see(aggregate)
         if len(found) <= size:
             return Page(items)
         last = items[-1]
@@ -370,14 +372,49 @@ class Repository[A: AggregateRoot[Any], ID](abc.ABC):
         """Iterate over every matching aggregate, fetching ``batch_size`` at a time.
 
         ``async for product in uow.products.stream(F("price") > 10): ...``
+
+        Nothing streamed is kept alive by the unit of work: an aggregate the loop drops unchanged
+        is freed, so memory stays flat whatever the count. One that is changed (or records an
+        event) is kept and saved on commit, as any other. Each batch sees the unit of work's
+        changes made before it is fetched, as a page would.
         """
-        cursor: Cursor | None = None
+        batches = self._stream_batches(spec, order_by, batch_size, include_deleted, None)
+        try:
+            async for batch in batches:
+                for aggregate in batch:
+                    yield aggregate
+        finally:
+            await batches.aclose()
+
+    def _stream_terms(
+        self, spec: Spec | None, order_by: OrderBy, batch_size: int, include_deleted: bool
+    ) -> tuple[Spec | None, tuple[Order, ...]]:
+        """The checked spec and order of a stream, as a page checks them (for an adapter's own
+        :meth:`_stream_batches`)."""
+        checked = self._live(self._check_spec(spec), include_deleted=include_deleted)
+        order = self._check_order(order_by)
+        check_page_size(batch_size)
+        return checked, order
+
+    async def _stream_batches(
+        self,
+        spec: Spec | None,
+        order_by: OrderBy,
+        batch_size: int,
+        include_deleted: bool,
+        after: Cursor | None,
+    ) -> AsyncGenerator[list[A]]:
+        """The batches of :meth:`stream` (after ``after``): keyset pages, one query each.
+
+        An adapter that can read one query's rows batch by batch overrides it (the SQL
+        adapters); each batch is an operation ``"stream"`` told to the hooks with its rows.
+        """
+        cursor = after
         while True:
             page = await self._page(
                 spec, order_by, batch_size, cursor, include_deleted=include_deleted, kind="stream"
             )
-            for aggregate in page.items:
-                yield aggregate
+            yield list(page.items)
             if page.next is None:
                 return
             cursor = page.next

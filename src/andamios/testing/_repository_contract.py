@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -12,9 +13,19 @@ from andamios.domain import F, InvalidSpecification, OrderBy, uuid7
 from andamios.ports import Cursor
 from andamios.ports.errors import DuplicateError, NotFound, UnitOfWorkError
 from andamios.testing._support import Factory, seed
-from andamios.testing.models import Counter, Gadget
+from andamios.testing.models import Counter, Gadget, GadgetRenamed
 
 __all__ = ["RepositoryContract"]
+
+
+async def _first[T](items: AsyncIterator[T], count: int) -> AsyncIterator[T]:
+    """The first ``count`` of ``items``, leaving the rest unread (and the stream open)."""
+    taken = 0
+    async for item in items:
+        yield item
+        taken += 1
+        if taken == count:
+            return
 
 
 class RepositoryContract:
@@ -444,3 +455,72 @@ class RepositoryContract:
             )
             streamed = [g.sku async for g in stream]
         assert streamed == [f"S-{n:03}" for n in reversed(range(20))]
+
+    async def _bulk(self, new_uow: Factory, count: int) -> None:
+        async with new_uow() as uow:
+            await uow.gadgets.add_many(
+                Gadget(sku=f"S-{n:03}", name="bulk", price=Decimal(n)) for n in range(count)
+            )
+            await uow.commit()
+
+    async def test_a_stream_yields_every_row_once_whatever_its_loop_runs(
+        self, new_uow: Factory
+    ) -> None:
+        # Reads, a count, raw SQL-free writes and a commit between two batches: a stream that
+        # reads one statement's result must not lose the rest of it to them.
+        await self._bulk(new_uow, 20)
+        other = Gadget(sku="A-0", name="other", price=Decimal(1))
+        async with new_uow() as uow:
+            await uow.gadgets.add(other)
+            await uow.commit()
+        streamed: list[str] = []
+        async with new_uow() as uow:
+            stream = uow.gadgets.stream(F("name") == "bulk", order_by="sku", batch_size=3)
+            async for gadget in stream:
+                streamed.append(gadget.sku)
+                position = len(streamed)
+                if position == 4:
+                    assert (await uow.gadgets.get(other.id)).sku == "A-0"
+                elif position == 7:
+                    assert await uow.gadgets.count(F("name") == "bulk") == 20
+                elif position == 10:
+                    await uow.gadgets.add(Gadget(sku="S-999", name="bulk", price=Decimal(0)))
+                elif position == 13:
+                    await uow.commit()
+                elif position == 16:
+                    assert await uow.gadgets.exists(F("sku") == "S-999")
+            await uow.commit()
+        assert streamed == [f"S-{n:03}" for n in range(20)] + ["S-999"]
+
+    async def test_aggregates_changed_while_streamed_are_saved_with_their_events(
+        self, new_uow: Factory
+    ) -> None:
+        await self._bulk(new_uow, 12)
+        async with new_uow() as uow:
+            async for gadget in uow.gadgets.stream(order_by="sku", batch_size=5):
+                if gadget.sku.endswith(("1", "7")):
+                    gadget.rename(f"renamed {gadget.sku}")
+                else:
+                    gadget.price += 1
+            del gadget  # nothing of the stream is held here any more
+            await uow.commit()
+            events = sorted(e.name for e in uow.collect_events() if isinstance(e, GadgetRenamed))
+        assert events == ["renamed S-001", "renamed S-007", "renamed S-011"]
+        async with new_uow() as uow:
+            stored = {g.sku: (g.name, g.price, g.version) for g in await uow.gadgets.find()}
+        assert stored["S-001"] == ("renamed S-001", Decimal(1), 2)
+        assert stored["S-002"] == ("bulk", Decimal(3), 2)
+        assert stored["S-011"] == ("renamed S-011", Decimal(11), 2)
+
+    async def test_a_stream_left_early_leaves_the_unit_of_work_usable(
+        self, new_uow: Factory
+    ) -> None:
+        await self._bulk(new_uow, 10)
+        async with new_uow() as uow:
+            stream = uow.gadgets.stream(order_by="sku", batch_size=4)
+            first = [g.sku async for g in _first(stream, 5)]
+            assert first == ["S-000", "S-001", "S-002", "S-003", "S-004"]
+            assert await uow.gadgets.count() == 10
+            again = [g.sku async for g in uow.gadgets.stream(order_by="sku", batch_size=4)]
+            assert len(again) == 10
+            await uow.commit()

@@ -99,7 +99,12 @@ def _run_registered(conn: Any, table: Any, sql: str) -> list[Any]:
     ``unregister`` fails (the transaction is aborted), and the rollback removes the
     registration and lets the table go (measured on DuckDB 2.0: its reference count is back to
     what it was).
+
+    A result still unread on the connection (a ``stream()`` between two batches) refuses a
+    registration: it is ended first, as any other statement would end it (the stream, told that
+    another operation ran, goes on by pages).
     """
+    conn.abort()
     conn.register(STAGED, table)
     try:
         return list(conn.execute(sql).fetchall())

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+import functools
+from collections.abc import AsyncGenerator, Callable, Iterator
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -15,11 +16,13 @@ from sqlalchemy.orm.attributes import instance_state
 from andamios.adapters.sqlalchemy._bulk import BulkWriter
 from andamios.adapters.sqlalchemy._compiler import compile_order, compile_spec
 from andamios.adapters.sqlalchemy._explain import Explainer
+from andamios.adapters.sqlalchemy._loading import RowStream, flat_loader
 from andamios.adapters.sqlalchemy._mapping import AggregateMapping
 from andamios.adapters.sqlalchemy._session import AggregateSession
-from andamios.domain import AggregateRoot, Order, Spec
+from andamios.domain import AggregateRoot, Order, OrderBy, Spec
+from andamios.ports import Cursor
 from andamios.ports.errors import DuplicateError, PersistenceError, UnitOfWorkError
-from andamios.ports.spi import Repository, Tracker
+from andamios.ports.spi import Repository, Tracker, resolve_path
 
 __all__ = ["SessionContext", "SqlAlchemyRepository"]
 
@@ -99,6 +102,8 @@ class SqlAlchemyRepository[A: AggregateRoot[Any], ID](Repository[A, ID]):
         super().__init__(aggregate_type, tracker=tracker, id_type=id_type)
         self._context = context
         self._mapping = mapping
+        self._loader = flat_loader(mapping)
+        self._identity_class = mapping.mapper._identity_class
 
     def _key(self, id: object) -> tuple[type, object]:
         return (self._aggregate_type, id)
@@ -169,11 +174,46 @@ class SqlAlchemyRepository[A: AggregateRoot[Any], ID](Repository[A, ID]):
         pending = session.pending_aggregate(self._aggregate_type, id)
         if pending is not None:
             return cast("A", pending)
+        if self._loader is None:
+            with self._context.translated():
+                found = await self._context.session.get(self._aggregate_type, id)
+            if found is not None and found in session.deleted:
+                return None
+            return found
+        # As Session.get: the identity map first (an object removed and not yet flushed is
+        # gone), then the row, after an autoflush.
+        state = session.identity_map._dict.get((self._identity_class, (id,), None))
+        held = None if state is None else state.obj()
+        if held is not None:
+            return None if state in session._deleted else cast("A", held)
         with self._context.translated():
-            found = await self._context.session.get(self._aggregate_type, id)
-        if found is not None and found in session.deleted:
+            return await self._context.session.run_sync(self._load_by_id, id)
+
+    def _load_by_id(self, session: Session, id: ID) -> A | None:
+        loader = self._loader
+        assert loader is not None  # only flat mappings come here
+        session._autoflush()
+        connection = session.connection()
+        dialect = connection.dialect
+        row = connection.execute(
+            loader.get_statement(dialect), {"id": loader.bind_id(dialect, id)}
+        ).first()
+        if row is None:
             return None
-        return found
+        return cast("A", loader.load(cast("AggregateSession", session), (row,))[0])
+
+    def _load_rows(self, session: Session, statement: sa.Select[Any]) -> list[A]:
+        # In SQLAlchemy's greenlet: the autoflush, the statement and the loading in one hop.
+        loader = self._loader
+        assert loader is not None  # only flat mappings come here
+        session._autoflush()
+        rows = session.connection().execute(statement).all()
+        return loader.load(cast("AggregateSession", session), rows)
+
+    @staticmethod
+    def _scalar(session: Session, statement: sa.Select[Any]) -> Any:
+        session.flush()
+        return session.connection().execute(statement).scalar()
 
     def _filtered[S: sa.Select[Any]](self, statement: S, spec: Spec | None) -> S:
         if spec is None:
@@ -183,13 +223,17 @@ class SqlAlchemyRepository[A: AggregateRoot[Any], ID](Repository[A, ID]):
     async def _find(
         self, spec: Spec | None, order: tuple[Order, ...], limit: int | None, offset: int
     ) -> list[A]:
-        statement = self._filtered(sa.select(self._aggregate_type), spec)
+        loader = self._loader
+        selected: tuple[Any, ...] = (self._aggregate_type,) if loader is None else loader.columns
+        statement = self._filtered(sa.select(*selected), spec)
         statement = statement.order_by(*compile_order(self._mapping, order))
         if limit is not None:
             statement = statement.limit(limit)
         if offset:
             statement = statement.offset(offset)
         with self._context.translated():
+            if loader is not None:
+                return await self._context.session.run_sync(self._load_rows, statement)
             result = await self._context.session.scalars(statement)
             return list(result.all())
 
@@ -198,15 +242,64 @@ class SqlAlchemyRepository[A: AggregateRoot[Any], ID](Repository[A, ID]):
             sa.select(sa.func.count()).select_from(self._mapping.table), spec
         )
         with self._context.translated():
-            await self._context.session.flush()
-            return int(await self._context.session.scalar(statement) or 0)
+            return int(await self._context.session.run_sync(self._scalar, statement) or 0)
 
     async def _exists(self, spec: Spec | None) -> bool:
         inner = self._filtered(sa.select(sa.literal(1)).select_from(self._mapping.table), spec)
         statement = sa.select(sa.exists(inner))
         with self._context.translated():
-            await self._context.session.flush()
-            return bool(await self._context.session.scalar(statement))
+            return bool(await self._context.session.run_sync(self._scalar, statement))
+
+    def _stream_batches(
+        self,
+        spec: Spec | None,
+        order_by: OrderBy,
+        batch_size: int,
+        include_deleted: bool,
+        after: Cursor | None,
+    ) -> AsyncGenerator[list[A]]:
+        if self._loader is None or after is not None:
+            return super()._stream_batches(spec, order_by, batch_size, include_deleted, after)
+        return self._one_query(spec, order_by, batch_size, include_deleted)
+
+    async def _one_query(
+        self, spec: Spec | None, order_by: OrderBy, size: int, include_deleted: bool
+    ) -> AsyncGenerator[list[A]]:
+        """One statement for the whole stream, read ``size`` rows per hop (issue 15: keyset pages
+        cost twice the query), until something else runs in the unit of work: then pages."""
+        checked, order = self._stream_terms(spec, order_by, size, include_deleted)
+        loader = self._loader
+        assert loader is not None  # only flat mappings come here
+        statement = self._filtered(sa.select(*loader.columns), checked)
+        statement = statement.order_by(*compile_order(self._mapping, order))
+        rows = RowStream(loader, size)
+        read: Callable[[Session], tuple[list[A], bool]] = functools.partial(
+            rows.open, statement=statement
+        )
+        tracker = self._tracker
+        try:
+            while True:
+                async with tracker.observe("stream", self._aggregate_type) as op:
+                    with self._context.translated():
+                        batch, more = await self._context.session.run_sync(read)
+                    op.rows = len(batch)
+                operations = tracker.operations
+                for aggregate in batch:
+                    tracker.see_streamed(aggregate)
+                yield batch
+                if not more:
+                    return
+                if tracker.operations != operations or not rows.intact(self._context.sync_session):
+                    rows.close()
+                    last = batch[-1]
+                    after = Cursor(order, tuple(resolve_path(last, term.field) for term in order))
+                    pages = super()._stream_batches(spec, order_by, size, include_deleted, after)
+                    async for each in pages:
+                        yield each
+                    return
+                read = rows.next
+        finally:
+            rows.close()
 
     async def _remove(self, aggregate: A) -> bool:
         session = self._context.sync_session
