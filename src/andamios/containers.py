@@ -154,6 +154,13 @@ def _new_database(settings: AndamiosSettings, project: Project) -> Database:
     return PostgreSQL.from_settings(_adapter_settings(PostgreSQLSettings, settings))
 
 
+def _memory_store(config: Mapping[str, Any]) -> InMemoryStore:
+    """The container's one store: as many units of work hold a transaction at once as a SQL
+    pool has connections (``database.pool_size``, waiting ``database.pool_timeout``)."""
+    database = check_settings(config).database
+    return InMemoryStore(pool_size=database.pool_size, pool_timeout=database.pool_timeout)
+
+
 async def _open_database(
     config: Mapping[str, Any], unit_of_work: type[UnitOfWork], mapping: TableMapping | None
 ) -> AsyncIterator[Database | None]:
@@ -338,7 +345,7 @@ class PersistenceContainer(containers.DeclarativeContainer):
     unit_of_work_hooks = providers.Singleton(_all_hooks, config, hooks, metrics.provider)
     bus_middleware = providers.Singleton(_all_middleware, config, middleware, metrics.provider)
 
-    store = providers.Singleton(InMemoryStore)
+    store = providers.Singleton(_memory_store, config)
     memory_uow_factory = providers.Singleton(
         InMemoryUnitOfWork.factory, unit_of_work, store=store, clock=clock, hooks=unit_of_work_hooks
     )

@@ -88,8 +88,10 @@ type SchemaCheck = Literal["error", "warn", "off"]
 """What a container does when its database's schema is not migrated to head (``schema_check``)."""
 
 # The database settings of every adapter that opens one, and those of each adapter alone. The
-# memory adapter opens no database: it ignores them all, so that the same configuration can be
-# switched to memory for a test with one line (ADR 0007).
+# memory adapter opens no database: it ignores them all but the pool's (``pool_size``,
+# ``pool_timeout``: as many units of work hold a transaction at once as a pool has
+# connections), so that the same configuration can be switched to memory for a test with one
+# line (ADR 0007).
 _SHARED_SETTINGS = ("url", "pool_size", "pool_timeout", "echo")
 _OWN_SETTINGS: dict[AdapterName, tuple[str, ...]] = {
     "memory": (),

@@ -90,6 +90,20 @@ async def test_memory_opens_no_database_and_keeps_one_store_per_container(
     await container.shutdown_resources()
 
 
+async def test_memory_bounds_open_transactions_by_the_pool_settings(
+    container: PersistenceContainer,
+) -> None:
+    # The same settings as a SQL pool's, so a test on memory waits where production would.
+    container.config.adapter.from_value("memory")
+    container.config.database.pool_size.from_value(2)
+    container.config.database.pool_timeout.from_value(0.25)
+    pool = container.store().pool
+    assert (pool.size, pool.timeout) == (2, 0.25)
+    other = PersistenceContainer(unit_of_work=Notebook)
+    other.config.adapter.from_value("memory")
+    assert (other.store().pool.size, other.store().pool.timeout) == (5, 30.0)  # the defaults
+
+
 async def test_memory_needs_no_started_resources(container: PersistenceContainer) -> None:
     container.config.adapter.from_value("memory")
     assert await add_and_count(container.uow, "no init") == 1
