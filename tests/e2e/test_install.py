@@ -190,6 +190,7 @@ RUN_WITHOUT_PYARROW = [
     "find: filter + order + limit 20",
     "count with a filter",
     "stream 5,000 aggregates",
+    "stream 5,000: peak memory",
     "empty unit of work (enter/exit)",
     "query: group-by + sum over 20,000 rows",
     "query: join 5,000 lines x 500 products",
@@ -199,7 +200,7 @@ RUN_WITHOUT_PYARROW = [
     "get by id, open unit of work: no-op hooks",
     "get by id, own unit of work: Metrics",
     "get by id, open unit of work: Metrics",
-    "RSS: import + open + 1 round-trip",
+    "RSS: import + open + one get",
 ]
 #: Left out of the plain install and of the bulk one: the OpenTelemetry SDK is neither's.
 SKIPPED_WITHOUT_SDK = [
