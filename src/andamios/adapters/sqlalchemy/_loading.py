@@ -10,9 +10,9 @@ the identity map already holds for that id, unchanged. Values are converted by t
 types, as SQLAlchemy converts them (the statement's columns are typed). Any other mapping is
 loaded by the ORM (:class:`~._repository.SqlAlchemyRepository` decides).
 
-Measured (issue 15): the ORM's loading was 14% of a get by id and 34% of a stream; the ORM
-query's qualified column list and ``$1::UUID`` cast cost DuckDB about 85 µs per lookup, which the
-get statement here does not have.
+Measured (issue 15): the ORM's loading was 14% of a get by id and 34% of a stream, and the ORM
+query's typed parameter (``$1::UUID``) and qualified column list cost DuckDB about 85 µs per
+lookup; the get statement here sends the id untyped.
 """
 
 from __future__ import annotations
@@ -45,7 +45,6 @@ class FlatLoader:
         "_json",
         "_keys",
         "_manager",
-        "_table",
         "columns",
     )
 
@@ -60,32 +59,19 @@ class FlatLoader:
         self._identity_class = mapper._identity_class
         self._manager = mapper.class_manager
         self._json = bool(json_attributes(mapper))
-        self._table = mapping.table
         self._bind: dict[sa.Dialect, Any] = {}
-        self._get: dict[sa.Dialect, sa.TextualSelect] = {}
+        id_column = self.columns[self._id_index]
+        untyped = sa.type_coerce(sa.bindparam("id"), sa.types.NullType())
+        self._get = sa.select(*self.columns).where(id_column == untyped)
 
-    def get_statement(self, dialect: sa.Dialect) -> sa.TextualSelect:
-        """``SELECT <columns> FROM <table> WHERE <id> = :id`` for ``dialect``, its columns typed.
+    @property
+    def get_statement(self) -> sa.Select[Any]:
+        """``SELECT <columns> FROM <table> WHERE <id> = :id``, the parameter untyped.
 
-        Unqualified, and the parameter untyped (:meth:`bind_id` converts it): DuckDB parses
-        and binds the short form faster than the ORM's ``products.id = $1::UUID``.
+        :meth:`bind_id` converts the id: a typed parameter would be sent as ``$1::UUID``, which
+        DuckDB binds slower than the plain ``$1`` (issue 15's profile).
         """
-        try:
-            return self._get[dialect]
-        except KeyError:
-            pass
-        preparer = dialect.identifier_preparer
-        names = ", ".join(preparer.quote(column.name) for column in self.columns)
-        id_name = preparer.quote(self.columns[self._id_index].name)
-        statement = (
-            sa.text(
-                f"SELECT {names} FROM {preparer.format_table(self._table)} WHERE {id_name} = :id"
-            )
-            .bindparams(sa.bindparam("id"))
-            .columns(*self.columns)
-        )
-        self._get[dialect] = statement
-        return statement
+        return self._get
 
     def bind_id(self, dialect: sa.Dialect, id: object) -> object:
         """``id`` as the id column's type sends it to ``dialect``'s driver."""

@@ -195,9 +195,7 @@ class SqlAlchemyRepository[A: AggregateRoot[Any], ID](Repository[A, ID]):
         session._autoflush()
         connection = session.connection()
         dialect = connection.dialect
-        row = connection.execute(
-            loader.get_statement(dialect), {"id": loader.bind_id(dialect, id)}
-        ).first()
+        row = connection.execute(loader.get_statement, {"id": loader.bind_id(dialect, id)}).first()
         if row is None:
             return None
         return cast("A", loader.load(cast("AggregateSession", session), (row,))[0])
