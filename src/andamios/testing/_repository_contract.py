@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -16,16 +15,6 @@ from andamios.testing._support import Factory, seed
 from andamios.testing.models import Counter, Gadget, GadgetRenamed
 
 __all__ = ["RepositoryContract"]
-
-
-async def _first[T](items: AsyncIterator[T], count: int) -> AsyncIterator[T]:
-    """The first ``count`` of ``items``, leaving the rest unread (and the stream open)."""
-    taken = 0
-    async for item in items:
-        yield item
-        taken += 1
-        if taken == count:
-            return
 
 
 class RepositoryContract:
@@ -518,7 +507,7 @@ class RepositoryContract:
         await self._bulk(new_uow, 10)
         async with new_uow() as uow:
             stream = uow.gadgets.stream(order_by="sku", batch_size=4)
-            first = [g.sku async for g in _first(stream, 5)]
+            first = [(await anext(stream)).sku for _ in range(5)]  # the rest left unread
             assert first == ["S-000", "S-001", "S-002", "S-003", "S-004"]
             assert await uow.gadgets.count() == 10
             again = [g.sku async for g in uow.gadgets.stream(order_by="sku", batch_size=4)]
