@@ -44,7 +44,7 @@ from andamios.domain import AggregateRoot
 from andamios.ports.errors import ConcurrencyError, DataError, DuplicateError, PersistenceError
 from andamios.ports.spi import check_all
 
-__all__ = ["BULK_THRESHOLD", "BulkWriter", "Record", "no_gc"]
+__all__ = ["BULK_THRESHOLD", "BulkWriter", "no_gc"]
 
 #: From this many aggregates of one type in one flush on, inserts, updates and deletes take the
 #: Arrow path. Measured (ADR 0006): with 1 the ORM is a little faster; from 5 on, Arrow never is
@@ -54,7 +54,6 @@ BULK_THRESHOLD = 5
 type Translate = Callable[[BaseException], PersistenceError]
 
 #: Told what :meth:`BulkWriter.insert` inserted: the session, the batch, the versions it had.
-type Record = Callable[[Session, Sequence[AggregateRoot[Any]], list[int]], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +138,6 @@ class BulkWriter:
         "_plans",
         "_stager",
         "_translate",
-        "record",
         "threshold",
     )
 
@@ -150,8 +148,6 @@ class BulkWriter:
         translate: Translate,
         threshold: int,
         stager: BulkStager | None,
-        *,
-        record: Record,
     ) -> None:
         self._mapping = mapping
         self._dialect = dialect
@@ -159,8 +155,6 @@ class BulkWriter:
         self._stager = stager
         self._plans: dict[type, _Plan | None] = {}
         self.threshold = threshold
-        #: Told what :meth:`insert` inserted: the flush ledger, which records it.
-        self.record = record
 
     @property
     def mapping(self) -> Mapping:
@@ -233,10 +227,6 @@ class BulkWriter:
         plan = self.plan(mapping)
         assert plan is not None
         return mapping, plan
-
-    def insert(self, session: Session, aggregates: Sequence[AggregateRoot[Any]]) -> None:
-        """:meth:`insert_rows`, then tell :attr:`record` what was inserted (``add_many``)."""
-        self.record(session, aggregates, self.insert_rows(session, aggregates))
 
     def insert_rows(self, session: Session, aggregates: Sequence[AggregateRoot[Any]]) -> list[int]:
         """INSERT new ``aggregates`` (one type), make them persistent in ``session``; return

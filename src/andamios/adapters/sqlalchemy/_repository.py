@@ -16,6 +16,7 @@ from sqlalchemy.orm.attributes import instance_state
 from andamios.adapters.sqlalchemy._bulk import BulkWriter
 from andamios.adapters.sqlalchemy._compiler import compile_order, compile_spec
 from andamios.adapters.sqlalchemy._explain import Explainer
+from andamios.adapters.sqlalchemy._flush import record_inserted
 from andamios.adapters.sqlalchemy._loading import RowStream, flat_loader
 from andamios.adapters.sqlalchemy._mapping import AggregateMapping
 from andamios.adapters.sqlalchemy._session import AggregateSession
@@ -167,7 +168,8 @@ class SqlAlchemyRepository[A: AggregateRoot[Any], ID](Repository[A, ID]):
                     msg = f"{kind} with id {aggregate.id!r} already exists in this unit of work"
                     raise DuplicateError(msg)
         aggregate_session.stamp(aggregates, new=True)
-        self._context.writer.insert(aggregate_session, aggregates)
+        versions = self._context.writer.insert_rows(aggregate_session, aggregates)
+        record_inserted(aggregate_session, aggregates, versions)
 
     async def _get(self, id: ID) -> A | None:
         session = self._context.sync_session

@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from andamios.adapters.sql_lifecycle import WorkInFlight, run_to_completion, settle
 from andamios.adapters.sql_spi import OBSERVER, ArrowReader, BulkStager
 from andamios.adapters.sqlalchemy._bulk import BULK_THRESHOLD, BulkWriter
-from andamios.adapters.sqlalchemy._flush import record_inserted
 from andamios.adapters.sqlalchemy._mapping import Mapping
 from andamios.adapters.sqlalchemy._query import SqlRawSql, run_query, run_query_arrow
 from andamios.adapters.sqlalchemy._repository import SessionContext, SqlAlchemyRepository
@@ -120,8 +119,6 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
             self._translate,
             BULK_THRESHOLD if bulk_threshold is None else bulk_threshold,
             database.bulk_stager,
-            # The writer keeps no books: what add_many inserts in bulk the flush ledger records.
-            record=record_inserted,
         )
         sync_session = cast("AggregateSession", session.sync_session)
         sync_session.writer = writer
