@@ -25,9 +25,15 @@ from andamios.testing.models import ContractUnitOfWork, Gadget, GadgetRenamed
 pytestmark = pytest.mark.asyncio
 
 
+@pytest.fixture
+def hooks() -> RecordingHooks:
+    return RecordingHooks(statements=True)
+
+
 @pytest.fixture(params=DATABASE_KINDS)
-async def new_uow(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
-    hooks = RecordingHooks(statements=True)
+async def new_uow(
+    request: pytest.FixtureRequest, tmp_path: Path, hooks: RecordingHooks
+) -> AsyncIterator[Any]:
     with contract_mapping() as mapping:
         async with open_database(request.param, tmp_path, mapping) as database:
             factory = SqlAlchemyUnitOfWork.factory(
@@ -39,7 +45,6 @@ async def new_uow(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
                 )
                 await uow.commit()
             hooks.clear()
-            factory.hooks = hooks  # type: ignore[attr-defined]
             yield factory
 
 
@@ -47,8 +52,9 @@ def _selects(hooks: RecordingHooks) -> int:
     return sum(e.statement.lstrip().upper().startswith("SELECT") for e in hooks.statements())
 
 
-async def test_a_stream_is_one_statement_told_batch_by_batch(new_uow: Any) -> None:
-    hooks: RecordingHooks = new_uow.hooks
+async def test_a_stream_is_one_statement_told_batch_by_batch(
+    new_uow: Any, hooks: RecordingHooks
+) -> None:
     async with new_uow() as uow:
         skus = [g.sku async for g in uow.gadgets.stream(order_by="sku", batch_size=10)]
     assert skus == [f"S-{n:03}" for n in range(25)]
@@ -66,7 +72,7 @@ async def test_a_stream_keeps_alive_only_what_changed(new_uow: Any) -> None:
                 gadget.price = Decimal(99)  # kept by the unit of work until it is written
         del gadget
         gc.collect()
-        alive = [ref() for ref in held if ref() is not None]
+        alive = [gadget for ref in held if (gadget := ref()) is not None]
         # Only the changed one (a stream of a million rows holds none of them).
         assert [g.sku for g in alive] == ["S-003"]
         del alive
@@ -90,8 +96,9 @@ async def test_an_event_recorded_on_a_streamed_aggregate_dropped_since_is_publis
     assert events == ["told"]
 
 
-async def test_a_stream_goes_on_by_pages_once_something_else_ran(new_uow: Any) -> None:
-    hooks: RecordingHooks = new_uow.hooks
+async def test_a_stream_goes_on_by_pages_once_something_else_ran(
+    new_uow: Any, hooks: RecordingHooks
+) -> None:
     async with new_uow() as uow:
         skus = []
         async for gadget in uow.gadgets.stream(order_by="sku", batch_size=10):

@@ -56,7 +56,7 @@ def test_one_streamed_with_events_already_is_held_at_once() -> None:
     tracker.see_streamed(gadget)
     del gadget
     gc.collect()
-    assert [g.name for g in tracker.seen()] == ["before"]
+    assert [g.name for g in tracker.seen() if isinstance(g, Gadget)] == ["before"]
 
 
 def test_a_copy_or_a_pickle_of_a_streamed_aggregate_does_not_carry_the_tracker() -> None:
@@ -65,7 +65,7 @@ def test_a_copy_or_a_pickle_of_a_streamed_aggregate_does_not_carry_the_tracker()
     tracker.see_streamed(gadget)
     for twin in (copy.deepcopy(gadget), pickle.loads(pickle.dumps(gadget))):
         twin.rename("twin")  # told to no one
-        assert twin.pending_events[0].name == "twin"
+        assert twin.pending_events == (GadgetRenamed(gadget_id=twin.id, name="twin"),)
     assert tracker.seen() == [gadget]
     tracker.harvest()
     assert list(tracker.collect_events()) == []
