@@ -182,6 +182,8 @@ class ChildrenContract:
         await self._stored(new_uow, kept)
         async with new_uow() as uow:
             await uow.repository(Basket).remove(await uow.repository(Basket).get(basket.id))
+            # Gone for this unit of work at once, before anything is flushed.
+            assert await uow.repository(Basket).get_or_none(basket.id) is None
             await uow.commit()
         async with new_uow() as uow:
             assert await uow.repository(Basket).get_or_none(basket.id) is None

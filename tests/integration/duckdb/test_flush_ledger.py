@@ -237,8 +237,9 @@ async def test_what_add_many_inserts_in_bulk_is_recorded_and_restored_on_rollbac
         assert [list(batch) for batch, _ in session.inserted] == [gadgets]
         assert [g.version for g in gadgets] == [1] * 6
         gadgets[0].name = "changed in the same transaction"
-        await uow.gadgets.count()  # a flush: the row is updated, its version stays 1
-        assert gadgets[0].version == 1
+        gadgets[1].name = "and another"  # the ledger asks for each: the second from its cache
+        await uow.gadgets.count()  # a flush: the rows are updated, their versions stay 1
+        assert [g.version for g in gadgets[:2]] == [1, 1]
         await uow.rollback()
     assert [g.version for g in gadgets] == [0] * 6
 

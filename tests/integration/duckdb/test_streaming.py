@@ -126,3 +126,17 @@ async def test_a_stream_reads_a_raw_query_and_a_commit_in_its_loop(new_uow: Any)
                 rows = await uow.sql.rows("SELECT count(*) AS n FROM gadgets")
                 assert rows[0]["n"] == 25
     assert len(skus) == 25
+
+
+async def test_a_commit_in_the_loop_ends_the_statement_and_pages_go_on(
+    new_uow: Any, hooks: RecordingHooks
+) -> None:
+    async with new_uow() as uow:
+        skus = []
+        async for gadget in uow.gadgets.stream(order_by="sku", batch_size=10):
+            skus.append(gadget.sku)
+            if len(skus) == 12:
+                await uow.commit()  # the only thing the loop does: its transaction ends
+    assert skus == [f"S-{n:03}" for n in range(25)]
+    # The statement for two batches, then one page after the second's last row (S-019).
+    assert _selects(hooks) == 2

@@ -198,6 +198,13 @@ async def test_a_query_must_be_a_query() -> None:
             await uow.query("SELECT 1")  # type: ignore[arg-type]
 
 
+async def test_a_having_without_a_value_is_no_number_to_check() -> None:
+    # IS NULL compares with no value: nothing for the number rules to refuse.
+    rows = [Gadget(sku="A", name="a", price=Decimal(1))]
+    query = ReadQuery(Gadget).select(n=Count()).having(F("n").is_none())
+    assert await _run(query, rows) == []
+
+
 @dataclass
 class _WithDefault:
     sku: str
