@@ -162,5 +162,5 @@ async def test_the_slow_log_quotes_each_statement(
     ]
     assert all(shape in line for line in lines)
     assert f"{shape}: INSERT INTO gadgets " in lines[1]
-    assert f"{shape}: SELECT gadgets.id, " in lines[3]
+    assert f"{shape}: SELECT id, sku, " in lines[3]
     assert all(len(line.split(f"{shape}: ", 1)[-1]) <= 200 for line in lines)

@@ -60,16 +60,22 @@ class FlatLoader:
         self._manager = mapper.class_manager
         self._json = bool(json_attributes(mapper))
         self._bind: dict[sa.Dialect, Any] = {}
-        id_column = self.columns[self._id_index]
+        # Unqualified (columns of no table, typed as the table's) and the id untyped: DuckDB binds
+        # "SELECT id, ... WHERE id = $1" faster than "SELECT products.id, ... = $1::UUID".
+        bare = [sa.column(column.name, column.type) for column in mapped]
         untyped = sa.type_coerce(sa.bindparam("id"), sa.types.NullType())
-        self._get = sa.select(*self.columns).where(id_column == untyped)
+        self._get = (
+            sa.select(*bare)
+            .select_from(sa.table(mapping.table.name, schema=mapping.table.schema))
+            .where(bare[self._id_index] == untyped)
+        )
 
     @property
     def get_statement(self) -> sa.Select[Any]:
-        """``SELECT <columns> FROM <table> WHERE <id> = :id``, the parameter untyped.
+        """``SELECT <columns> FROM <table> WHERE <id> = :id``: unqualified, the id untyped.
 
-        :meth:`bind_id` converts the id: a typed parameter would be sent as ``$1::UUID``, which
-        DuckDB binds slower than the plain ``$1`` (issue 15's profile).
+        :meth:`bind_id` converts the id first. Measured on DuckDB 2.0 (issue 15): the ORM's
+        ``products.id = $1::UUID`` and qualified column list cost about 15% more per lookup.
         """
         return self._get
 
