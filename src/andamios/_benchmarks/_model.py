@@ -11,6 +11,7 @@ side by side).
 from __future__ import annotations
 
 import shutil
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -20,8 +21,9 @@ import duckdb
 import sqlalchemy as sa
 from sqlalchemy import orm
 
-from andamios.adapters.sqlalchemy import Mapping
-from andamios.domain import AggregateRoot, uuid7
+from andamios._benchmarks._harness import Round
+from andamios.adapters.sqlalchemy import Mapping, SqlAlchemyFactory
+from andamios.domain import AggregateRoot, F, uuid7
 from andamios.ports import Repository, UnitOfWork
 
 __all__ = [
@@ -36,6 +38,7 @@ __all__ = [
     "load_rows",
     "new_products",
     "new_rows",
+    "renaming",
 ]
 
 CATEGORIES = ["tea", "coffee", "cocoa", "herbs", "spices"]
@@ -145,3 +148,19 @@ def copies(path: Path, names: list[str]) -> dict[str, Path]:
         shutil.copyfile(path, copy)
         found[name] = copy
     return found
+
+
+def renaming(new_uow: SqlAlchemyFactory[Shop], count: int) -> Round:
+    """Andamios' round of the bulk update: load ``count`` products in id order (not timed),
+    rename each and commit (timed: one flush), on any SQL database."""
+
+    async def round_(i: int) -> float:
+        async with new_uow() as uow:
+            products = await uow.products.find(order_by=F("id"), limit=count)
+            start = time.perf_counter()
+            for product in products:
+                product.name = f"andamios {i}"
+            await uow.commit()
+            return time.perf_counter() - start
+
+    return round_

@@ -37,6 +37,7 @@ from andamios._benchmarks._model import (
     build_mapping,
     new_products,
     new_rows,
+    renaming,
 )
 from andamios.adapters.sqlalchemy import SqlAlchemyFactory, SqlAlchemyUnitOfWork
 from andamios.domain import F
@@ -275,7 +276,7 @@ async def _reads(raw: Any, new_uow: Uows, sizes: Sizes) -> list[Result]:
     found["empty"] = await measure_paired(timed(empty), timed(raw_empty), n)
     _progress(f"bulk update of {sizes.small:,}: andamios / raw asyncpg COPY + UPDATE, interleaved")
     found["update"] = await measure_paired(
-        _updating_ours(new_uow, sizes.small), _updating_raw(raw, sizes.small), sizes.repeats, 1
+        renaming(new_uow, sizes.small), _updating_raw(raw, sizes.small), sizes.repeats, 1
     )
     results = []
     for key, label in READ_LABELS.items():
@@ -283,19 +284,6 @@ async def _reads(raw: Any, new_uow: Uows, sizes: Sizes) -> list[Result]:
         name = label.format(small=f"{sizes.small:,}", large=f"{sizes.large:,}")
         results.append(_result(name, paired.ours_us, paired.peer_us, paired.ratio))
     return results
-
-
-def _updating_ours(new_uow: Uows, count: int) -> Round:
-    async def ours(i: int) -> float:
-        async with new_uow() as uow:
-            products = await uow.products.find(order_by=F("id"), limit=count)
-            start = time.perf_counter()
-            for product in products:
-                product.name = f"andamios {i}"
-            await uow.commit()
-            return time.perf_counter() - start
-
-    return ours
 
 
 def _updating_raw(raw: Any, count: int) -> Round:

@@ -119,6 +119,7 @@ from andamios._benchmarks._model import (
     load_rows,
     new_products,
     new_rows,
+    renaming,
 )
 from andamios._benchmarks._postgresql import (
     DEFAULT_URL,
@@ -398,21 +399,6 @@ def _updating_orm(engine: sa.Engine, count: int) -> Round:
     return round_
 
 
-def _updating_ours(new_uow: SqlAlchemyFactory[Shop], count: int) -> Round:
-    """Andamios: load the aggregates (not timed), rename each, commit (timed: one flush)."""
-
-    async def round_(i: int) -> float:
-        async with new_uow() as uow:
-            products = await uow.products.find(order_by=F("id"), limit=count)
-            start = time.perf_counter()
-            for product in products:
-                product.name = f"andamios {i}"
-            await uow.commit()
-            return _elapsed(start)
-
-    return round_
-
-
 async def _reads(
     paths: dict[str, Path], ids: list[UUID], sizes: Sizes, *, bulk: bool
 ) -> dict[str, Interleaved]:
@@ -500,7 +486,7 @@ async def _reads(
         if bulk:  # last: it changes the rows the others read
             _progress(f"bulk update of {sizes.small:,}: andamios, raw Arrow + UPDATE, ORM")
             found["update"] = await _beside_a_slow_orm(
-                _updating_ours(new_uow, sizes.small),
+                renaming(new_uow, sizes.small),
                 _updating_raw(cursor, sizes.small),
                 _updating_orm(engine, sizes.small),
                 sizes,
