@@ -1,4 +1,4 @@
-"""The long attacks of issue 11, outside the default test run (figures: docs/reliability.md).
+"""The long attacks of issue 11, outside the default test run (figures: docs/guides/reliability.md).
 
 ::
 

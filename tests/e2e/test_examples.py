@@ -48,13 +48,13 @@ EXPECTED: dict[str, list[str]] = {
         "12 passed",
         "exit code: 0",
     ],
-    "intermediate/09_one_configuration.py": [
+    "intermediate/13_one_configuration.py": [
         "before upgrade: SchemaNotMigrated, names the fix: True",
         "the database: data/library.duckdb",
         "memory_limit from pyproject.toml: 256MB",
         "books: ['Domain-Driven Design']",
     ],
-    "intermediate/10_factories.py": [
+    "intermediate/14_factories.py": [
         "memory:",
         "built SKU-0000, version 0, a UUIDv7 id: 7",
         "created an order with 2 lines and 3 products, not committed",
@@ -66,7 +66,7 @@ EXPECTED: dict[str, list[str]] = {
         "after a block without commit: 0 products, 0 orders",
         "committed: 50 products, an order of [1:SKU-0002x1, 2:SKU-0003x5] v1",
     ],
-    "intermediate/08_shutdown_and_cancellation.py": [
+    "intermediate/12_shutdown_and_cancellation.py": [
         "cancelled deposits: 60, told saved == stored balance: True",
         "commit: DatabaseClosed, its transaction was rolled back and nothing of it was saved",
         "after close: 0 worker threads",
@@ -229,7 +229,7 @@ EXPECTED: dict[str, list[str]] = {
         "arrow: 8 rows, columns ['customer', 'sku', 'name']",
         "polars: 5 customers",
     ],
-    "intermediate/11_cqrs_read_model.py": [
+    "intermediate/15_cqrs_read_model.py": [
         line
         for adapter in ("memory:", "duckdb:")
         for line in (
@@ -240,7 +240,7 @@ EXPECTED: dict[str, list[str]] = {
             "the view after a failed order: ada 3 orders 38.00 (unchanged)",
         )
     ],
-    "intermediate/01_message_bus.py": [
+    "intermediate/08_message_bus.py": [
         "sold 4, 6 left",
         "log: event handler update_dashboard failed on StockLow",
         "low stock: TEA-01 has 2 left -> reorder of 20 placed",
@@ -252,7 +252,7 @@ EXPECTED: dict[str, list[str]] = {
         "invalid: quantity Input should be greater than 0",
         "refused: no handler is registered for ReturnProduct",
     ],
-    "intermediate/bulk_operations.py": [
+    "intermediate/06_bulk_operations.py": [
         "added 2,000 products with add_many, versions [1]",
         "same object from get(): True",
         "cheapest tea: ['SKU-0000000', 'SKU-0001000', 'SKU-0000005']",
@@ -261,7 +261,7 @@ EXPECTED: dict[str, list[str]] = {
         "streamed tea products, total price",
         "refused by DataError on field 'sku'",
     ],
-    "intermediate/02_containers.py": [
+    "intermediate/09_containers.py": [
         "memory: TEA-01 4.50, POT-01 32.00 (InMemoryUnitOfWork[Catalogue]); database: None",
         "two units of work, one store: 2 = 2",
         "duckdb: TEA-01 4.50, POT-01 32.00 (SqlAlchemyUnitOfWork[Catalogue]); open: True",
@@ -283,7 +283,7 @@ EXPECTED: dict[str, list[str]] = {
         "a concurrent change to a child: ConcurrencyError",
         "orders after remove: 0",
     ],
-    "intermediate/06_allocations_in_place.py": [
+    "intermediate/10_allocations_in_place.py": [
         "stored: SOFA v1: batch-1 20 free {}; batch-2 50 free {}",
         "allocated order-1 to batch-1",
         "reloaded: SOFA v2: batch-1 12 free {order-1}; batch-2 50 free {}",
@@ -295,7 +295,7 @@ EXPECTED: dict[str, list[str]] = {
         "out of stock: no batch of SOFA has 99 free",
         "reloaded: SOFA v5: batch-1 17 free {order-3, order-4}; batch-2 35 free {order-2}",
     ],
-    "intermediate/05_soft_delete.py": [
+    "intermediate/07_soft_delete.py": [
         "created at 09:00, updated at 09:00",
         "get after remove: NotFound",
         "live customers: 1",
@@ -325,13 +325,13 @@ BOTH_ADAPTERS = {
     "basic/03_crud.py",
     "intermediate/01_repositories.py",
     "intermediate/03_relationships.py",
-    "intermediate/05_soft_delete.py",
-    "intermediate/06_allocations_in_place.py",
+    "intermediate/07_soft_delete.py",
+    "intermediate/10_allocations_in_place.py",
 }
 # Examples that also run on a DuckDB file with --file (by default on an in-memory DuckDB).
-ON_A_FILE_TOO = {"intermediate/06_allocations_in_place.py"}
+ON_A_FILE_TOO = {"intermediate/10_allocations_in_place.py"}
 # Examples that take arguments to run small in the suite.
-ARGUMENTS = {"intermediate/bulk_operations.py": " --rows 2000"}
+ARGUMENTS = {"intermediate/06_bulk_operations.py": " --rows 2000"}
 # Examples whose own test runs them (on every adapter they show).
 OWN_TEST = {"intermediate/02_complex_queries.py"}
 RUNS = (
@@ -358,7 +358,7 @@ def test_example_prints_what_it_promises(run: str) -> None:
 @pytest.mark.parametrize("args", [(), ("--memory",)], ids=["duckdb", "memory"])
 def test_the_soft_delete_example_keeps_emails_unique_among_live_rows(args: tuple[str, ...]) -> None:
     assert "a second live bob@example.com: DuplicateError" in run_example(
-        "intermediate/05_soft_delete.py", *args
+        "intermediate/07_soft_delete.py", *args
     )
 
 
@@ -390,7 +390,7 @@ def test_the_relationships_example_leaves_no_orphan_rows_on_duckdb() -> None:
 
 @pytest.mark.subprocess
 def test_the_allocations_example_stores_each_set_as_one_json_array_on_duckdb() -> None:
-    output = run_example("intermediate/06_allocations_in_place.py", "--file")
+    output = run_example("intermediate/10_allocations_in_place.py", "--file")
     assert "batch-1 in the table: a JSON array of 2 objects, ['order-3', 'order-4']" in output
 
 
@@ -408,14 +408,14 @@ def test_every_example_is_tested() -> None:
 EXTRA_TESTED = {
     "basic/01_connection.py",
     # Needs a PostgreSQL server: tested below, skipped without one (failed under CI=true).
-    "intermediate/07_postgresql.py",
+    "intermediate/11_postgresql.py",
     # The sample shop ships in the package (src/andamios/_shop/): tests/e2e/shop/ tests it.
 }
 
 
 # -- the PostgreSQL example: the same lines on memory, DuckDB and a PostgreSQL server -------------
 
-POSTGRESQL_EXAMPLE = "intermediate/07_postgresql.py"
+POSTGRESQL_EXAMPLE = "intermediate/11_postgresql.py"
 #: What it reports on every adapter, in order.
 POSTGRESQL_EXAMPLE_LINES = [
     "  stored: POT-01 2, TEA-01 10, mug-01 6 in stock (v1)",

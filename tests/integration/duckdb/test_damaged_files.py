@@ -653,6 +653,6 @@ async def test_damage_sweep(tmp_path: Path, damage: str) -> None:
         if damage.startswith("wal"):
             assert wal_copy_path(path).read_bytes() == before[str(_wal(path))]
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
-    # Shown with -s: the figures of docs/reliability.md.
+    # Shown with -s: the figures of docs/guides/reliability.md.
     print(f"\n{damage}: {dict(sorted(outcomes.items()))}")
     assert sum(outcomes.values()) == SWEEP

@@ -14,7 +14,7 @@
 
 The server is ``ANDAMIOS_TEST_POSTGRESQL_URL`` (default: the local one, trust auth); the example
 works in a schema of its own, dropped at the end. Without a server it prints why, skips it, and
-runs the rest. Run it with ``uv run python examples/intermediate/07_postgresql.py``; it prints::
+runs the rest. Run it with ``uv run python examples/intermediate/11_postgresql.py``; it prints::
 
     memory:
       stored: POT-01 2, TEA-01 10, mug-01 6 in stock (v1)

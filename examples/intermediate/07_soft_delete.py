@@ -9,7 +9,7 @@
 - An email that must be unique among live customers only: DuckDB has no partial index
   (``... WHERE deleted_at IS NULL``), but a unique index on a generated column does the same.
 
-Run it with ``uv run python examples/intermediate/05_soft_delete.py``; ``--memory`` runs the
+Run it with ``uv run python examples/intermediate/07_soft_delete.py``; ``--memory`` runs the
 same code on the in-memory adapter, which keeps the email unique among live customers too:
 the domain says so with ``Unique(live_only=True)``, and the mapping checks its table agrees.
 """

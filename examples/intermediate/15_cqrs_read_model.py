@@ -8,7 +8,7 @@ second query, ``SalesBySku``, reads the write side directly: a join of the order
 group. Neither handler imports a database; the composition root runs the same application on
 the in-memory adapter and on a DuckDB file, and both print the same lines.
 
-Run it with ``uv run python examples/intermediate/11_cqrs_read_model.py``. It prints, for
+Run it with ``uv run python examples/intermediate/15_cqrs_read_model.py``. It prints, for
 ``memory:`` and then for ``duckdb:``::
 
     placed 5 orders for 3 customers

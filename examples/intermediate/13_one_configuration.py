@@ -5,7 +5,7 @@ run from the project's folder; the application starts from another folder and op
 database, because relative paths are taken from the ``pyproject.toml``'s folder. Before the
 database is migrated, the container refuses to start and names the command to run.
 
-Run: ``uv run python examples/intermediate/09_one_configuration.py``
+Run: ``uv run python examples/intermediate/13_one_configuration.py``
 """
 
 from __future__ import annotations

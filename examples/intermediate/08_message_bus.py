@@ -3,7 +3,7 @@
 A shop sells tea. Selling below the reorder level raises ``StockLow``; its handler places a
 reorder, which raises ``ReorderPlaced``; that one's handler notifies the supplier. Handlers are
 plain async functions that get a fresh unit of work, and never import a database. Run it with
-``uv run python examples/intermediate/01_message_bus.py``.
+``uv run python examples/intermediate/08_message_bus.py``.
 """
 
 from __future__ import annotations

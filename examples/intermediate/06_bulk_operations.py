@@ -5,7 +5,7 @@ on DuckDB: one columnar ``INSERT ... SELECT`` instead of a statement per row; a 
 changes many loaded aggregates sends one ``UPDATE ... FROM`` that still checks every version.
 The aggregates stay in the unit of work's identity map, so they can be changed right away.
 
-Run it with ``uv run python examples/intermediate/bulk_operations.py`` (a DuckDB file in a
+Run it with ``uv run python examples/intermediate/06_bulk_operations.py`` (a DuckDB file in a
 temporary directory); ``--rows N`` loads N products instead of 100,000.
 """
 

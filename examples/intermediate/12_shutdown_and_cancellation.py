@@ -7,7 +7,7 @@
   its end and returns: the caller is told the truth, so a retry never applies the work twice.
 - A database belongs to the event loop that started it; used from another, it says so at once.
 
-Run it with ``uv run python examples/intermediate/08_shutdown_and_cancellation.py``.
+Run it with ``uv run python examples/intermediate/12_shutdown_and_cancellation.py``.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ hold a set of order lines (frozen value objects) in one JSON column.
   however many autoflushes ran, so optimistic locking guards the allocations too.
 - A value changed and changed back writes nothing.
 
-Run it with ``uv run python examples/intermediate/06_allocations_in_place.py`` (an in-memory
+Run it with ``uv run python examples/intermediate/10_allocations_in_place.py`` (an in-memory
 DuckDB); ``--file`` stores it in a DuckDB file in a temporary directory, and ``--memory`` runs
 the same code on the in-memory adapter. It prints::
 

@@ -4,7 +4,7 @@
 environment (``ANDAMIOS_ADAPTER``, ``ANDAMIOS_DATABASE__URL``, ...) and from code, opens the
 database in ``init_resources()`` and closes it in ``shutdown_resources()``. The application code
 below never imports a database or the container. Run it with
-``uv run python examples/intermediate/02_containers.py``.
+``uv run python examples/intermediate/09_containers.py``.
 """
 
 from __future__ import annotations

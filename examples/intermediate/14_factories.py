@@ -10,7 +10,7 @@
   project; ids are left to the aggregates (new UUIDv7s) unless a test passes one.
 
 It needs the ``testing`` extra (``pip install 'andamios[testing]'``). Run it with
-``uv run python examples/intermediate/10_factories.py``: the same code runs on the in-memory
+``uv run python examples/intermediate/14_factories.py``: the same code runs on the in-memory
 adapter and on an in-memory DuckDB database.
 """
 
