@@ -95,3 +95,23 @@ def test_the_fast_loop_runs_the_unit_tests_without_slow_or_subprocess_ones() -> 
     check = (ROOT / "scripts" / "check").read_text(encoding="utf-8")
     assert 'pytest tests/unit -m "not slow and not subprocess"' in check
     assert "--cov " in check  # the full run keeps its coverage gate (fail_under in pyproject)
+
+
+def test_the_gates_build_the_documentation_site_strictly() -> None:
+    check = (ROOT / "scripts" / "check").read_text(encoding="utf-8")
+    assert "mkdocs build --strict" in check
+    site = yaml.load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=_MkDocsLoader)
+    assert site["strict"] is True
+    assert site["plugins"][1]["mkdocstrings"]["handlers"]["python"]["options"]["filters"] == (
+        "public"  # the API reference shows the names of __all__ only
+    )
+    assert site["validation"]["anchors"] == "warn"  # and strict turns a warning into a failure
+
+
+class _MkDocsLoader(yaml.SafeLoader):
+    """mkdocs.yml names Python objects (``!!python/name:``); the test only reads the rest."""
+
+
+_MkDocsLoader.add_multi_constructor(
+    "tag:yaml.org,2002:python/name:", lambda loader, suffix, node: suffix
+)
