@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -27,6 +29,36 @@ def run_example(relative: str, *args: str) -> str:
     assert completed.returncode == 0, completed.stderr
     assert "Traceback" not in completed.stderr
     return completed.stdout
+
+
+def stated_output(relative: str) -> list[str]:
+    """The lines an example's docstring says it prints: its ``It prints::`` block, dedented."""
+    source = (EXAMPLES / relative).read_text(encoding="utf-8")
+    docstring = ast.get_docstring(ast.parse(source)) or ""
+    _, found, block = docstring.partition("It prints::")
+    stated: list[str] = []
+    for line in block.splitlines()[1:] if found else []:
+        if line.strip() and not line.startswith("    "):
+            break  # the literal block ends at the first line back at the docstring's margin
+        if line.strip():
+            stated.append(line[4:].rstrip())
+    return stated
+
+
+def _stated_pattern(line: str) -> re.Pattern[str]:
+    """A stated line as a whole output line, ``...`` standing for what varies between runs."""
+    return re.compile(".*".join(re.escape(part) for part in line.split("...")))
+
+
+def assert_prints_in_order(output: str, stated: list[str]) -> None:
+    """Each stated line is a whole line of ``output`` (after the previous one's)."""
+    lines = [line.rstrip() for line in output.splitlines()]
+    position = 0
+    for line in stated:
+        pattern = _stated_pattern(line)
+        matches = [i for i in range(position, len(lines)) if pattern.fullmatch(lines[i])]
+        assert matches, f"stated {line!r} missing (in order) from:\n{output}"
+        position = matches[0] + 1
 
 
 EXPECTED: dict[str, list[str]] = {
@@ -321,6 +353,7 @@ EXPECTED: dict[str, list[str]] = {
 # Examples that also run on the in-memory adapter with --memory, printing the same lines.
 BOTH_ADAPTERS = {
     "quickstart.py",
+    "basic/06_sessions_and_pooling.py",
     "advanced/02_custom_types.py",
     "basic/03_crud.py",
     "intermediate/01_repositories.py",
@@ -334,8 +367,19 @@ ON_A_FILE_TOO = {"intermediate/10_allocations_in_place.py"}
 ARGUMENTS = {"intermediate/06_bulk_operations.py": " --rows 2000"}
 # Examples whose own test runs them (on every adapter they show).
 OWN_TEST = {"intermediate/02_complex_queries.py"}
+# Every example but a package's modules (a service's own test runs it) and private helpers.
+EXAMPLE_FILES = sorted(
+    str(path.relative_to(EXAMPLES))
+    for path in EXAMPLES.rglob("*.py")
+    if not path.name.startswith("_") and not (path.parent / "__init__.py").exists()
+)
+STATED = {name for name in EXAMPLE_FILES if stated_output(name)}
 RUNS = (
-    [name + ARGUMENTS.get(name, "") for name in sorted(EXPECTED) if name not in OWN_TEST]
+    [
+        name + ARGUMENTS.get(name, "")
+        for name in sorted(set(EXPECTED) | STATED)
+        if name not in OWN_TEST
+    ]
     + [f"{name} --memory" for name in sorted(BOTH_ADAPTERS)]
     + [f"{name} --file" for name in sorted(ON_A_FILE_TOO)]
 )
@@ -346,9 +390,11 @@ RUNS = (
 def test_example_prints_what_it_promises(run: str) -> None:
     example, *args = run.split()
     output = run_example(example, *args)
+    if example not in EXPECTED or args == ARGUMENTS.get(example, "").split():
+        assert_prints_in_order(output, stated_output(example))  # what its docstring says
     lines = output.splitlines()
     position = 0
-    for expected in EXPECTED[example]:
+    for expected in EXPECTED.get(example, []):
         matches = [i for i, line in enumerate(lines) if i >= position and expected in line]
         assert matches, f"{expected!r} missing (in order) from:\n{output}"
         position = matches[0] + 1
@@ -395,13 +441,22 @@ def test_the_allocations_example_stores_each_set_as_one_json_array_on_duckdb() -
 
 
 def test_every_example_is_tested() -> None:
-    found = {
-        str(path.relative_to(EXAMPLES))
-        for path in EXAMPLES.rglob("*.py")
-        if not path.name.startswith("_")
-    }
-    tested = set(EXPECTED) | set(EXTRA_TESTED)
-    assert found <= tested, f"examples without a test: {sorted(found - tested)}"
+    tested = set(EXPECTED) | STATED | set(EXTRA_TESTED)
+    assert set(EXAMPLE_FILES) <= tested, f"without a test: {sorted(set(EXAMPLE_FILES) - tested)}"
+
+
+def test_every_example_states_what_it_prints() -> None:
+    assert sorted(set(EXAMPLE_FILES) - STATED) == []
+
+
+def test_a_stated_line_is_a_whole_line_with_dots_for_what_varies() -> None:
+    assert_prints_in_order(
+        "a\nstored in /tmp/x1/shop.duckdb\n  b\n", ["stored in .../shop.duckdb", "  b"]
+    )
+    with pytest.raises(AssertionError, match="missing"):
+        assert_prints_in_order("a longer line\n", ["a longer"])
+    with pytest.raises(AssertionError, match="missing"):
+        assert_prints_in_order("b\na\n", ["a", "b"])
 
 
 # Examples tested by their own modules (e.g. next to the adapter they show).
