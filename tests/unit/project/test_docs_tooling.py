@@ -44,3 +44,14 @@ def test_the_examples_page_has_every_example_with_its_anchor_and_code() -> None:
         "# Examples\n\n" + page + "\n"
     )
     assert hook.on_page_markdown("# Other\n", page=None) == "# Other\n"
+
+
+def test_the_command_line_page_has_every_command_with_its_help() -> None:
+    hook = _script("docs_cli")
+    page = hook.cli_markdown()
+    for command in ("andamios", "andamios demo", "andamios info", "andamios db upgrade"):
+        assert f"## `{command}`\n\n```text\nUsage: {command} [OPTIONS]" in page
+    assert "--database-url <str>" in page  # the root's options, with their variables
+    assert "ANDAMIOS_DATABASE__URL" in page
+    assert hook.on_page_markdown("# CLI\n\n<!-- cli -->\n") == f"# CLI\n\n{page}\n"
+    assert hook.on_page_markdown("# Other\n") == "# Other\n"
