@@ -1,0 +1,317 @@
+"""The FastAPI example service (examples/fastapi_service/), through httpx's ASGI transport.
+
+Every test runs on the in-memory adapter, an in-memory DuckDB and a DuckDB file: the same
+requests, the same statuses, the same bodies. httpx's ASGITransport does not run the app's
+lifespan, so the ``client`` fixture enters it (``app.router.lifespan_context``), which starts the
+container's resources and wires the routes, and leaves it after the test, which closes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from examples.fastapi_service.app import create_app
+
+from andamios.ports import BeforeCommit, Hooks
+from andamios.ports.errors import ConfigurationError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+DDD = {"isbn": "978-0-13-468599-1", "title": "Domain-Driven Design", "author": "Eric Evans"}
+PEAA = {"isbn": "978-0-32-112742-6", "title": "Patterns of Enterprise", "author": "Martin Fowler"}
+
+
+# --8<-- [start:fixtures]
+@pytest.fixture(params=["memory", "duckdb-in-memory", "duckdb-file"])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    """The settings of each adapter the service runs on (they override ``ANDAMIOS_*``)."""
+    if request.param == "memory":
+        return {"adapter": "memory"}
+    url = "duckdb+async:///:memory:"
+    if request.param == "duckdb-file":
+        url = f"duckdb+async:///{tmp_path / 'library.duckdb'}"
+    return {"adapter": "duckdb", "database": {"url": url, "create_tables": True}}
+
+
+@pytest.fixture
+async def client(
+    settings: dict[str, Any], rendezvous: Rendezvous
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of a fresh service, its lifespan entered: started, wired, closed after."""
+    app = create_app(settings, hooks=[rendezvous])
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client
+
+
+# --8<-- [end:fixtures]
+
+
+# --8<-- [start:rendezvous]
+class Rendezvous(Hooks):
+    """While armed, holds every commit until ``parties`` commits are waiting: both requests
+    have read the same version before either writes, a real lost-update race."""
+
+    def __init__(self) -> None:
+        self.barrier: asyncio.Barrier | None = None
+
+    def arm(self, parties: int) -> None:
+        self.barrier = asyncio.Barrier(parties)
+
+    async def before_commit(self, event: BeforeCommit) -> None:
+        if self.barrier is not None:
+            async with asyncio.timeout(10):
+                await self.barrier.wait()
+
+
+@pytest.fixture
+def rendezvous() -> Rendezvous:
+    return Rendezvous()
+
+
+# --8<-- [end:rendezvous]
+
+
+async def add(client: httpx.AsyncClient, book: dict[str, Any], copies: int = 1) -> dict[str, Any]:
+    response = await client.post("/books", json={**book, "copies": copies})
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+async def test_health_names_the_adapter_the_settings_chose(
+    client: httpx.AsyncClient, settings: dict[str, Any]
+) -> None:
+    response = await client.get("/health")
+    assert response.json() == {"status": "ok", "adapter": settings["adapter"]}
+
+
+# --8<-- [start:crud]
+async def test_create_read_update_and_list(client: httpx.AsyncClient) -> None:
+    created = await add(client, DDD, copies=2)
+    assert created == {**DDD, "copies": 2, "on_loan": 0, "version": 1}
+
+    read = await client.get(f"/books/{DDD['isbn']}")
+    assert read.status_code == 200
+    assert read.json() == created
+
+    changed = await client.patch(f"/books/{DDD['isbn']}", json={"title": "DDD", "copies": 3})
+    assert changed.status_code == 200
+    assert changed.json() == {**created, "title": "DDD", "copies": 3, "version": 2}
+
+    await add(client, PEAA)
+    listed = await client.get("/books")
+    assert [book["title"] for book in listed.json()] == ["DDD", "Patterns of Enterprise"]
+    by_author = await client.get("/books", params={"author": "Martin Fowler"})
+    assert [book["isbn"] for book in by_author.json()] == [PEAA["isbn"]]
+
+
+# --8<-- [end:crud]
+
+
+async def test_lending_changes_the_book_and_returning_gives_it_back(
+    client: httpx.AsyncClient,
+) -> None:
+    await add(client, DDD, copies=1)
+    lent = await client.post(f"/books/{DDD['isbn']}/loans")
+    assert lent.status_code == 201
+    assert (lent.json()["on_loan"], lent.json()["version"]) == (1, 2)
+    returned = await client.post(f"/books/{DDD['isbn']}/returns")
+    assert returned.status_code == 200
+    assert (returned.json()["on_loan"], returned.json()["version"]) == (0, 3)
+
+
+async def test_a_list_is_paged_with_limit_and_offset(client: httpx.AsyncClient) -> None:
+    await add(client, DDD)
+    await add(client, PEAA)
+    second = await client.get("/books", params={"limit": 1, "offset": 1})
+    assert [book["isbn"] for book in second.json()] == [PEAA["isbn"]]
+    assert (await client.get("/books", params={"limit": 0})).status_code == 422
+
+
+# --8<-- [start:errors]
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/books/978-0-00-000000-0"),
+        ("PATCH", "/books/978-0-00-000000-0"),
+        ("POST", "/books/978-0-00-000000-0/loans"),
+    ],
+)
+async def test_an_unknown_book_is_404(client: httpx.AsyncClient, method: str, path: str) -> None:
+    response = await client.request(method, path, json={} if method == "PATCH" else None)
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Book with id '978-0-00-000000-0' not found"}
+
+
+async def test_a_duplicate_is_409_and_keeps_the_first(client: httpx.AsyncClient) -> None:
+    first = await add(client, DDD)
+    again = await client.post("/books", json={**DDD, "title": "Another"})
+    assert again.status_code == 409
+    assert "already exists" in again.json()["detail"]
+    assert (await client.get(f"/books/{DDD['isbn']}")).json() == first
+
+
+async def test_concurrent_updates_one_wins_the_other_is_409(
+    client: httpx.AsyncClient, rendezvous: Rendezvous
+) -> None:
+    await add(client, DDD, copies=2)
+    rendezvous.arm(2)  # both requests read version 1, then both commit
+    first, second = await asyncio.gather(
+        client.patch(f"/books/{DDD['isbn']}", json={"title": "First"}),
+        client.patch(f"/books/{DDD['isbn']}", json={"title": "Second"}),
+    )
+    rendezvous.barrier = None
+    assert sorted([first.status_code, second.status_code]) == [200, 409]
+    winner, loser = (first, second) if first.status_code == 200 else (second, first)
+    assert "by another unit of work" in loser.json()["detail"]
+    stored = (await client.get(f"/books/{DDD['isbn']}")).json()
+    assert stored == winner.json()
+    assert stored["version"] == 2
+
+
+# --8<-- [end:errors]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"isbn": "not an isbn", "title": "T", "author": "A"},
+        {"isbn": DDD["isbn"], "title": "", "author": "A"},
+        {"isbn": DDD["isbn"], "title": "T"},
+        {**DDD, "copies": 0},
+        {**DDD, "copies": "many"},
+    ],
+    ids=["isbn", "empty-title", "no-author", "no-copies", "copies-not-a-number"],
+)
+async def test_bad_input_is_422_and_stores_nothing(
+    client: httpx.AsyncClient, body: dict[str, Any]
+) -> None:
+    response = await client.post("/books", json=body)
+    assert response.status_code == 422
+    assert (await client.get("/books")).json() == []
+
+
+# --8<-- [start:nothing-left-behind]
+async def test_a_value_the_column_cannot_hold_is_422_and_changes_nothing(
+    client: httpx.AsyncClient,
+) -> None:
+    created = await add(client, DDD)
+    too_long = await client.patch(f"/books/{DDD['isbn']}", json={"title": "x" * 201})
+    assert too_long.status_code == 422  # DataError, raised by the commit
+    assert "MaxLength(200)" in too_long.json()["detail"]
+    assert (await client.get(f"/books/{DDD['isbn']}")).json() == created
+
+    new = await client.post("/books", json={**PEAA, "author": "y" * 101})
+    assert new.status_code == 422
+    assert (await client.get(f"/books/{PEAA['isbn']}")).status_code == 404
+
+
+async def test_a_failed_batch_leaves_nothing_behind(client: httpx.AsyncClient) -> None:
+    await add(client, DDD)
+    batch = await client.post("/books/batch", json=[PEAA, DDD])  # DDD is already stored
+    assert batch.status_code == 409
+    assert (await client.get(f"/books/{PEAA['isbn']}")).status_code == 404
+    assert [book["isbn"] for book in (await client.get("/books")).json()] == [DDD["isbn"]]
+
+
+async def test_a_rule_the_book_refuses_is_409_and_changes_nothing(
+    client: httpx.AsyncClient,
+) -> None:
+    await add(client, DDD, copies=1)
+    lent = (await client.post(f"/books/{DDD['isbn']}/loans")).json()
+    no_copy = await client.post(f"/books/{DDD['isbn']}/loans")
+    assert no_copy.status_code == 409
+    assert no_copy.json() == {"detail": f"every copy of {DDD['isbn']} is on loan"}
+    too_few = await client.patch(f"/books/{DDD['isbn']}", json={"title": "New", "copies": 0})
+    assert too_few.status_code == 409
+    assert (await client.get(f"/books/{DDD['isbn']}")).json() == lent  # not even the title
+
+
+# --8<-- [end:nothing-left-behind]
+
+
+async def test_a_successful_batch_stores_every_book(client: httpx.AsyncClient) -> None:
+    batch = await client.post("/books/batch", json=[DDD, PEAA])
+    assert batch.status_code == 201
+    assert [book["version"] for book in batch.json()] == [1, 1]
+    assert len((await client.get("/books")).json()) == 2
+
+
+async def test_nothing_given_back_when_none_is_on_loan_is_409(client: httpx.AsyncClient) -> None:
+    await add(client, DDD)
+    response = await client.post(f"/books/{DDD['isbn']}/returns")
+    assert response.status_code == 409
+    assert response.json() == {"detail": f"no copy of {DDD['isbn']} is on loan"}
+
+
+# --8<-- [start:environment]
+async def test_the_adapter_comes_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("ANDAMIOS_DATABASE__URL", f"duckdb+async:///{tmp_path / 'env.duckdb'}")
+    monkeypatch.setenv("ANDAMIOS_DATABASE__CREATE_TABLES", "true")
+    for adapter in ("memory", "duckdb"):
+        monkeypatch.setenv("ANDAMIOS_ADAPTER", adapter)
+        app = create_app()  # no settings: ANDAMIOS_* alone
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                assert (await client.get("/health")).json()["adapter"] == adapter
+    assert (tmp_path / "env.duckdb").is_file()
+
+
+async def test_a_service_without_a_database_url_does_not_start() -> None:
+    app = create_app({"adapter": "duckdb"})
+    with pytest.raises(ConfigurationError, match="ANDAMIOS_DATABASE__URL"):
+        async with app.router.lifespan_context(app):
+            pass  # pragma: no cover - never reached
+
+
+# --8<-- [end:environment]
+
+
+async def test_a_file_keeps_the_books_across_restarts(tmp_path: Path) -> None:
+    url = f"duckdb+async:///{tmp_path / 'library.duckdb'}"
+    for restart in range(2):
+        app = create_app({"adapter": "duckdb", "database": {"url": url, "create_tables": True}})
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                if restart == 0:
+                    await add(client, DDD)
+                assert (await client.get(f"/books/{DDD['isbn']}")).json()["version"] == 1
+
+
+@pytest.mark.subprocess
+def test_the_scripted_session_prints_the_same_lines_on_both_adapters() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "examples.fastapi_service"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=ROOT,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.splitlines() == [
+        "memory:",
+        "  GET /health -> 200 adapter memory",
+        "  POST /books -> 201 Domain-Driven Design v1",
+        "  POST /books (same ISBN) -> 409 DuplicateError",
+        "  POST /books (no title) -> 422 body.title: Field required",
+        "  GET /books/978-0-00-000000-0 -> 404",
+        "  PATCH /books/978-0-13-468599-1 -> 200 copies 3 v2",
+        "  POST /books/978-0-13-468599-1/loans x4 -> 201, 201, 201, 409",
+        "  POST /books/batch (one new, one known) -> 409; the new one: 404",
+        "  GET /books?author=Eric Evans -> 200 ['Domain-Driven Design']",
+        "duckdb: the same lines",
+    ]
