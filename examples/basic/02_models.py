@@ -17,10 +17,13 @@ from uuid import UUID
 from andamios.domain import AggregateRoot, DomainEvent, Entity, ValueObject, uuid7, uuid7_time
 from andamios.ports import Timestamped
 
+# --8<-- [start:ids]
 #: A distinct id type for orders: a UUID to the database, its own type to the type checker.
 OrderId = NewType("OrderId", UUID)
 
 
+# --8<-- [end:ids]
+# --8<-- [start:enum]
 class Status(enum.Enum):
     """Enums are stored by the SQL mapping with ``sa.Enum(Status, native_enum=False)``."""
 
@@ -28,6 +31,8 @@ class Status(enum.Enum):
     PLACED = "placed"
 
 
+# --8<-- [end:enum]
+# --8<-- [start:value]
 @dataclass(frozen=True)
 class Money(ValueObject):
     """A value: equal to any other Money with the same amount and currency."""
@@ -41,6 +46,8 @@ class Money(ValueObject):
         return Money(self.amount + other.amount, self.currency)
 
 
+# --8<-- [end:value]
+# --8<-- [start:entity]
 @dataclass(eq=False, kw_only=True)
 class OrderLine(Entity[UUID]):
     """An entity inside the order aggregate: identity by id, fields may change."""
@@ -50,12 +57,16 @@ class OrderLine(Entity[UUID]):
     unit_price: Money
 
 
+# --8<-- [end:entity]
+# --8<-- [start:event]
 @dataclass(frozen=True, kw_only=True)
 class OrderPlaced(DomainEvent):
     order_id: UUID
     total: Money
 
 
+# --8<-- [end:event]
+# --8<-- [start:aggregate]
 @dataclass(eq=False, kw_only=True)
 class Order(AggregateRoot[OrderId], Timestamped):
     """The consistency boundary: every change to lines goes through the root."""
@@ -86,6 +97,7 @@ class Order(AggregateRoot[OrderId], Timestamped):
         self.record(OrderPlaced(order_id=self.id, total=self.total))
 
 
+# --8<-- [end:aggregate]
 def main() -> None:
     order = Order(customer="ada")
     order.add_line("TEA-01", 2, Money(Decimal("4.50")))

@@ -14,6 +14,7 @@ from andamios.ports import Repository, UnitOfWork, UnitOfWorkFactory
 from andamios.ports.errors import ConcurrencyError, UnitOfWorkError
 
 
+# --8<-- [start:domain]
 @dataclass(frozen=True, kw_only=True)
 class Withdrawn(DomainEvent):
     account: str
@@ -33,6 +34,7 @@ class Account(AggregateRoot[str]):
 
 class Bank(UnitOfWork):
     accounts: Repository[Account, str]
+    # --8<-- [end:domain]
 
 
 async def balance(new_uow: UnitOfWorkFactory[Bank]) -> int:
@@ -45,6 +47,7 @@ async def main(new_uow: UnitOfWorkFactory[Bank]) -> None:
         await uow.accounts.add(Account(id="acc-1", balance=100))
         await uow.commit()
 
+    # --8<-- [start:rollback]
     # Leaving the block without commit() rolls back.
     async with new_uow() as uow:
         (await uow.accounts.get("acc-1")).withdraw(30)
@@ -57,7 +60,9 @@ async def main(new_uow: UnitOfWorkFactory[Bank]) -> None:
             await uow.commit()
     except ValueError as error:
         print("rolled back:", error)
+    # --8<-- [end:rollback]
 
+    # --8<-- [start:conflict]
     # Two units of work change the same aggregate: the second commit loses.
     async with new_uow() as first, new_uow() as second:
         (await first.accounts.get("acc-1")).withdraw(10)
@@ -68,7 +73,9 @@ async def main(new_uow: UnitOfWorkFactory[Bank]) -> None:
         except ConcurrencyError as error:
             print("conflict:", error)
     print("balance after the conflict:", await balance(new_uow))
+    # --8<-- [end:conflict]
 
+    # --8<-- [start:retry]
     # The remedy is to retry the whole unit of work; concurrent tasks lose no update.
     async def withdraw_one() -> None:
         while True:
@@ -82,19 +89,24 @@ async def main(new_uow: UnitOfWorkFactory[Bank]) -> None:
 
     await asyncio.gather(*(withdraw_one() for _ in range(20)))
     print("after 20 concurrent withdrawals:", await balance(new_uow))
+    # --8<-- [end:retry]
 
+    # --8<-- [start:events]
     # Events are collected after commit, from every aggregate the unit of work saw.
     async with new_uow() as uow:
         (await uow.accounts.get("acc-1")).withdraw(5)
         await uow.commit()
     print("events:", [f"{type(e).__name__}({e.amount})" for e in uow.collect_events()])  # type: ignore[attr-defined]
+    # --8<-- [end:events]
 
+    # --8<-- [start:reuse]
     # A unit of work is used once.
     try:
         async with uow:
             pass
     except UnitOfWorkError as error:
         print("reuse refused:", error)
+    # --8<-- [end:reuse]
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from andamios.ports import Repository, UnitOfWork, UnitOfWorkFactory
 from andamios.ports.errors import ConcurrencyError
 
 
+# --8<-- [start:domain]
 @dataclass(eq=False, kw_only=True)
 class OrderLine(Entity[UUID]):
     position: int
@@ -60,8 +61,10 @@ class Order(AggregateRoot[UUID]):
 
 class Shop(UnitOfWork):
     orders: Repository[Order, UUID]
+    # --8<-- [end:domain]
 
 
+# --8<-- [start:mapping]
 mapping = Mapping()
 orders = sa.Table(
     "orders",
@@ -95,6 +98,7 @@ mapping.map(
         "delivery": Child(Delivery, deliveries),  # Delivery | None: one-to-one
     },
 )
+# --8<-- [end:mapping]
 
 
 def describe(order: Order) -> str:
@@ -112,12 +116,14 @@ async def main(new_uow: UnitOfWorkFactory[Shop]) -> None:
         await uow.commit()
     print(f"stored: {describe(order)}")
 
+    # --8<-- [start:child-change]
     async with new_uow() as uow:
         loaded = await uow.orders.get(order.id)
         print(f"loaded with its children: {describe(loaded)}")
         loaded.lines[0].quantity = 3  # a change to a child ...
         await uow.commit()
     print(f"a child changed: {describe(loaded)}")  # ... is a new version of the order
+    # --8<-- [end:child-change]
 
     async with new_uow() as uow:
         loaded = await uow.orders.get(order.id)
@@ -128,6 +134,7 @@ async def main(new_uow: UnitOfWorkFactory[Shop]) -> None:
     async with new_uow() as uow:
         print(f"lines replaced: {describe(await uow.orders.get(order.id))}")
 
+    # --8<-- [start:child-conflict]
     async with new_uow() as first, new_uow() as second:
         mine = await first.orders.get(order.id)
         theirs = await second.orders.get(order.id)
@@ -138,6 +145,7 @@ async def main(new_uow: UnitOfWorkFactory[Shop]) -> None:
             await second.commit()
         except ConcurrencyError:
             print("a concurrent change to a child: ConcurrencyError")
+    # --8<-- [end:child-conflict]
 
     async with new_uow() as uow:
         await uow.orders.remove(await uow.orders.get(order.id))

@@ -33,6 +33,7 @@ from andamios.ports import Repository, SoftDeletable, Timestamped, UnitOfWork, U
 from andamios.ports.errors import DuplicateError, NotFound
 
 
+# --8<-- [start:clock]
 class HandClock:
     """A ``Clock``: anything with ``now()`` returning an aware UTC datetime."""
 
@@ -45,7 +46,10 @@ class HandClock:
     def advance(self, delta: timedelta) -> None:
         self.moment += delta
 
+    # --8<-- [end:clock]
 
+
+# --8<-- [start:domain]
 @dataclass(eq=False, kw_only=True)
 class Customer(AggregateRoot[UUID], Timestamped, SoftDeletable):
     email: Annotated[str, Unique(live_only=True)]  # the live_email index below, on every adapter
@@ -54,8 +58,10 @@ class Customer(AggregateRoot[UUID], Timestamped, SoftDeletable):
 
 class Crm(UnitOfWork):
     customers: Repository[Customer, UUID]
+    # --8<-- [end:domain]
 
 
+# --8<-- [start:table]
 mapping = Mapping()
 customers = sa.Table(
     "customers",
@@ -73,6 +79,7 @@ customers = sa.Table(
     sa.Index("uq_customers_live_email", "live_email", unique=True),
 )
 mapping.map(Customer, customers)
+# --8<-- [end:table]
 
 
 def hhmm(moment: datetime | None) -> str:
@@ -87,6 +94,7 @@ async def main(new_uow: UnitOfWorkFactory[Crm], clock: HandClock) -> None:
         await uow.commit()
     print(f"created at {hhmm(ada.created_at)}, updated at {hhmm(ada.updated_at)}")
 
+    # --8<-- [start:remove]
     clock.advance(timedelta(hours=1))
     async with new_uow() as uow:
         await uow.customers.remove(await uow.customers.get(ada.id))
@@ -100,14 +108,18 @@ async def main(new_uow: UnitOfWorkFactory[Crm], clock: HandClock) -> None:
         print(f"live customers: {await uow.customers.count()}")
         everyone = await uow.customers.find(include_deleted=True, order_by=F("name"))
         print(f"with deleted: {[(c.name, hhmm(c.deleted_at)) for c in everyone]}")
+    # --8<-- [end:remove]
 
+    # --8<-- [start:live-unique]
     async with new_uow() as uow:  # every adapter keeps live emails unique
         await uow.customers.add(Customer(email="bob@example.com", name="Bob again"))
         try:
             await uow.commit()
         except DuplicateError:
             print("a second live bob@example.com: DuplicateError")
+    # --8<-- [end:live-unique]
 
+    # --8<-- [start:restore]
     clock.advance(timedelta(hours=1))
     async with new_uow() as uow:
         deleted = await uow.customers.get(ada.id, include_deleted=True)
@@ -117,6 +129,7 @@ async def main(new_uow: UnitOfWorkFactory[Crm], clock: HandClock) -> None:
         f"restored: deleted_at {hhmm(deleted.deleted_at)}, updated at "
         f"{hhmm(deleted.updated_at)}, created at {hhmm(deleted.created_at)}, v{deleted.version}"
     )
+    # --8<-- [end:restore]
 
 
 async def run(memory: bool) -> None:
