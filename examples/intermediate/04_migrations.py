@@ -42,6 +42,7 @@ for number, metadata in enumerate((v1, v2, v3), start=1):
     products_table(metadata, number)
 
 
+# --8<-- [start:from-python]
 def migrations_for(folder: Path, version: str) -> Migrations:
     # As [tool.andamios] in pyproject.toml would say (mapping = "package.module:attribute").
     settings = load_settings(
@@ -51,6 +52,9 @@ def migrations_for(folder: Path, version: str) -> Migrations:
         migrations=folder / "migrations",
     )
     return Migrations(settings, stdout=io.StringIO())  # Alembic's own messages: not shown
+
+
+# --8<-- [end:from-python]
 
 
 async def sql(folder: Path, statement: str) -> list[tuple[object, ...]]:
