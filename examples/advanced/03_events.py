@@ -142,6 +142,7 @@ async def notify_customer(event: DomainEvent, uow: Shop, *, outbox: list[str]) -
             outbox.append(f"{customer}: {order_id} has {items} items")
 
 
+# --8<-- [start:middleware]
 class Timing:
     """Middleware: one line per handler run, and each handler's durations (metrics)."""
 
@@ -183,6 +184,9 @@ class Idempotent:
         return result
 
 
+# --8<-- [end:middleware]
+
+
 class OtherRequest:
     """Another request that changes the same order between a read and its commit, once."""
 
@@ -202,6 +206,7 @@ class OtherRequest:
 # -- composition root and a session -------------------------------------------------------------
 
 
+# --8<-- [start:bootstrap]
 def bootstrap(
     new_uow: UnitOfWorkFactory[Shop], outbox: list[str], timing: Timing
 ) -> MessageBus[Shop]:
@@ -212,6 +217,9 @@ def bootstrap(
     bus.subscribe(OrderPlaced, count_orders)
     bus.subscribe(DomainEvent, notify_customer, outbox=outbox)  # every event
     return bus
+
+
+# --8<-- [end:bootstrap]
 
 
 async def session(new_uow: UnitOfWorkFactory[Shop]) -> None:

@@ -23,6 +23,7 @@ from andamios.ports import Repository, UnitOfWork, UnitOfWorkFactory
 # -- domain ------------------------------------------------------------------------------------
 
 
+# --8<-- [start:domain]
 @dataclass(frozen=True, kw_only=True)
 class StockLow(DomainEvent):
     sku: str
@@ -66,9 +67,13 @@ class Shop(UnitOfWork):
     reorders: Repository[Reorder, UUID]
 
 
+# --8<-- [end:domain]
+
+
 # -- application: messages and handlers ---------------------------------------------------------
 
 
+# --8<-- [start:messages]
 class AddProduct(Command):  # Command alone: the handler returns nothing
     sku: str = Field(min_length=1)
     name: str
@@ -88,6 +93,10 @@ class StockOf(Query[int]):
     sku: str
 
 
+# --8<-- [end:messages]
+
+
+# --8<-- [start:handlers]
 async def add_product(command: AddProduct, uow: Shop) -> None:
     async with uow:
         await uow.products.add(Product(id=command.sku, name=command.name, stock=command.stock))
@@ -107,6 +116,10 @@ async def stock_of(query: StockOf, uow: Shop) -> int:
         return (await uow.products.get(query.sku)).stock
 
 
+# --8<-- [end:handlers]
+
+
+# --8<-- [start:event-handlers]
 async def place_reorder(event: StockLow, uow: Shop, *, batch: int) -> None:
     async with uow:
         await uow.reorders.add(Reorder.place(event.sku, batch))
@@ -123,6 +136,9 @@ async def notify_supplier(event: ReorderPlaced, uow: Shop, *, outbox: list[str])
     print(f"supplier notified: {outbox[-1]}")
 
 
+# --8<-- [end:event-handlers]
+
+
 class PrintLog(logging.Handler):
     """Shows the bus's log lines (retries, failed event handlers) without tracebacks."""
 
@@ -133,6 +149,7 @@ class PrintLog(logging.Handler):
 # -- composition root and a session -------------------------------------------------------------
 
 
+# --8<-- [start:bootstrap]
 def bootstrap(new_uow: UnitOfWorkFactory[Shop], outbox: list[str]) -> MessageBus[Shop]:
     bus = MessageBus(new_uow)
     bus.register(AddProduct, add_product)
@@ -142,6 +159,9 @@ def bootstrap(new_uow: UnitOfWorkFactory[Shop], outbox: list[str]) -> MessageBus
     bus.subscribe(StockLow, place_reorder, batch=20)  # batch= is injected on every call
     bus.subscribe(ReorderPlaced, notify_supplier, outbox=outbox)
     return bus
+
+
+# --8<-- [end:bootstrap]
 
 
 async def main() -> None:
@@ -158,12 +178,14 @@ async def main() -> None:
     print(f"sold 4, {await bus.handle(SellProduct(sku='TEA-01', quantity=4))} left")
     print(f"stock of TEA-01: {await bus.ask(StockOf(sku='TEA-01'))}, outbox: {len(outbox)}")
 
+    # --8<-- [start:concurrent]
     # Two sales at once: both load version 3, one commits first, the other is retried.
     lefts = await asyncio.gather(
         bus.handle(SellProduct(sku="TEA-01", quantity=1)),
         bus.handle(SellProduct(sku="TEA-01", quantity=1)),
     )
     print(f"two concurrent sales: {sorted(lefts)} left")
+    # --8<-- [end:concurrent]
 
     try:
         SellProduct(sku="TEA-01", quantity=0)
