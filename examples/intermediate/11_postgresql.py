@@ -49,6 +49,7 @@ from andamios.ports.errors import ConcurrencyError, DatabaseUnavailable
 # -- domain ---------------------------------------------------------------------------------------
 
 
+# --8<-- [start:domain]
 class OutOfStock(Exception):
     """A reservation asks for more than is in stock."""
 
@@ -80,8 +81,12 @@ class Warehouse(UnitOfWork):
     products: Repository[Product, str]
 
 
+# --8<-- [end:domain]
+
+
 # -- mapping: the tables of both SQL adapters -----------------------------------------------------
 
+# --8<-- [start:mapping]
 mapping = Mapping()
 products = sa.Table(
     "products",
@@ -102,10 +107,12 @@ reservations = sa.Table(
 mapping.map(
     Product, products, children={"reservations": Child(Reservation, reservations, order_by="id")}
 )
+# --8<-- [end:mapping]
 
 # -- service: never imports a database ------------------------------------------------------------
 
 
+# --8<-- [start:service]
 async def reserve(uow: Warehouse, sku: str, order: str, quantity: int) -> Product:
     async with uow:
         product = await uow.products.get(sku)
@@ -120,6 +127,9 @@ async def cancel(uow: Warehouse, sku: str, order: str) -> Product:
         product.cancel(order)
         await uow.commit()
     return product
+
+
+# --8<-- [end:service]
 
 
 def stocks(found: list[Product]) -> str:
@@ -185,6 +195,7 @@ async def on_duckdb() -> list[str]:
         )
 
 
+# --8<-- [start:on-postgresql]
 async def on_postgresql() -> list[str]:
     """Run ``main`` in a new schema of the server, dropped afterwards."""
     schema = f"andamios_example_{uuid.uuid4().hex[:12]}"
@@ -200,6 +211,9 @@ async def on_postgresql() -> list[str]:
         finally:
             async with server.engine.begin() as connection:
                 await connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+# --8<-- [end:on-postgresql]
 
 
 async def run() -> None:
