@@ -1,7 +1,7 @@
 """A scripted session with the library service, through httpx's ASGI transport (no server).
 
 Run from the project's folder: ``uv run python -m examples.fastapi_service``. It runs the same
-requests on the in-memory adapter and on a DuckDB file, and prints the same lines for both::
+requests on the in-memory adapter and on a DuckDB file, the same lines for both. It prints::
 
     memory:
       GET /health -> 200 adapter memory

@@ -3,6 +3,7 @@
 The in-memory adapter needs no mapping; DuckDB (and PostgreSQL) use this one.
 """
 
+# --8<-- [start:mapping]
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -13,7 +14,6 @@ from .domain import Book
 
 __all__ = ["mapping"]
 
-# --8<-- [start:mapping]
 mapping = Mapping()
 mapping.map(
     Book,

@@ -7,6 +7,7 @@ environment (``ANDAMIOS_ADAPTER=memory``, ``ANDAMIOS_DATABASE__URL=duckdb+async:
 container's resources (the database) and wires this module, and undoes both at shutdown.
 """
 
+# --8<-- [start:imports]
 from __future__ import annotations
 
 import sys
@@ -15,7 +16,6 @@ from contextlib import asynccontextmanager
 from http import HTTPStatus
 from typing import Annotated, Any, Self
 
-from dependency_injector import providers
 from dependency_injector.wiring import Provide, inject
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
@@ -28,6 +28,8 @@ from andamios.ports.errors import ConcurrencyError, DataError, DuplicateError, N
 
 from .adapters import mapping
 from .domain import Book, Library, RuleBroken
+
+# --8<-- [end:imports]
 
 __all__ = ["create_app"]
 
@@ -188,9 +190,7 @@ def create_app(
     settings: Mapping[str, Any] | None = None, *, hooks: Iterable[Hooks] = ()
 ) -> FastAPI:
     """The service on the adapter the settings choose (``ANDAMIOS_*``, then ``settings``)."""
-    container = PersistenceContainer(
-        unit_of_work=Library, mapping=mapping, hooks=providers.Object(tuple(hooks))
-    )
+    container = PersistenceContainer(unit_of_work=Library, mapping=mapping, hooks=tuple(hooks))
     if settings is not None:
         container.config.from_dict(dict(settings))
 

@@ -3,6 +3,7 @@
 Plain dataclasses and the ports: nothing here knows about FastAPI or a database.
 """
 
+# --8<-- [start:domain]
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,7 +15,6 @@ from andamios.ports import Repository, UnitOfWork
 __all__ = ["Book", "Library", "NoCopyLeft", "RuleBroken"]
 
 
-# --8<-- [start:domain]
 class RuleBroken(ValueError):
     """A change the library's rules refuse (the request conflicts with the book's state)."""
 

@@ -2,10 +2,11 @@
 
 Every test runs on the in-memory adapter, an in-memory DuckDB and a DuckDB file: the same
 requests, the same statuses, the same bodies. httpx's ASGITransport does not run the app's
-lifespan, so the ``client`` fixture enters it (``app.router.lifespan_context``), which starts the
+lifespan, so the ``app`` fixture enters it (``app.router.lifespan_context``), which starts the
 container's resources and wires the routes, and leaves it after the test, which closes them.
 """
 
+# --8<-- [start:imports]
 from __future__ import annotations
 
 import asyncio
@@ -17,7 +18,9 @@ from typing import Any
 
 import httpx
 import pytest
+from examples.fastapi_service import __main__ as session
 from examples.fastapi_service.app import create_app
+from fastapi import FastAPI
 
 from andamios.ports import BeforeCommit, Hooks
 from andamios.ports.errors import ConfigurationError
@@ -26,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 DDD = {"isbn": "978-0-13-468599-1", "title": "Domain-Driven Design", "author": "Eric Evans"}
 PEAA = {"isbn": "978-0-32-112742-6", "title": "Patterns of Enterprise", "author": "Martin Fowler"}
+# --8<-- [end:imports]
 
 
 # --8<-- [start:fixtures]
@@ -41,15 +45,19 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def client(
-    settings: dict[str, Any], rendezvous: Rendezvous
-) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of a fresh service, its lifespan entered: started, wired, closed after."""
+async def app(settings: dict[str, Any], rendezvous: Rendezvous) -> AsyncIterator[FastAPI]:
+    """A fresh service, its lifespan entered: started and wired, then closed after the test."""
     app = create_app(settings, hooks=[rendezvous])
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield client
+        yield app
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client that calls the app in process, through httpx's ASGI transport."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield client
 
 
 # --8<-- [end:fixtures]
@@ -80,13 +88,6 @@ def rendezvous() -> Rendezvous:
 # --8<-- [end:rendezvous]
 
 
-async def add(client: httpx.AsyncClient, book: dict[str, Any], copies: int = 1) -> dict[str, Any]:
-    response = await client.post("/books", json={**book, "copies": copies})
-    assert response.status_code == 201, response.text
-    created: dict[str, Any] = response.json()
-    return created
-
-
 async def test_health_names_the_adapter_the_settings_chose(
     client: httpx.AsyncClient, settings: dict[str, Any]
 ) -> None:
@@ -95,6 +96,13 @@ async def test_health_names_the_adapter_the_settings_chose(
 
 
 # --8<-- [start:crud]
+async def add(client: httpx.AsyncClient, book: dict[str, Any], copies: int = 1) -> dict[str, Any]:
+    response = await client.post("/books", json={**book, "copies": copies})
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
 async def test_create_read_update_and_list(client: httpx.AsyncClient) -> None:
     created = await add(client, DDD, copies=2)
     assert created == {**DDD, "copies": 2, "on_loan": 0, "version": 1}
@@ -215,12 +223,15 @@ async def test_a_value_the_column_cannot_hold_is_422_and_changes_nothing(
     assert (await client.get(f"/books/{PEAA['isbn']}")).status_code == 404
 
 
-async def test_a_failed_batch_leaves_nothing_behind(client: httpx.AsyncClient) -> None:
+async def test_a_failed_batch_leaves_nothing_behind(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
     await add(client, DDD)
     batch = await client.post("/books/batch", json=[PEAA, DDD])  # DDD is already stored
     assert batch.status_code == 409
     assert (await client.get(f"/books/{PEAA['isbn']}")).status_code == 404
-    assert [book["isbn"] for book in (await client.get("/books")).json()] == [DDD["isbn"]]
+    async with app.state.container.uow() as uow:  # the store itself, not the API
+        assert [book.id for book in await uow.books.find()] == [DDD["isbn"]]
 
 
 async def test_a_rule_the_book_refuses_is_409_and_changes_nothing(
@@ -292,7 +303,11 @@ async def test_a_file_keeps_the_books_across_restarts(tmp_path: Path) -> None:
 
 
 @pytest.mark.subprocess
-def test_the_scripted_session_prints_the_same_lines_on_both_adapters() -> None:
+def test_the_scripted_session_prints_what_its_docstring_says_on_both_adapters() -> None:
+    _, _, block = (session.__doc__ or "").partition("It prints::\n\n")
+    stated = [line[4:] for line in block.splitlines() if line.strip()]
+    assert stated[0] == "memory:"
+    assert stated[-1] == "duckdb: the same lines"
     completed = subprocess.run(
         [sys.executable, "-m", "examples.fastapi_service"],
         capture_output=True,
@@ -302,16 +317,4 @@ def test_the_scripted_session_prints_the_same_lines_on_both_adapters() -> None:
         cwd=ROOT,
     )
     assert completed.returncode == 0, completed.stderr
-    assert completed.stdout.splitlines() == [
-        "memory:",
-        "  GET /health -> 200 adapter memory",
-        "  POST /books -> 201 Domain-Driven Design v1",
-        "  POST /books (same ISBN) -> 409 DuplicateError",
-        "  POST /books (no title) -> 422 body.title: Field required",
-        "  GET /books/978-0-00-000000-0 -> 404",
-        "  PATCH /books/978-0-13-468599-1 -> 200 copies 3 v2",
-        "  POST /books/978-0-13-468599-1/loans x4 -> 201, 201, 201, 409",
-        "  POST /books/batch (one new, one known) -> 409; the new one: 404",
-        "  GET /books?author=Eric Evans -> 200 ['Domain-Driven Design']",
-        "duckdb: the same lines",
-    ]
+    assert completed.stdout.splitlines() == stated
