@@ -1,9 +1,10 @@
 """The FastAPI example service (examples/fastapi_service/), through httpx's ASGI transport.
 
-Every test runs on the in-memory adapter, an in-memory DuckDB and a DuckDB file: the same
-requests, the same statuses, the same bodies. httpx's ASGITransport does not run the app's
-lifespan, so the ``app`` fixture enters it (``app.router.lifespan_context``), which starts the
-container's resources and wires the routes, and leaves it after the test, which closes them.
+Every test runs on the in-memory adapter, an in-memory DuckDB, a DuckDB file and, where a server
+is reachable, PostgreSQL: the same requests, the same statuses, the same bodies. httpx's
+ASGITransport does not run the app's lifespan, so the ``app`` fixture enters it
+(``app.router.lifespan_context``), which starts the container's resources and wires the routes,
+and leaves it after the test, which closes them.
 """
 
 # --8<-- [start:imports]
@@ -19,8 +20,10 @@ from typing import Any
 import httpx
 import pytest
 from examples.fastapi_service import __main__ as session
+from examples.fastapi_service.adapters import mapping
 from examples.fastapi_service.app import create_app
 from fastapi import FastAPI
+from tests._postgresql import POSTGRESQL_URL, schema_database
 
 from andamios.ports import BeforeCommit, Hooks
 from andamios.ports.errors import ConfigurationError
@@ -33,15 +36,20 @@ PEAA = {"isbn": "978-0-32-112742-6", "title": "Patterns of Enterprise", "author"
 
 
 # --8<-- [start:fixtures]
-@pytest.fixture(params=["memory", "duckdb-in-memory", "duckdb-file"])
-def settings(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+@pytest.fixture(params=["memory", "duckdb-in-memory", "duckdb-file", "postgresql"])
+async def settings(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
     """The settings of each adapter the service runs on (they override ``ANDAMIOS_*``)."""
     if request.param == "memory":
-        return {"adapter": "memory"}
-    url = "duckdb+async:///:memory:"
-    if request.param == "duckdb-file":
-        url = f"duckdb+async:///{tmp_path / 'library.duckdb'}"
-    return {"adapter": "duckdb", "database": {"url": url, "create_tables": True}}
+        yield {"adapter": "memory"}
+    elif request.param == "postgresql":  # skipped without a server
+        async with schema_database(mapping.metadata) as database:  # a schema of its own
+            schema = database.settings.schema
+            yield {"adapter": "postgresql", "database": {"url": POSTGRESQL_URL, "schema": schema}}
+    else:
+        url = "duckdb+async:///:memory:"
+        if request.param == "duckdb-file":
+            url = f"duckdb+async:///{tmp_path / 'library.duckdb'}"
+        yield {"adapter": "duckdb", "database": {"url": url, "create_tables": True}}
 
 
 @pytest.fixture
