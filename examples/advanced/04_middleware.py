@@ -18,7 +18,75 @@ Hooks (:class:`andamios.ports.Hooks`) are told what each unit of work does; midd
   statements of each run; the middleware prints that count on lines marked ``DuckDB``.
 
 The same session runs on the in-memory adapter and on a DuckDB file and prints the same lines,
-but for the ``DuckDB`` ones. Run it with ``uv run python examples/advanced/04_middleware.py``.
+but for the ``DuckDB`` ones. Run it with ``uv run python examples/advanced/04_middleware.py``
+(``...`` stands for the rest of a long line).
+
+It prints::
+
+    memory:
+    command PlaceOrder -> place_order: 2 operation(s)
+      add Order rows=1
+      find Order rows=1
+    command PlaceOrder -> place_order: 2 operation(s)
+      add Order rows=1
+      find Order rows=2
+    query OpenOrders -> open_orders: 1 operation(s)
+      count Order rows=None
+      rolled back: exited
+    command PlaceOrder -> place_order: 2 operation(s), raised TooManyOpenOrders: ada would have ...
+      add Order rows=1
+      find Order rows=3
+      rolled back: error by TooManyOpenOrders
+    refused: ada would have 3 open orders, at most 2
+    query OpenOrders -> open_orders: 1 operation(s)
+      count Order rows=None
+      rolled back: exited
+    open orders of ada: 2 before, 2 after the refused order
+    command CloseOrder -> close_order: 1 operation(s)
+      get Order rows=1
+    command PlaceOrder -> place_order: 2 operation(s)
+      add Order rows=1
+      find Order rows=2
+    query OpenOrders -> open_orders: 1 operation(s)
+      count Order rows=None
+      rolled back: exited
+    after closing order-1: 2 open orders
+    duckdb:
+    command PlaceOrder -> place_order: 2 operation(s)
+      add Order rows=1
+      find Order rows=1
+      DuckDB ran 2 statement(s)
+    command PlaceOrder -> place_order: 2 operation(s)
+      add Order rows=1
+      find Order rows=2
+      DuckDB ran 2 statement(s)
+    query OpenOrders -> open_orders: 1 operation(s)
+      count Order rows=None
+      rolled back: exited
+      DuckDB ran 1 statement(s)
+    command PlaceOrder -> place_order: 2 operation(s), raised TooManyOpenOrders: ada would have ...
+      add Order rows=1
+      find Order rows=3
+      rolled back: error by TooManyOpenOrders
+      DuckDB ran 2 statement(s)
+    refused: ada would have 3 open orders, at most 2
+    query OpenOrders -> open_orders: 1 operation(s)
+      count Order rows=None
+      rolled back: exited
+      DuckDB ran 1 statement(s)
+    open orders of ada: 2 before, 2 after the refused order
+    command CloseOrder -> close_order: 1 operation(s)
+      get Order rows=1
+      DuckDB ran 2 statement(s)
+    command PlaceOrder -> place_order: 2 operation(s)
+      add Order rows=1
+      find Order rows=2
+      DuckDB ran 2 statement(s)
+    query OpenOrders -> open_orders: 1 operation(s)
+      count Order rows=None
+      rolled back: exited
+      DuckDB ran 1 statement(s)
+    after closing order-1: 2 open orders
 """
 
 from __future__ import annotations
@@ -107,6 +175,7 @@ async def open_orders(query: OpenOrders, uow: Shop) -> int:
 # -- hooks -----------------------------------------------------------------------------------------
 
 
+# --8<-- [start:audit-trail]
 @dataclass
 class Trail:
     """What one unit of work did: its operations, and how it was rolled back, if it was."""
@@ -134,6 +203,10 @@ class AuditTrail(Hooks):
         return self._trails.pop(uow, Trail())
 
 
+# --8<-- [end:audit-trail]
+
+
+# --8<-- [start:veto]
 class OpenOrdersRule(Hooks):
     """Vetoes a commit that leaves a customer more than ``MAX_OPEN`` open orders."""
 
@@ -153,6 +226,10 @@ class OpenOrdersRule(Hooks):
                 raise TooManyOpenOrders(msg)
 
 
+# --8<-- [end:veto]
+
+
+# --8<-- [start:statement-count]
 class StatementCount(Hooks):
     """The SQL statements each unit of work ran (SQL adapters only)."""
 
@@ -167,9 +244,13 @@ class StatementCount(Hooks):
         return self._counts.pop(uow, 0)
 
 
+# --8<-- [end:statement-count]
+
+
 # -- middleware ------------------------------------------------------------------------------------
 
 
+# --8<-- [start:log-runs]
 @dataclass
 class LogRuns:
     """One line per handler run, with what the hooks saw of its unit of work."""
@@ -197,15 +278,22 @@ class LogRuns:
                 print(f"  DuckDB ran {self.statements.take(call.unit_of_work)} statement(s)")
 
 
+# --8<-- [end:log-runs]
+
+
 # -- composition root and a session ----------------------------------------------------------------
 
 
+# --8<-- [start:bootstrap]
 def bootstrap(new_uow: UnitOfWorkFactory[Shop], log: LogRuns) -> MessageBus[Shop]:
     bus = MessageBus(new_uow, middleware=[log])
     bus.register(PlaceOrder, place_order)
     bus.register(CloseOrder, close_order)
     bus.register(OpenOrders, open_orders)
     return bus
+
+
+# --8<-- [end:bootstrap]
 
 
 async def session(bus: MessageBus[Shop]) -> None:
