@@ -91,6 +91,7 @@ class EmailColumn(sa.TypeDecorator[Email]):
 
     def process_result_value(self, value: Any, dialect: sa.Dialect) -> Email | None:
         return None if value is None else Email(value)
+# --8<-- [start:email-column]
 
 
 mapping = Mapping()
@@ -104,6 +105,9 @@ products = sa.Table(
     sa.Column("price_currency", sa.String(3), nullable=False),
     sa.Column("supplier", EmailColumn, nullable=False),
     sa.Column("size", JsonValue(Dimensions)),
+# --8<-- [end:email-column]
+
+
     sa.Column("version", sa.Integer, nullable=False),
 )
 mapping.map(

@@ -72,6 +72,7 @@ class IPv4Column(sa.TypeDecorator[IPv4Address]):
     def process_bind_param(self, value: IPv4Address | None, dialect: sa.Dialect) -> int | None:
         return None if value is None else int(value)
 
+# --8<-- [start:domain]
     def process_result_value(self, value: Any, dialect: sa.Dialect) -> IPv4Address | None:
         return None if value is None else IPv4Address(value)
 
@@ -81,9 +82,13 @@ mapping.map(
     Device,
     sa.Table(
         "devices",
+# --8<-- [end:domain]
+
+
         mapping.metadata,
         sa.Column("id", sa.String, primary_key=True),
         sa.Column("address", IPv4Column, nullable=False),
+# --8<-- [start:ipv4-column]
         sa.Column("version", sa.Integer, nullable=False),
     ),
 )
@@ -108,10 +113,12 @@ class SnapshotStore(InMemoryStore):
 
     def publish(self, tables: Tables) -> None:
         """Write ``tables`` to the file, then make them the committed state (under the lock)."""
+# --8<-- [end:ipv4-column]
         try:
             data = pickle.dumps({kind: dict(rows) for kind, rows in tables.items()})
             partial = self.path.with_name(self.path.name + ".partial")
             partial.write_bytes(data)
+# --8<-- [start:snapshot-store]
             partial.replace(self.path)  # atomic: the file holds the old state or the new one
         except (OSError, pickle.PicklingError, TypeError, AttributeError) as error:
             msg = f"cannot write the snapshot {self.path}: {error}; nothing was saved"
@@ -140,6 +147,10 @@ class SnapshotUnitOfWork(InMemoryUnitOfWork):
             if path is None:
                 msg = "SnapshotUnitOfWork.factory needs path=, the snapshot file"
                 raise TypeError(msg)
+# --8<-- [end:snapshot-store]
+
+
+# --8<-- [start:snapshot-unit-of-work]
             store = SnapshotStore(Path(path))
         return super().factory(shape, store=store, clock=clock, read_only=read_only, hooks=hooks)
 
@@ -165,6 +176,9 @@ async def look_up(new_uow: UnitOfWorkFactory[Network]) -> None:
         found = await uow.devices.find(inside, order_by="address")
         print(f"  in {subnet}, by address: {[(d.id, str(d.address)) for d in found]}")
         highest = await uow.devices.first(order_by=F("address").desc())
+# --8<-- [end:snapshot-unit-of-work]
+
+
         assert highest is not None
         print(f"  highest address: {highest.id} {highest.address!r}")
 
