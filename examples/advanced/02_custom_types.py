@@ -80,6 +80,7 @@ class Catalogue(UnitOfWork):
 # -- adapters: the mapping ------------------------------------------------------------------
 
 
+# --8<-- [start:email-column]
 class EmailColumn(sa.TypeDecorator[Email]):
     """The extension point: an Email value object stored as a plain (lower-case) string."""
 
@@ -91,7 +92,9 @@ class EmailColumn(sa.TypeDecorator[Email]):
 
     def process_result_value(self, value: Any, dialect: sa.Dialect) -> Email | None:
         return None if value is None else Email(value)
-# --8<-- [start:email-column]
+
+
+# --8<-- [end:email-column]
 
 
 mapping = Mapping()
@@ -105,9 +108,6 @@ products = sa.Table(
     sa.Column("price_currency", sa.String(3), nullable=False),
     sa.Column("supplier", EmailColumn, nullable=False),
     sa.Column("size", JsonValue(Dimensions)),
-# --8<-- [end:email-column]
-
-
     sa.Column("version", sa.Integer, nullable=False),
 )
 mapping.map(

@@ -51,6 +51,7 @@ from andamios.ports.spi import Clock
 # -- domain ----------------------------------------------------------------------------------------
 
 
+# --8<-- [start:domain]
 @dataclass(eq=False, kw_only=True)
 class Device(AggregateRoot[str]):
     address: IPv4Address
@@ -60,9 +61,13 @@ class Network(UnitOfWork):
     devices: Repository[Device, str]
 
 
+# --8<-- [end:domain]
+
+
 # -- a custom column type --------------------------------------------------------------------------
 
 
+# --8<-- [start:ipv4-column]
 class IPv4Column(sa.TypeDecorator[IPv4Address]):
     """An IPv4 address stored as its number (BIGINT: the addresses above 2**31 - 1 fit too)."""
 
@@ -72,7 +77,6 @@ class IPv4Column(sa.TypeDecorator[IPv4Address]):
     def process_bind_param(self, value: IPv4Address | None, dialect: sa.Dialect) -> int | None:
         return None if value is None else int(value)
 
-# --8<-- [start:domain]
     def process_result_value(self, value: Any, dialect: sa.Dialect) -> IPv4Address | None:
         return None if value is None else IPv4Address(value)
 
@@ -82,20 +86,18 @@ mapping.map(
     Device,
     sa.Table(
         "devices",
-# --8<-- [end:domain]
-
-
         mapping.metadata,
         sa.Column("id", sa.String, primary_key=True),
         sa.Column("address", IPv4Column, nullable=False),
-# --8<-- [start:ipv4-column]
         sa.Column("version", sa.Integer, nullable=False),
     ),
 )
+# --8<-- [end:ipv4-column]
 
 
 # -- a custom adapter ------------------------------------------------------------------------------
 
+# --8<-- [start:snapshot-store]
 type Tables = Mapping[type[AggregateRoot[Any]], Mapping[object, Any]]
 
 
@@ -113,12 +115,10 @@ class SnapshotStore(InMemoryStore):
 
     def publish(self, tables: Tables) -> None:
         """Write ``tables`` to the file, then make them the committed state (under the lock)."""
-# --8<-- [end:ipv4-column]
         try:
             data = pickle.dumps({kind: dict(rows) for kind, rows in tables.items()})
             partial = self.path.with_name(self.path.name + ".partial")
             partial.write_bytes(data)
-# --8<-- [start:snapshot-store]
             partial.replace(self.path)  # atomic: the file holds the old state or the new one
         except (OSError, pickle.PicklingError, TypeError, AttributeError) as error:
             msg = f"cannot write the snapshot {self.path}: {error}; nothing was saved"
@@ -126,6 +126,10 @@ class SnapshotStore(InMemoryStore):
         super().publish(tables)
 
 
+# --8<-- [end:snapshot-store]
+
+
+# --8<-- [start:snapshot-unit-of-work]
 class SnapshotUnitOfWork(InMemoryUnitOfWork):
     """The in-memory adapter, its committed state kept in a file across restarts."""
 
@@ -147,12 +151,11 @@ class SnapshotUnitOfWork(InMemoryUnitOfWork):
             if path is None:
                 msg = "SnapshotUnitOfWork.factory needs path=, the snapshot file"
                 raise TypeError(msg)
-# --8<-- [end:snapshot-store]
-
-
-# --8<-- [start:snapshot-unit-of-work]
             store = SnapshotStore(Path(path))
         return super().factory(shape, store=store, clock=clock, read_only=read_only, hooks=hooks)
+
+
+# --8<-- [end:snapshot-unit-of-work]
 
 
 # -- the custom type on both adapters, and the snapshot across a restart ---------------------------
@@ -176,9 +179,6 @@ async def look_up(new_uow: UnitOfWorkFactory[Network]) -> None:
         found = await uow.devices.find(inside, order_by="address")
         print(f"  in {subnet}, by address: {[(d.id, str(d.address)) for d in found]}")
         highest = await uow.devices.first(order_by=F("address").desc())
-# --8<-- [end:snapshot-unit-of-work]
-
-
         assert highest is not None
         print(f"  highest address: {highest.id} {highest.address!r}")
 
