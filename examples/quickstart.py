@@ -5,6 +5,17 @@ A pure domain (a dataclass aggregate that records an event), a unit-of-work shap
 composition root choosing the adapter. Run it with ``uv run python examples/quickstart.py``:
 it stores the products in a DuckDB file in a temporary directory. ``--memory`` runs the same
 application code on the in-memory adapter.
+With ``--memory`` it prints the same, but the last line is ``stored in memory``.
+
+It prints::
+
+    event: ProductRepriced 9.00
+    event: ProductRepriced 12.00
+    repriced 2 products
+    POT-01 Teapot      32.00 v1
+    TEA-02 Black tea   12.00 v2
+    TEA-01 Green tea    9.00 v2
+    stored in shop.duckdb on DuckDB
 """
 
 from __future__ import annotations

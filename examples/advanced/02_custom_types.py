@@ -11,6 +11,17 @@
 
 Run it with ``uv run python examples/advanced/02_custom_types.py``; ``--memory`` runs the same
 code on the in-memory adapter, which stores the domain values as they are.
+On memory it prints the same lines but the last, which reads what DuckDB's column holds.
+
+It prints::
+
+    price: 32.00 EUR, kind: POT
+    size from JSON: Dimensions(width_cm=18, height_cm=14, weight_g=Decimal('850.5'))
+    over 10: ['Teapot']
+    teas: ['Green tea']
+    without dimensions: 1
+    repriced to 29.90, version 2
+    emails as stored: ['pots@example.com', 'tea@example.com']
 """
 
 from __future__ import annotations

@@ -16,6 +16,41 @@ change to it (``OtherRequest``, once, so the output is the same every time); the
 commit raises ``ConcurrencyError`` and the bus runs the handler again, through the middleware,
 as attempt 2. The same application runs on the in-memory adapter and on a DuckDB file, and both
 print the same lines. Run it with ``uv run python examples/advanced/03_events.py``.
+
+It prints::
+
+    memory:
+    command PlaceOrder -> place_order (attempt 1)
+    event OrderPlaced -> count_orders (attempt 1)
+    event OrderPlaced -> notify_customer (attempt 1)
+    command PlaceOrder -> place_order (attempt 1)
+      r-1 was already handled: the stored result, 'order-1'
+    query OrdersPlaced -> orders_placed (attempt 1)
+    the repeat answered 'order-1'; orders placed: 1
+    command AddLine -> add_line (attempt 1)
+      add_line raised ConcurrencyError
+    command AddLine -> add_line (attempt 2)
+    event LineAdded -> notify_customer (attempt 1)
+    added a line: 3 items
+    order-1: 3 items, gift wrap True, version 3
+    outbox: ['ada: order-1 placed', 'ada: order-1 has 3 items']
+    timed 8 handler runs of 5 handlers
+    duckdb:
+    command PlaceOrder -> place_order (attempt 1)
+    event OrderPlaced -> count_orders (attempt 1)
+    event OrderPlaced -> notify_customer (attempt 1)
+    command PlaceOrder -> place_order (attempt 1)
+      r-1 was already handled: the stored result, 'order-1'
+    query OrdersPlaced -> orders_placed (attempt 1)
+    the repeat answered 'order-1'; orders placed: 1
+    command AddLine -> add_line (attempt 1)
+      add_line raised ConcurrencyError
+    command AddLine -> add_line (attempt 2)
+    event LineAdded -> notify_customer (attempt 1)
+    added a line: 3 items
+    order-1: 3 items, gift wrap True, version 3
+    outbox: ['ada: order-1 placed', 'ada: order-1 has 3 items']
+    timed 8 handler runs of 5 handlers
 """
 
 from __future__ import annotations

@@ -17,6 +17,27 @@
 
 Run it with ``uv run python examples/advanced/05_extensions.py``. Pickle runs code from the
 file it loads: a snapshot file must be as trusted as the application itself.
+``...`` stands for the rest of a long line, and for the number of contract tests that ran.
+
+It prints::
+
+    memory:
+      in 10.0.0.0/24, by address: [('router', '10.0.0.1'), ('printer', '10.0.0.9'), ...]
+      highest address: nas IPv4Address('192.168.1.5')
+    duckdb:
+      in 10.0.0.0/24, by address: [('router', '10.0.0.1'), ('printer', '10.0.0.9'), ...]
+      highest address: nas IPv4Address('192.168.1.5')
+      the printer's address as stored (DuckDB): 167772169
+    snapshot:
+      committed 4 devices and a move of the printer to network.pickle
+      after a restart: laptop 10.0.0.10 v1, nas 192.168.1.5 v1, printer 10.0.0.99 v2, ...
+    contract suites on SnapshotUnitOfWork:
+      TestSnapshotRepository: all passed
+      TestSnapshotUnitOfWork: all passed
+      test_a_new_factory_on_the_file_sees_what_was_committed: all passed
+      TestSnapshotHooks: all passed
+      ... passed
+    exit code: 0
 """
 
 from __future__ import annotations

@@ -1,6 +1,15 @@
 """Open DuckDB databases with Andamios: a file, ``:memory:``, settings, health and errors.
 
 Run it with ``uv run python examples/basic/01_connection.py``.
+The DuckDB version and the process ids vary, and long lines are cut (``...`` below).
+
+It prints::
+
+    file: shop.duckdb has 2 products (threads=2)
+    health: ok=True duckdb=...
+    memory: two connections see [1, 1] products
+    ConfigurationError: 'sqlite:///shop.db' is not a DuckDB URL; expected duckdb+async:///...
+    DatabaseLocked: held by PID ... (ours: ...)
 """
 
 from __future__ import annotations

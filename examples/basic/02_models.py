@@ -4,6 +4,19 @@ Everything here is standard-library Python; no adapter is involved. The one impo
 ``andamios.ports`` is the ``Timestamped`` mixin: two plain ``datetime | None`` fields that every
 adapter stamps when it stores the aggregate (the user never sets them).
 Run it with ``uv run python examples/basic/02_models.py``.
+
+It prints::
+
+    total: 41.00 EUR
+    version before it is stored: 0
+    value objects compare by value: True
+    entities compare by identity: True
+    pending events: ['OrderPlaced']
+    status: PLACED; stamps before it is stored: None
+    events are not part of the repr: True
+    uuid7 ids sort by creation time: True, version 7
+    an id knows when it was made: True
+    the aggregate protects its rules: a placed order cannot change
 """
 
 from __future__ import annotations

@@ -2,6 +2,16 @@
 
 Run it with ``uv run python examples/basic/03_crud.py`` (a DuckDB file in a temporary directory);
 ``--memory`` runs the same code on the in-memory adapter.
+Both print the same lines (the id is new on every run).
+
+It prints::
+
+    created Ada, version 1
+    read ada@example.com; same object on a second get: True
+    4 customers stored
+    updated: vip=True, version 2
+    deleted: Customer with id UUID('...') not found
+    3 customers left
 """
 
 from __future__ import annotations

@@ -1,6 +1,22 @@
 """Querying with specifications: filters, NULLs, ordering, limits, pages and streams.
 
-Run it with ``uv run python examples/basic/04_queries.py``.
+Run it with ``uv run python examples/basic/04_queries.py`` (``...`` stands for the rest
+of a long line).
+
+It prints::
+
+    under 10: ['Children of Dune', 'Dune']
+    sixties, not Herbert: ['Solaris', 'The Cyberiad']
+    title contains 'dune', any case: ['Dune', 'Children of Dune']
+    standalone (series is None): 3
+    series != 'Dune': ['Parable of the Sower']
+    by series, NULLs last: ['Dune', 'Dune', 'Earthseed', None, None, None]
+    newest: Parable of the Sower
+    authors Lem or Butler: 4
+    page 1: ['Kindred', 'Parable of the Sower', 'Dune', 'Children of Dune']
+    page 2: ['Solaris', 'The Cyberiad'] more: False
+    total price: 66.48
+    rejected: Book has no field 'isbn' (known fields: author, id, price, series, title, ...)
 """
 
 from __future__ import annotations

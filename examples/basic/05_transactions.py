@@ -1,6 +1,17 @@
 """Transactions: rollback by default, optimistic concurrency, retries and domain events.
 
-Run it with ``uv run python examples/basic/05_transactions.py``.
+Run it with ``uv run python examples/basic/05_transactions.py`` (``...`` stands for the rest
+of a long line).
+
+It prints::
+
+    after a block without commit: 100
+    rolled back: insufficient funds: 100 < 500
+    conflict: Account 'acc-1' was changed by another unit of work (loaded version 1, ...)
+    balance after the conflict: 90
+    after 20 concurrent withdrawals: 70
+    events: ['Withdrawn(5)']
+    reuse refused: InMemoryUnitOfWork[Bank] was already entered; a unit of work is used once ...
 """
 
 from __future__ import annotations

@@ -13,6 +13,17 @@
 
 Run it with ``uv run python examples/intermediate/03_relationships.py``; ``--memory`` runs the
 same code on the in-memory adapter.
+On memory it prints the same lines but the last, which looks at DuckDB's table.
+
+It prints::
+
+    stored: [1:TEA-01x2, 2:POT-01x1] to 1 Loop Rd, v1
+    loaded with its children: [1:TEA-01x2, 2:POT-01x1] to 1 Loop Rd, v1
+    a child changed: [1:TEA-01x3, 2:POT-01x1] to 1 Loop Rd, v2
+    lines replaced: [2:POT-01x1, 3:CUP-01x4] to 2 Fold St, v3
+    a concurrent change to a child: ConcurrencyError
+    orders after remove: 0
+    order lines left in the table: 0
 """
 
 from __future__ import annotations

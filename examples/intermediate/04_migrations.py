@@ -5,6 +5,20 @@ What ``andamios db`` does from the command line, done from Python with
 upgrade, change the mapping, let ``check`` find the difference, migrate again with the rows
 kept, watch DuckDB's limits handled (a table rebuild), and a failing migration rolled back.
 Run it with ``uv run python examples/intermediate/04_migrations.py`` (a temporary directory).
+Alembic's ``Generating .../versions/....py ...  done`` lines (temporary paths) are left out
+below, and ``...`` stands for the rest of a long line.
+
+It prints::
+
+    v1: the database is at ('v1',)
+    check against v2: + column products.stock INTEGER NOT NULL; + index ix_products_name ...
+    v2 upgrade: op.add_column('products', sa.Column('stock', sa.Integer(), server_default='0', ...
+    rows kept across the new column: [('POT-01', 0), ('TEA-01', 0)]
+    v3 upgrade: # DuckDB cannot alter column products.name in place: it has an index ...
+    rebuilt with 2 rows; check: ok
+    failed: Invalid Input Error: no colors today
+    rolled back: still at ('v3',), columns ['id', 'sku', 'name', 'price', 'stock']
+    downgraded to base: [('alembic_version',)]
 """
 
 from __future__ import annotations

@@ -8,6 +8,23 @@ temporary folder, makes its migrations as ``andamios db init`` and ``revision --
 do, runs ``pytest`` there and prints what it reported.
 
 Run: ``uv run python examples/intermediate/05_testing.py``
+
+It prints::
+
+    test_a_book_is_stored[memory] PASSED
+    test_a_book_is_stored[duckdb] PASSED
+    test_the_bus_lends_a_copy[memory] PASSED
+    test_the_bus_lends_a_copy[duckdb] PASSED
+    test_on_a_migrated_file[memory] PASSED
+    test_on_a_migrated_file[duckdb] PASSED
+    test_only_on_memory[memory] PASSED
+    test_the_container[memory] PASSED
+    test_the_container[duckdb] PASSED
+    test_a_factory_stores_through_any_adapter[memory] PASSED
+    test_a_factory_stores_through_any_adapter[duckdb] PASSED
+    test_without_andamios_fixtures_runs_once PASSED
+    12 passed
+    exit code: 0
 """
 
 from __future__ import annotations

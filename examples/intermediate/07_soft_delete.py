@@ -4,14 +4,25 @@
   instead of deleting the row; ``get``, ``find``, ``count``, ``exists`` and ``stream`` leave such
   aggregates out unless asked with ``include_deleted=True``; ``restore`` brings one back.
 - ``Timestamped`` (``created_at``/``updated_at``): stamped by the adapter from the unit of work's
-  clock (the ``Clock`` port), never by the application. A hand-set clock makes the times exact
-  here (tests can use ``andamios.testing.FakeClock``).
+  clock (the ``Clock`` port), never by the application. ``andamios.testing.FakeClock``, a clock
+  that stands still until it is advanced, makes the times exact here (it comes with the
+  ``testing`` extra, ``pip install 'andamios[testing]'``, as tests use it).
 - An email that must be unique among live customers only: DuckDB has no partial index
   (``... WHERE deleted_at IS NULL``), but a unique index on a generated column does the same.
 
 Run it with ``uv run python examples/intermediate/07_soft_delete.py``; ``--memory`` runs the
 same code on the in-memory adapter, which keeps the email unique among live customers too:
 the domain says so with ``Unique(live_only=True)``, and the mapping checks its table agrees.
+Both print the same lines.
+
+It prints::
+
+    created at 09:00, updated at 09:00
+    get after remove: NotFound
+    live customers: 1
+    with deleted: [('Ada', '10:00'), ('Bob', '-')]
+    a second live bob@example.com: DuplicateError
+    restored: deleted_at -, updated at 11:00, created at 09:00, v3
 """
 
 from __future__ import annotations
@@ -31,22 +42,7 @@ from andamios.adapters.sqlalchemy import Mapping, SqlAlchemyUnitOfWork
 from andamios.domain import AggregateRoot, F, Unique
 from andamios.ports import Repository, SoftDeletable, Timestamped, UnitOfWork, UnitOfWorkFactory
 from andamios.ports.errors import DuplicateError, NotFound
-
-
-# --8<-- [start:clock]
-class HandClock:
-    """A ``Clock``: anything with ``now()`` returning an aware UTC datetime."""
-
-    def __init__(self, start: datetime) -> None:
-        self.moment = start
-
-    def now(self) -> datetime:
-        return self.moment
-
-    def advance(self, delta: timedelta) -> None:
-        self.moment += delta
-
-    # --8<-- [end:clock]
+from andamios.testing import FakeClock
 
 
 # --8<-- [start:domain]
@@ -86,7 +82,7 @@ def hhmm(moment: datetime | None) -> str:
     return "-" if moment is None else moment.astimezone(UTC).strftime("%H:%M")
 
 
-async def main(new_uow: UnitOfWorkFactory[Crm], clock: HandClock) -> None:
+async def main(new_uow: UnitOfWorkFactory[Crm], clock: FakeClock) -> None:
     ada = Customer(email="ada@example.com", name="Ada")
     async with new_uow() as uow:
         await uow.customers.add(ada)
@@ -133,7 +129,9 @@ async def main(new_uow: UnitOfWorkFactory[Crm], clock: HandClock) -> None:
 
 
 async def run(memory: bool) -> None:
-    clock = HandClock(datetime(2026, 5, 4, 9, 0, tzinfo=UTC))
+    # --8<-- [start:clock]
+    clock = FakeClock(datetime(2026, 5, 4, 9, 0, tzinfo=UTC))  # stands still until advanced
+    # --8<-- [end:clock]
     if memory:
         await main(InMemoryUnitOfWork.factory(Crm, clock=clock), clock)
         return

@@ -4,6 +4,21 @@ A shop sells tea. Selling below the reorder level raises ``StockLow``; its handl
 reorder, which raises ``ReorderPlaced``; that one's handler notifies the supplier. Handlers are
 plain async functions that get a fresh unit of work, and never import a database. Run it with
 ``uv run python examples/intermediate/08_message_bus.py``.
+``...`` stands for what varies (event ids, times, the retry's delay) and the rest of a long
+line.
+
+It prints::
+
+    sold 4, 6 left
+    log: event handler update_dashboard failed on StockLow (the commit that raised it stands ...
+    low stock: TEA-01 has 2 left -> reorder of 20 placed
+    supplier notified: please send 20 TEA-01
+    sold 4, 2 left
+    stock of TEA-01: 2, outbox: 1
+    log: sell_product lost a concurrent update (attempt 1 of 3); retrying in ...
+    two concurrent sales: [0, 1] left
+    invalid: quantity Input should be greater than 0
+    refused: no handler is registered for ReturnProduct; register one with bus.register(...)
 """
 
 from __future__ import annotations

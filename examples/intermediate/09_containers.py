@@ -5,6 +5,20 @@ environment (``ANDAMIOS_ADAPTER``, ``ANDAMIOS_DATABASE__URL``, ...) and from cod
 database in ``init_resources()`` and closes it in ``shutdown_resources()``. The application code
 below never imports a database or the container. Run it with
 ``uv run python examples/intermediate/09_containers.py``.
+``...`` stands for the rest of a long line.
+
+It prints::
+
+    memory: TEA-01 4.50, POT-01 32.00 (InMemoryUnitOfWork[Catalogue]); database: None
+    two units of work, one store: 2 = 2
+    duckdb: TEA-01 4.50, POT-01 32.00 (SqlAlchemyUnitOfWork[Catalogue]); open: True
+    overridden: InMemoryUnitOfWork[Catalogue]
+    restored: SqlAlchemyUnitOfWork[Catalogue]
+    after shutdown, open: False
+    DatabaseError: the database is not started: 'await container.init_resources()' first ...
+    ConfigurationError: database.url (ANDAMIOS_DATABASE__URL) is not set: the duckdb adapter ...
+    ConfigurationError: invalid Andamios settings: adapter (ANDAMIOS_ADAPTER): Input should be ...
+    ConfigurationError: database.url (ANDAMIOS_DATABASE__URL): 'sqlite:///catalogue.db' is not ...
 """
 
 from __future__ import annotations

@@ -14,7 +14,11 @@
 
 The server is ``ANDAMIOS_TEST_POSTGRESQL_URL`` (default: the local one, trust auth); the example
 works in a schema of its own, dropped at the end. Without a server it prints why, skips it, and
-runs the rest. Run it with ``uv run python examples/intermediate/11_postgresql.py``; it prints::
+runs the rest. Run it with ``uv run python examples/intermediate/11_postgresql.py``. Its last
+line is ``postgresql: the same 7 lines`` with a server and ``postgresql: skipped, ...`` with the
+reason without one (``...`` below).
+
+It prints::
 
     memory:
       stored: POT-01 2, TEA-01 10, mug-01 6 in stock (v1)
@@ -25,7 +29,7 @@ runs the rest. Run it with ``uv run python examples/intermediate/11_postgresql.p
       a stale write: ConcurrencyError; TEA-01 holds order-4 only (v4)
       in stock: TEA-01 9, mug-01 6
     duckdb: the same 7 lines
-    postgresql: the same 7 lines
+    postgresql: ...
 """
 
 from __future__ import annotations

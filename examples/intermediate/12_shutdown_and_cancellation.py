@@ -8,6 +8,16 @@
 - A database belongs to the event loop that started it; used from another, it says so at once.
 
 Run it with ``uv run python examples/intermediate/12_shutdown_and_cancellation.py``.
+``...`` stands for the rest of a long line; the warning ``close()`` logs goes to stderr.
+
+It prints::
+
+    cancelled deposits: 60, told saved == stored balance: True
+    commit: DatabaseClosed, its transaction was rolled back and nothing of it was saved
+    after close: 0 worker threads
+    a new unit of work: DatabaseClosed ('is closed' in str(error)=True)
+    reopened: the balance is unchanged: True
+    another event loop: DatabaseError, a database, its pool and its connections belong to the ...
 """
 
 from __future__ import annotations

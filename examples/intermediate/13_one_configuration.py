@@ -6,6 +6,14 @@ database, because relative paths are taken from the ``pyproject.toml``'s folder.
 database is migrated, the container refuses to start and names the command to run.
 
 Run: ``uv run python examples/intermediate/13_one_configuration.py``
+Alembic's ``Generating ...`` line (a temporary path) is left out below.
+
+It prints::
+
+    before upgrade: SchemaNotMigrated, names the fix: True
+    the database: data/library.duckdb
+    memory_limit from pyproject.toml: 256MB
+    books: ['Domain-Driven Design']
 """
 
 from __future__ import annotations

@@ -12,6 +12,21 @@
 It needs the ``testing`` extra (``pip install 'andamios[testing]'``). Run it with
 ``uv run python examples/intermediate/14_factories.py``: the same code runs on the in-memory
 adapter and on an in-memory DuckDB database.
+
+It prints::
+
+    memory:
+      built SKU-0000, version 0, a UUIDv7 id: 7
+      created an order with 2 lines and 3 products, not committed
+      after a block without commit: 0 products, 0 orders
+      committed: 50 products, an order of [1:SKU-0002x1, 2:SKU-0003x5] v1
+      and its customer, from a sub-factory: True
+    duckdb:
+      built SKU-0000, version 0, a UUIDv7 id: 7
+      created an order with 2 lines and 3 products, not committed
+      after a block without commit: 0 products, 0 orders
+      committed: 50 products, an order of [1:SKU-0002x1, 2:SKU-0003x5] v1
+      and its customer, from a sub-factory: True
 """
 
 from __future__ import annotations

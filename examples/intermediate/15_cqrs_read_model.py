@@ -8,9 +8,16 @@ second query, ``SalesBySku``, reads the write side directly: a join of the order
 group. Neither handler imports a database; the composition root runs the same application on
 the in-memory adapter and on a DuckDB file, and both print the same lines.
 
-Run it with ``uv run python examples/intermediate/15_cqrs_read_model.py``. It prints, for
-``memory:`` and then for ``duckdb:``::
+Run it with ``uv run python examples/intermediate/15_cqrs_read_model.py``.
 
+It prints::
+
+    memory:
+    placed 5 orders for 3 customers
+    top customers: ada 3 orders 38.00, cy 1 orders 30.00
+    sales by sku: POT-01 5 in 3 orders, TEA-01 4 in 2 orders, CUP-01 2 in 1 orders
+    the view after a failed order: ada 3 orders 38.00 (unchanged)
+    duckdb:
     placed 5 orders for 3 customers
     top customers: ada 3 orders 38.00, cy 1 orders 30.00
     sales by sku: POT-01 5 in 3 orders, TEA-01 4 in 2 orders, CUP-01 2 in 1 orders
