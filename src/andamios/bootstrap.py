@@ -20,9 +20,9 @@ registered by plain functions that mypy checks against the bus::
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
-from andamios.application import MessageBus, RetryPolicy, Sleep
+from andamios.application import MessageBus, Middleware, RetryPolicy, Sleep
 from andamios.ports import UnitOfWork, UnitOfWorkFactory
 
 __all__ = ["Registration", "bootstrap"]
@@ -37,14 +37,16 @@ def bootstrap[U: UnitOfWork](
     *registrations: Registration[U],
     retry: RetryPolicy | None = None,
     sleep: Sleep = asyncio.sleep,
+    middleware: Iterable[Middleware] = (),
 ) -> MessageBus[U]:
     """A :class:`MessageBus` over ``new_uow`` with each registration function applied, in order.
 
     ``new_uow`` is any callable returning a fresh unit of work: ``container.uow`` (a provider),
     ``InMemoryUnitOfWork.factory(Shop)`` or ``SqlAlchemyUnitOfWork.factory(Shop, ...)``.
-    ``retry`` and ``sleep`` are passed to the bus (inject a no-op ``sleep`` in tests).
+    ``retry``, ``sleep`` and ``middleware`` are passed to the bus (inject a no-op ``sleep`` in
+    tests), as the container passes its ``middleware`` provider's.
     """
-    bus = MessageBus(new_uow, retry=retry, sleep=sleep)
+    bus = MessageBus(new_uow, retry=retry, sleep=sleep, middleware=middleware)
     for register in registrations:
         register(bus)
     return bus

@@ -323,8 +323,10 @@ class PersistenceContainer(containers.DeclarativeContainer):
     - ``metrics``: the one :class:`~andamios.observability.Metrics` of this container, told by
       every unit of work and the bus when ``observability.metrics`` is on.
 
-    Subclass it to add your own providers (``class Container(PersistenceContainer): ...``), and
-    override any provider in tests (``container.uow.override(...)``).
+    Extend it by nesting, not by subclassing: ``persistence = providers.Container(
+    PersistenceContainer, unit_of_work=Shop, mapping=mapping, handlers=...)`` in your own
+    container (a subclass that redefines ``handlers`` would leave ``bus`` bound to this class's
+    ``handlers``; ADR 0007). Override any provider in tests (``container.uow.override(...)``).
     """
 
     unit_of_work = providers.Dependency(instance_of=type)

@@ -23,8 +23,21 @@ __all__ = ["PYPROJECT_TABLE", "SETTING_KEYS", "Project", "find_pyproject"]
 PYPROJECT_TABLE = "[tool.andamios]"
 """The table of ``pyproject.toml`` that holds Andamios' settings."""
 
-SETTING_KEYS = ("adapter", "database", "mapping", "migrations", "schema_check", "unit_of_work")
-"""The keys ``[tool.andamios]`` may hold (``database`` is a table of its own)."""
+SETTING_KEYS = (
+    "adapter",
+    "database",
+    "mapping",
+    "migrations",
+    "observability",
+    "schema_check",
+    "unit_of_work",
+)
+"""The keys ``[tool.andamios]`` may hold (``database`` and ``observability`` are tables)."""
+
+_TABLES = {
+    "database": 'database.url = "duckdb+async:///app.duckdb"',
+    "observability": "observability.metrics = true",
+}
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -50,11 +63,11 @@ def _read_table(pyproject: Path) -> dict[str, Any]:
                 f"unknown setting {key!r} in {PYPROJECT_TABLE} of {pyproject}; known: "
                 f"{', '.join(SETTING_KEYS)}"
             )
-    if not isinstance(table.get("database", {}), dict):
-        raise ConfigurationError(
-            f"database in {PYPROJECT_TABLE} of {pyproject} must be a table "
-            '(database.url = "duckdb+async:///app.duckdb")'
-        )
+    for key, example in _TABLES.items():
+        if not isinstance(table.get(key, {}), dict):
+            raise ConfigurationError(
+                f"{key} in {PYPROJECT_TABLE} of {pyproject} must be a table ({example})"
+            )
     return table
 
 

@@ -324,9 +324,15 @@ def setting_sources(project: Project, given: Mapping[str, Any] | None = None) ->
     """Where each dotted setting that is set came from: ``keyword`` (``given``), its
     ``ANDAMIOS_*`` variable, or ``<pyproject> [tool.andamios]``; the others keep their default."""
     given_keys = set(_leaves(given or {}))
-    names = [name for name in AndamiosSettings.model_fields if name != "database"]
+    tables: dict[str, type[BaseModel]] = {
+        "database": DatabaseSettings,
+        "observability": ObservabilitySettings,
+    }
+    names = [name for name in AndamiosSettings.model_fields if name not in tables]
     names += [
-        f"database.{field.alias or name}" for name, field in DatabaseSettings.model_fields.items()
+        f"{table}.{field.alias or name}"
+        for table, model in tables.items()
+        for name, field in model.model_fields.items()
     ]
     table_keys = set(_leaves(project.table))
     sources: dict[str, str] = {}

@@ -131,8 +131,10 @@ def _setting_rows(values: Any) -> list[tuple[str, str]]:
     """Each setting as ``(dotted name, shown value)``, unset ones ``(not set)``."""
     dumped = values.model_dump()
     database = dumped.pop("database")
+    observability = dumped.pop("observability")
     rows = list(dumped.items())
     rows[1:1] = [(f"database.{name}", value) for name, value in database.items()]
+    rows += [(f"observability.{name}", value) for name, value in observability.items()]
     return [
         (name, "(not set)" if value is None else _shown_url(value) if "url" in name else str(value))
         for name, value in rows

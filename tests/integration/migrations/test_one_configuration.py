@@ -242,3 +242,35 @@ async def test_a_check_the_database_fails_is_an_andamios_error(project: Path) ->
         await _start()
     assert not isinstance(failed.value, SchemaNotMigrated)
     assert isinstance(failed.value.__cause__, sa.exc.SQLAlchemyError)
+
+
+def test_observability_settings_come_from_the_project_and_say_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.andamios]\nobservability.metrics = true\nobservability.slow_threshold = 0.5\n",
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ANDAMIOS_OBSERVABILITY__OPENTELEMETRY", "true")
+    settings, sources = load_project_settings()
+    assert (settings.observability.metrics, settings.observability.slow_threshold) == (True, 0.5)
+    assert settings.observability.opentelemetry is True
+    origin = f"{tmp_path / 'pyproject.toml'} [tool.andamios]"
+    assert sources["observability.metrics"] == sources["observability.slow_threshold"] == origin
+    assert sources["observability.opentelemetry"] == "ANDAMIOS_OBSERVABILITY__OPENTELEMETRY"
+    said = CliRunner().invoke(app, ["info"])
+    assert said.exit_code == 0, said.output
+    lines = {line.split()[0]: line for line in said.output.splitlines() if line.startswith("  ")}
+    assert lines["observability.metrics"].endswith(f"[from {origin}]")
+
+
+def test_observability_in_the_project_must_be_a_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.andamios]\nobservability = true\n", encoding="utf-8"
+    )
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigurationError, match=r"observability in \[tool.andamios\] of .* must "):
+        load_project_settings()

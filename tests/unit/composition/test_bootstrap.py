@@ -8,7 +8,7 @@ from uuid import UUID
 from tests.unit.composition._app import AddNote, CountNotes, Notebook, register_notes
 
 from andamios.adapters.memory import InMemoryUnitOfWork
-from andamios.application import MessageBus, RetryPolicy
+from andamios.application import HandlerCall, MessageBus, Next, RetryPolicy
 from andamios.bootstrap import bootstrap
 from andamios.containers import PersistenceContainer
 from andamios.domain import uuid7
@@ -61,3 +61,15 @@ async def test_builds_a_bus_over_a_containers_units_of_work() -> None:
     await bus.handle(AddNote(text="via the container"))
     async with container.uow() as uow:
         assert [note.text for note in await uow.notes.find()] == ["via the container"]
+
+
+async def test_middleware_wraps_every_handler_run_of_the_bus_it_builds() -> None:
+    seen: list[str] = []
+
+    async def named(call: HandlerCall, call_next: Next) -> object:
+        seen.append(f"{call.kind} {type(call.message).__name__} -> {call.handler}")
+        return await call_next()
+
+    bus = bootstrap(InMemoryUnitOfWork.factory(Notebook), register_notes, middleware=[named])
+    await bus.handle(AddNote(text="wrapped"))
+    assert seen == ["command AddNote -> add_note"]
