@@ -70,6 +70,7 @@ async def balance(new_uow: UnitOfWorkFactory[Bank]) -> int:
         return (await uow.accounts.get("alice")).balance
 
 
+# --8<-- [start:cancelled-deposits]
 async def cancelled_deposits(new_uow: UnitOfWorkFactory[Bank]) -> None:
     """Deposits cancelled at every moment: each caller knows whether its deposit was saved."""
     told_saved = 0
@@ -87,6 +88,10 @@ async def cancelled_deposits(new_uow: UnitOfWorkFactory[Bank]) -> None:
     print(f"cancelled deposits: 60, told saved == stored balance: {told_saved == stored}")
 
 
+# --8<-- [end:cancelled-deposits]
+
+
+# --8<-- [start:close-while-in-flight]
 async def close_while_in_flight(db: Database, new_uow: UnitOfWorkFactory[Bank]) -> None:
     """Close the database under a unit of work: it is rolled back and told so."""
     before = await balance(new_uow)
@@ -107,6 +112,9 @@ async def close_while_in_flight(db: Database, new_uow: UnitOfWorkFactory[Bank]) 
         print(f"a new unit of work: DatabaseClosed ({'is closed' in str(error)=})")
     await db.start()
     print(f"reopened: the balance is unchanged: {await balance(new_uow) == before}")
+
+
+# --8<-- [end:close-while-in-flight]
 
 
 def from_another_loop(new_uow: UnitOfWorkFactory[Bank]) -> None:
