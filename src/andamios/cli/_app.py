@@ -113,18 +113,20 @@ def info(ctx: typer.Context) -> None:
     with handled():
         resolved = settings(ctx)
     typer.secho("Settings (flags > ANDAMIOS_* > [tool.andamios] > defaults)", bold=True)
-    typer.echo(f"  {'project':<28}{resolved.root}")
-    typer.echo(f"  {'pyproject':<28}{resolved.pyproject or '(none found)'}")
+    rows = _setting_rows(resolved.settings)
+    width = max(len(name) for name, _ in rows) + 2
+    typer.echo(f"  {'project':<{width}}{resolved.root}")
+    typer.echo(f"  {'pyproject':<{width}}{resolved.pyproject or '(none found)'}")
     folder = resolved.migrations
     state = "" if (folder / "env.py").is_file() else " (not created: andamios db init)"
-    for name, value in _setting_rows(resolved.settings):
+    for name, value in rows:
         shown = value
         if name == "database.url" and resolved.database_url is not None:
             shown = _shown_url(resolved.database_url)
         elif name == "migrations":
             shown = f"{folder}{state}"
         source = resolved.sources.get(name, "default")
-        typer.echo(f"  {name:<28}{shown}  [from {source}]")
+        typer.echo(f"  {name:<{width}}{shown}  [from {source}]")
 
 
 def _setting_rows(values: Any) -> list[tuple[str, str]]:

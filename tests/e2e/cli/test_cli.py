@@ -360,8 +360,8 @@ def test_info_shows_versions_and_settings(project: Project, runner: CliRunner) -
     assert "Andamios 0.1.0" in shown
     for name in ("Python", "DuckDB", "SQLAlchemy", "Alembic", "duckdb-engine"):
         assert f"  {name}" in shown
-    assert f"{'pyproject':<28}{project.root / 'pyproject.toml'}" in shown
-    assert f"{'mapping':<28}flag.orm:mapping  [from --mapping]" in shown
+    assert f"{'pyproject':<30}{project.root / 'pyproject.toml'}" in shown
+    assert f"{'mapping':<30}flag.orm:mapping  [from --mapping]" in shown
     assert "(not created: andamios db init)  [from default]" in shown
     (project.root / "pyproject.toml").write_text("[tool.andamios]\nmapings = 1\n")
     wrong = run(runner, "info", code=2)

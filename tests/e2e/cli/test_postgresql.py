@@ -27,7 +27,7 @@ def test_the_migration_commands_run_on_postgresql(
     url, schema = database
     project.write_mapping(NOTES)
     info = run(runner, "info").stdout
-    assert f"{'database.schema':<28}{schema}  [from ANDAMIOS_DATABASE__SCHEMA]" in info
+    assert f"{'database.schema':<30}{schema}  [from ANDAMIOS_DATABASE__SCHEMA]" in info
     run(runner, "db", "init")
     run(runner, "db", "revision", "-m", "create notes", "--autogenerate", "--rev-id", "n1")
     upgraded = run(runner, "db", "upgrade")
