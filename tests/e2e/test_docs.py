@@ -113,7 +113,16 @@ def test_the_rules_find_every_kind_of_fence(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     found = fences(page)
-    assert [fence.hidden for fence in found] == [False, False, False, True, False, False, False]
+    assert [fence.hidden for fence in found] == [
+        False,
+        False,
+        False,
+        True,
+        False,
+        False,
+        False,
+        False,
+    ]
     assert found[2].not_executed == "a listing of the signature only"
     assert found[4].code == "y = 3\n"
     assert found[5].includes_only
