@@ -41,7 +41,7 @@ def _entry(relative: str, files: list[Path], summary_of: Path) -> str:
     for file in files:
         included = file.relative_to(ROOT).as_posix()
         lines += [
-            f'??? example "{file.relative_to(EXAMPLES).as_posix()}"',
+            f'??? example "`{file.relative_to(EXAMPLES).as_posix()}`"',
             "    ```python",
             f'    --8<-- "{included}"',
             "    ```",
