@@ -1,8 +1,8 @@
 """``scripts/attack.py``, every attack with tiny counts: each must find nothing.
 
-The long runs (100 kills, 1,000 units of work...) are the script's own defaults, run by hand; their
-figures are in docs/guides/reliability.md. Here the attacks run in this process, one event loop and one
-writers' fork server for all of them, on a DuckDB file and on PostgreSQL.
+The long runs (100 kills, 1,000 units of work...) are the script's own defaults, run by hand;
+their figures are in docs/guides/reliability.md. Here the attacks run in this process, one event
+loop and one writers' fork server for all of them, on a DuckDB file and on PostgreSQL.
 """
 
 from __future__ import annotations
