@@ -364,9 +364,10 @@ class Child:
     order_by: str | Sequence[str] = ()
 
 
-def _child_key_emitted(ddl: object, target: object, bind: object, **kw: Any) -> bool:
-    """Whether a child's foreign key is created: unless the dialect says it cannot serve one
-    (:data:`~andamios.adapters.sql_spi.CHILD_FOREIGN_KEYS`; DuckDB, ADR 0009)."""
+def _key_to_mapped_rows_emitted(ddl: object, target: object, bind: object, **kw: Any) -> bool:
+    """Whether a foreign key to a table of an aggregate is created (a child's to its root, one
+    aggregate's to another's): unless the dialect says it cannot update a row such a key
+    references (:data:`~andamios.adapters.sql_spi.CHILD_FOREIGN_KEYS`; DuckDB, ADR 0009)."""
     return emits_child_foreign_keys(kw.get("dialect"))
 
 
@@ -503,8 +504,30 @@ class Mapping:
         # Other adapters in this process (the in-memory one) build blank instances of the class;
         # they must carry SQLAlchemy's instrumentation state, or setting a field fails.
         register_blank_factory(cls, mapper.class_manager.new_instance)
-        self._aggregates[cls] = AggregateMapping(cls, table, version, mapper)
+        self._register(AggregateMapping(cls, table, version, mapper))
+
+    def _register(self, mapped: AggregateMapping) -> None:
+        """Record a mapped aggregate: its statements are built anew, its keys made conditional."""
+        self._aggregates[mapped.aggregate_type] = mapped
         self._statements.clear()
+        self._condition_keys_to_mapped_rows()
+
+    def _condition_keys_to_mapped_rows(self) -> None:
+        """Make every foreign key between this mapping's tables conditional DDL.
+
+        Andamios updates every row of an aggregate's tables (a version at least) and DuckDB
+        cannot update a row a foreign key references (ADR 0009): such a key, a child's to its
+        root or one aggregate's to another's, is created only where the dialect can serve it,
+        so a change to a referenced aggregate commits on every database, as in memory. Asked
+        again after each ``map``, whichever of two aggregates was mapped first. Migrations ask
+        the same condition (``adapters/migrations/_ddl.py``).
+        """
+        tables = {mapped.table for mapped in self._aggregates.values()}
+        tables |= {sa.inspect(kind).local_table for kind in self._children}
+        for table in tables:
+            for constraint in table.foreign_key_constraints:
+                if constraint.referred_table in tables:
+                    constraint.ddl_if(callable_=_key_to_mapped_rows_emitted)  # type: ignore[arg-type]
 
     def _map_children(
         self, cls: type, checked: list[tuple[str, tuple[Child, list[sa.ForeignKey]]]]
@@ -525,11 +548,6 @@ class Mapping:
                 }
                 mapper = self.registry.map_imperatively(kind, child.table, properties=hidden)
                 mapped.append(kind)
-                for fk in foreign_keys:
-                    constraint = fk.constraint
-                    if constraint is not None:  # pragma: no branch - set once in a table
-                        # Migrations ask the same condition (adapters/migrations/_ddl.py).
-                        constraint.ddl_if(callable_=_child_key_emitted)  # type: ignore[arg-type]
                 many = _holds_many(cls, key)
                 names = [child.order_by] if isinstance(child.order_by, str) else child.order_by
                 relationships[key] = relationship(
