@@ -1,8 +1,9 @@
 """A small library service: FastAPI over Andamios, wired by the container.
 
 ``domain.py`` is the aggregate and the unit-of-work shape (no FastAPI, no database);
-``adapters.py`` maps it onto a table; ``app.py`` builds the FastAPI application: the container,
-one unit of work per request, the routes and how domain errors become HTTP statuses.
+``adapters.py`` maps it onto a table; ``services.py`` is an application service that opens its
+own unit of work; ``app.py`` builds the FastAPI application: the container, one unit of work per
+request, the routes (one of them calls the service) and how domain errors become HTTP statuses.
 
 Run a scripted session on memory and on a DuckDB file (no server needed)::
 
