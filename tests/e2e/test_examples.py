@@ -61,6 +61,9 @@ def assert_prints_in_order(output: str, stated: list[str]) -> None:
         position = matches[0] + 1
 
 
+# What an example's docstring states is checked on its default run (stated_output). Listed here,
+# as substrings in order, only what that cannot say: the full text of lines the docstring
+# shortens with "...", and what the --memory run of an example printing per adapter must show.
 EXPECTED: dict[str, list[str]] = {
     "quickstart.py": [
         "event: ProductRepriced 9.00",
@@ -71,32 +74,21 @@ EXPECTED: dict[str, list[str]] = {
         "TEA-01 Green tea    9.00 v2",
         "stored in",
     ],
-    "intermediate/05_testing.py": [
-        "test_a_book_is_stored[memory] PASSED",
-        "test_a_book_is_stored[duckdb] PASSED",
-        "test_on_a_migrated_file[duckdb] PASSED",
-        "test_the_container[duckdb] PASSED",
-        "test_a_factory_stores_through_any_adapter[duckdb] PASSED",
-        "12 passed",
-        "exit code: 0",
+    "advanced/02_custom_types.py": [
+        "price: 32.00 EUR, kind: POT",
+        "size from JSON: Dimensions(width_cm=18, height_cm=14, weight_g=Decimal('850.5'))",
+        "over 10: ['Teapot']",
+        "teas: ['Green tea']",
+        "without dimensions: 1",
+        "repriced to 29.90, version 2",
     ],
-    "intermediate/13_one_configuration.py": [
-        "before upgrade: SchemaNotMigrated, names the fix: True",
-        "the database: data/library.duckdb",
-        "memory_limit from pyproject.toml: 256MB",
-        "books: ['Domain-Driven Design']",
-    ],
-    "intermediate/14_factories.py": [
-        "memory:",
-        "built SKU-0000, version 0, a UUIDv7 id: 7",
-        "created an order with 2 lines and 3 products, not committed",
-        "after a block without commit: 0 products, 0 orders",
-        "committed: 50 products, an order of [1:SKU-0002x1, 2:SKU-0003x5] v1",
-        "and its customer, from a sub-factory: True",
-        "duckdb:",
-        "built SKU-0000, version 0, a UUIDv7 id: 7",
-        "after a block without commit: 0 products, 0 orders",
-        "committed: 50 products, an order of [1:SKU-0002x1, 2:SKU-0003x5] v1",
+    "intermediate/03_relationships.py": [
+        "stored: [1:TEA-01x2, 2:POT-01x1] to 1 Loop Rd, v1",
+        "loaded with its children: [1:TEA-01x2, 2:POT-01x1] to 1 Loop Rd, v1",
+        "a child changed: [1:TEA-01x3, 2:POT-01x1] to 1 Loop Rd, v2",
+        "lines replaced: [2:POT-01x1, 3:CUP-01x4] to 2 Fold St, v3",
+        "a concurrent change to a child: ConcurrencyError",
+        "orders after remove: 0",
     ],
     "intermediate/12_shutdown_and_cancellation.py": [
         "cancelled deposits: 60, told saved == stored balance: True",
@@ -106,50 +98,6 @@ EXPECTED: dict[str, list[str]] = {
         "reopened: the balance is unchanged: True",
         "another event loop: DatabaseError, a database, its pool and its connections belong to "
         "the loop that started it",
-    ],
-    "advanced/01_performance.py": [
-        "memory:",
-        "duckdb:",
-        "  units of work: 203, committed: 52",
-        "  rolled back: 151, of which conflicts: 1",
-        "  bus: 201 handler runs, 1 retry",
-        "  operations: {'get': 202, 'find': 150, 'count': 150, 'add_many': 1}",
-        "  rows handed out or accepted: 3702",
-        "  find timed: p50 <= p99 <= max: True",
-        "  SQL statements measured: True",
-        "  slow log (threshold 0): True, finds among them: 150",
-        "  DuckDB worker jobs measured: True",
-        "  queue wait and loop lag measured: True",
-    ],
-    "advanced/02_custom_types.py": [
-        "price: 32.00 EUR, kind: POT",
-        "size from JSON: Dimensions(width_cm=18, height_cm=14, weight_g=Decimal('850.5'))",
-        "over 10: ['Teapot']",
-        "teas: ['Green tea']",
-        "without dimensions: 1",
-        "repriced to 29.90, version 2",
-    ],
-    "advanced/03_events.py": [
-        line
-        for adapter in ("memory:", "duckdb:")
-        for line in (
-            adapter,
-            "command PlaceOrder -> place_order (attempt 1)",
-            "event OrderPlaced -> count_orders (attempt 1)",
-            "event OrderPlaced -> notify_customer (attempt 1)",
-            "command PlaceOrder -> place_order (attempt 1)",
-            "  r-1 was already handled: the stored result, 'order-1'",
-            "query OrdersPlaced -> orders_placed (attempt 1)",
-            "the repeat answered 'order-1'; orders placed: 1",
-            "command AddLine -> add_line (attempt 1)",
-            "  add_line raised ConcurrencyError",
-            "command AddLine -> add_line (attempt 2)",
-            "event LineAdded -> notify_customer (attempt 1)",
-            "added a line: 3 items",
-            "order-1: 3 items, gift wrap True, version 3",
-            "outbox: ['ada: order-1 placed', 'ada: order-1 has 3 items']",
-            "timed 8 handler runs of 5 handlers",
-        )
     ],
     "advanced/04_middleware.py": [
         line
@@ -199,56 +147,6 @@ EXPECTED: dict[str, list[str]] = {
         " passed",
         "exit code: 0",
     ],
-    "basic/02_models.py": [
-        "total: 41.00 EUR",
-        "version before it is stored: 0",
-        "value objects compare by value: True",
-        "entities compare by identity: True",
-        "pending events: ['OrderPlaced']",
-        "status: PLACED; stamps before it is stored: None",
-        "uuid7 ids sort by creation time: True, version 7",
-        "the aggregate protects its rules: a placed order cannot change",
-    ],
-    "basic/03_crud.py": [
-        "created Ada, version 1",
-        "read ada@example.com; same object on a second get: True",
-        "4 customers stored",
-        "updated: vip=True, version 2",
-        "3 customers left",
-    ],
-    "basic/04_queries.py": [
-        "under 10: ['Children of Dune', 'Dune']",
-        "sixties, not Herbert: ['Solaris', 'The Cyberiad']",
-        "title contains 'dune', any case: ['Dune', 'Children of Dune']",
-        "standalone (series is None): 3",
-        "series != 'Dune': ['Parable of the Sower']",
-        "by series, NULLs last: ['Dune', 'Dune', 'Earthseed', None, None, None]",
-        "newest: Parable of the Sower",
-        "authors Lem or Butler: 4",
-        "page 1: ['Kindred', 'Parable of the Sower', 'Dune', 'Children of Dune']",
-        "page 2: ['Solaris', 'The Cyberiad'] more: False",
-        "total price: 66.48",
-        "rejected: Book has no field 'isbn'",
-    ],
-    "basic/05_transactions.py": [
-        "after a block without commit: 100",
-        "rolled back: insufficient funds: 100 < 500",
-        "conflict: Account 'acc-1' was changed by another unit of work",
-        "balance after the conflict: 90",
-        "after 20 concurrent withdrawals: 70",
-        "events: ['Withdrawn(5)']",
-        "reuse refused:",
-    ],
-    "intermediate/01_repositories.py": [
-        "uow.products is a Products: True, and uow.repository(Product) is it: True",
-        "get_by_batchref('batch-002'): LAMP v1, batches ['batch-002', 'batch-003']",
-        "get_by_batchref('batch-404'): None",
-        "arriving by 2026-03-01: ['LAMP']",
-        "in stock without an arrival date: ['SOFA']",
-        "without any batch: ['TABLE']",
-        "after allocating from batch-002: LAMP v2, 7 left in batch-002",
-        "overriding _find: MappingError: Overriding defines _find, which the Repository port",
-    ],
     "intermediate/02_complex_queries.py": [
         "orders with a TEA-01 line: ['ada', 'cy']",
         "orders without a POT-01 line: ['cy', 'dee', 'eve']",
@@ -260,38 +158,6 @@ EXPECTED: dict[str, list[str]] = {
         "page 4: dee TEA-02 Black tea, eve ZZZ-99 -",
         "arrow: 8 rows, columns ['customer', 'sku', 'name']",
         "polars: 5 customers",
-    ],
-    "intermediate/15_cqrs_read_model.py": [
-        line
-        for adapter in ("memory:", "duckdb:")
-        for line in (
-            adapter,
-            "placed 5 orders for 3 customers",
-            "top customers: ada 3 orders 38.00, cy 1 orders 30.00",
-            "sales by sku: POT-01 5 in 3 orders, TEA-01 4 in 2 orders, CUP-01 2 in 1 orders",
-            "the view after a failed order: ada 3 orders 38.00 (unchanged)",
-        )
-    ],
-    "intermediate/08_message_bus.py": [
-        "sold 4, 6 left",
-        "log: event handler update_dashboard failed on StockLow",
-        "low stock: TEA-01 has 2 left -> reorder of 20 placed",
-        "supplier notified: please send 20 TEA-01",
-        "sold 4, 2 left",
-        "stock of TEA-01: 2, outbox: 1",
-        "log: sell_product lost a concurrent update (attempt 1 of 3)",
-        "two concurrent sales: [0, 1] left",
-        "invalid: quantity Input should be greater than 0",
-        "refused: no handler is registered for ReturnProduct",
-    ],
-    "intermediate/06_bulk_operations.py": [
-        "added 2,000 products with add_many, versions [1]",
-        "same object from get(): True",
-        "cheapest tea: ['SKU-0000000', 'SKU-0001000', 'SKU-0000005']",
-        "tea products: 400",
-        "repriced 400 tea products, versions [2]",
-        "streamed tea products, total price",
-        "refused by DataError on field 'sku'",
     ],
     "intermediate/09_containers.py": [
         "memory: TEA-01 4.50, POT-01 32.00 (InMemoryUnitOfWork[Catalogue]); database: None",
@@ -306,33 +172,6 @@ EXPECTED: dict[str, list[str]] = {
         "be 'memory', 'duckdb' or 'postgresql', got 'postgres'",
         "ConfigurationError: database.url (ANDAMIOS_DATABASE__URL): 'sqlite:///catalogue.db' is "
         "not a DuckDB URL",
-    ],
-    "intermediate/03_relationships.py": [
-        "stored: [1:TEA-01x2, 2:POT-01x1] to 1 Loop Rd, v1",
-        "loaded with its children: [1:TEA-01x2, 2:POT-01x1] to 1 Loop Rd, v1",
-        "a child changed: [1:TEA-01x3, 2:POT-01x1] to 1 Loop Rd, v2",
-        "lines replaced: [2:POT-01x1, 3:CUP-01x4] to 2 Fold St, v3",
-        "a concurrent change to a child: ConcurrencyError",
-        "orders after remove: 0",
-    ],
-    "intermediate/10_allocations_in_place.py": [
-        "stored: SOFA v1: batch-1 20 free {}; batch-2 50 free {}",
-        "allocated order-1 to batch-1",
-        "reloaded: SOFA v2: batch-1 12 free {order-1}; batch-2 50 free {}",
-        "allocated order-2 to batch-2, order-3 to batch-1",
-        "reloaded: SOFA v3: batch-1 10 free {order-1, order-3}; batch-2 35 free {order-2}",
-        "deallocated order-1: SOFA v4: batch-1 18 free {order-3}; batch-2 35 free {order-2}",
-        "allocated and deallocated again: still v4",
-        "a concurrent allocation: ConcurrencyError",
-        "out of stock: no batch of SOFA has 99 free",
-        "reloaded: SOFA v5: batch-1 17 free {order-3, order-4}; batch-2 35 free {order-2}",
-    ],
-    "intermediate/07_soft_delete.py": [
-        "created at 09:00, updated at 09:00",
-        "get after remove: NotFound",
-        "live customers: 1",
-        "with deleted: [('Ada', '10:00'), ('Bob', '-')]",
-        "restored: deleted_at -, updated at 11:00, created at 09:00, v3",
     ],
     "intermediate/04_migrations.py": [
         "v1: the database is at ('v1',)",
