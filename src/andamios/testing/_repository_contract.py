@@ -154,6 +154,23 @@ class RepositoryContract:
             assert await uow.gadgets.count() == 6
             assert (await uow.gadgets.get(gadgets[0].id)).sku == "A-1"
 
+    async def test_a_stored_id_is_reported_where_a_sql_flush_reports_it(
+        self, new_uow: Factory
+    ) -> None:
+        # Not by add() (a SQL adapter sends no statement then), nor by a get of that id (the
+        # unit of work holds the new object); by the next statement, which the flush precedes.
+        gadgets = await seed(new_uow)
+        clash = Gadget(id=gadgets[0].id, sku="NEW", name="clash", price=Decimal(1))
+        async with new_uow() as uow:
+            await uow.gadgets.add(clash)
+            assert await uow.gadgets.get(clash.id) is clash
+            with pytest.raises(DuplicateError, match="already exists"):
+                await uow.gadgets.get_or_none(gadgets[1].id)
+            with pytest.raises(UnitOfWorkError, match="roll back first"):
+                await uow.gadgets.count()
+            await uow.rollback()
+            assert (await uow.gadgets.get(gadgets[0].id)).sku == "A-1"
+
     async def test_adding_the_same_object_twice_is_harmless(self, new_uow: Factory) -> None:
         gadget = Gadget(sku="S-1", name="same", price=Decimal(1))
         async with new_uow() as uow:

@@ -53,6 +53,12 @@ class InMemoryRepository[A: AggregateRoot[Any], ID](Repository[A, ID]):
         await _yield_to_other_tasks()
         self._workspace.add(aggregate, self._aggregate_type)
 
+    async def _add_many(self, aggregates: list[A]) -> None:
+        # A bulk insert is written at once (the SQL adapters' Arrow path): a stored id fails
+        # here, not at the next flush.
+        await super()._add_many(aggregates)
+        self._workspace.flush_added()
+
     async def _get(self, id: ID) -> A | None:
         if self._workspace.reads(self._aggregate_type, id):
             await self._workspace.reading()

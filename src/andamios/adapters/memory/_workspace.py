@@ -122,6 +122,8 @@ class Workspace:
         self._loaded: dict[Key, _Loaded] = {}
         self._added: dict[Key, AggregateRoot[Any]] = {}
         self._removed: set[Key] = set()
+        #: Added since the last flush: their ids are checked against the store at the next.
+        self._unflushed: list[Key] = []
         #: Whether this transaction holds a slot of the store's pool (:meth:`reading`).
         self._pooled = False
 
@@ -133,6 +135,7 @@ class Workspace:
         self._loaded.clear()
         self._added.clear()
         self._removed.clear()
+        self._unflushed.clear()
 
     # -- the pool -------------------------------------------------------------------------------
 
@@ -166,19 +169,26 @@ class Workspace:
         """The committed state this transaction reads, taken at its first read.
 
         DuckDB begins a transaction with its first statement, so it sees every commit made
-        before that one. An id added here that another unit of work committed first fails
-        then, as the INSERT flushed before that statement does (and every later read, until a
-        rollback).
+        before that one. Every read that sends a statement first flushes what was added: an
+        id already stored fails then, as the INSERT a SQL unit of work flushes before that
+        statement does (and every later read, until a rollback).
         """
         if self._snapshot is None:
-            tables = self._store.tables
-            for key in self._added:
-                kind, id = key
-                if key not in self._removed and id in tables.get(kind, {}):
-                    msg = f"{kind.__name__} with id {id!r} already exists"
-                    raise DuplicateError(msg)
-            self._snapshot = tables
+            self._snapshot = self._store.tables
+        self.flush_added()
         return self._snapshot
+
+    def flush_added(self) -> None:
+        """Refuse an id added since the last flush that is stored already (DuplicateError)."""
+        if not self._unflushed:
+            return
+        tables = self._store.tables
+        for key in self._unflushed:
+            kind, id = key
+            if key in self._added and key not in self._removed and id in tables.get(kind, {}):
+                msg = f"{kind.__name__} with id {id!r} already exists"
+                raise DuplicateError(msg)
+        self._unflushed.clear()
 
     # -- reads ----------------------------------------------------------------------------------
 
@@ -260,28 +270,20 @@ class Workspace:
 
     # -- writes ---------------------------------------------------------------------------------
 
-    def _peek(self) -> Tables:
-        """What an add checks its id against: the snapshot, or the latest state before one.
-
-        An add sends no statement to DuckDB, so it does not begin the snapshot.
-        """
-        return self._store.tables if self._snapshot is None else self._snapshot
-
     def add(self, aggregate: AggregateRoot[Any], kind: type[AggregateRoot[Any]]) -> None:
-        """Stage a new aggregate; an id this transaction already sees is a DuplicateError."""
+        """Stage a new aggregate; an id this transaction holds is a DuplicateError now, one only
+        stored is at the next flush (:meth:`flush_added`), as a SQL unit of work finds it."""
         key = (kind, aggregate.id)
         loaded = self._loaded.get(key)
         if self._added.get(key) is aggregate or (
             key not in self._removed and loaded is not None and loaded.aggregate is aggregate
         ):
             return  # held already; found without a read, which would take the snapshot
-        if key in self._added or (
-            key not in self._removed
-            and (key in self._loaded or aggregate.id in self._peek().get(kind, {}))
-        ):
+        if key in self._added or (key not in self._removed and key in self._loaded):
             msg = f"{kind.__name__} with id {aggregate.id!r} already exists"
             raise DuplicateError(msg)
         self._added[key] = aggregate
+        self._unflushed.append(key)
 
     def remove(self, aggregate: AggregateRoot[Any], kind: type[AggregateRoot[Any]]) -> bool:
         """Stage a removal; False if this transaction does not hold this very object."""
@@ -374,6 +376,7 @@ class Workspace:
         self._moment = self._clock.now()
         self._added.clear()
         self._removed.clear()
+        self._unflushed.clear()
         self.release()
 
     def _unique_keys(
