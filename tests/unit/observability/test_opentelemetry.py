@@ -145,8 +145,8 @@ async def test_a_failed_operation_and_a_failed_commit_are_errors(
     traced.clear()
     async with new_uow() as uow:
         with pytest.raises(DuplicateError):
-            await uow.gadgets.add(stored)
-    failed = traced.one("add Gadget")
+            await uow.gadgets.add_many([stored])  # a bulk insert fails at once
+    failed = traced.one("add_many Gadget")
     assert failed.status.status_code is StatusCode.ERROR
     assert (failed.attributes or {})["error.type"] == "andamios.ports.errors.DuplicateError"
     assert "db.response.returned_rows" not in (failed.attributes or {})

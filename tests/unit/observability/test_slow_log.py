@@ -44,7 +44,7 @@ async def test_a_zero_threshold_logs_every_operation_and_commit(
         async with new_uow() as uow:
             await uow.gadgets.count()
             with pytest.raises(DuplicateError):
-                await uow.gadgets.add(third)
+                await uow.gadgets.add_many([third])  # a bulk insert fails at once
     records = _slow(caplog)
     messages = [record.getMessage() for record in records]
     assert [m.split(":")[0] for m in messages] == [
@@ -52,7 +52,7 @@ async def test_a_zero_threshold_logs_every_operation_and_commit(
         "slow add of Gadget",
         "slow commit",
         "slow count of Gadget",
-        "slow add of Gadget",
+        "slow add_many of Gadget",
     ]
     assert messages[0].endswith(f" ms, 2 rows ({_SHAPE} on memory)")
     assert messages[1].endswith(f" ms, 1 row ({_SHAPE} on memory)")
