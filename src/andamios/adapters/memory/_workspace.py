@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -182,13 +182,16 @@ class Workspace:
         """Refuse an id added since the last flush that is stored already (DuplicateError)."""
         if not self._unflushed:
             return
-        tables = self._store.tables
-        for key in self._unflushed:
+        self._refuse_stored(self._unflushed, self._store.tables)
+        self._unflushed.clear()
+
+    def _refuse_stored(self, keys: Iterable[Key], tables: Tables) -> None:
+        """A DuplicateError for the first of these added keys that ``tables`` stores."""
+        for key in keys:
             kind, id = key
             if key in self._added and key not in self._removed and id in tables.get(kind, {}):
                 msg = f"{kind.__name__} with id {id!r} already exists"
                 raise DuplicateError(msg)
-        self._unflushed.clear()
 
     # -- reads ----------------------------------------------------------------------------------
 
@@ -351,11 +354,7 @@ class Workspace:
                 _checked_state(aggregate, state)
                 inserts.append((key, aggregate, state))
             _raise_stale(stale, len(deletes) + len(updates) + len(stale))
-            for key, _aggregate, _state in inserts:
-                kind, id = key
-                if id in current.get(kind, {}) and key not in self._removed:
-                    msg = f"{kind.__name__} with id {id!r} already exists"
-                    raise DuplicateError(msg)
+            self._refuse_stored(self._added, current)
             stamps = self._stamp(updates, inserts)
             tables = self._apply(current, deletes, updates, inserts)
             publish_keys = self._unique_keys(current, deletes, updates, inserts)
