@@ -91,6 +91,25 @@ class AuditContract:
         assert (again.created_at, again.updated_at, again.title) == (start, later, "one, done")
         assert (untouched.updated_at, untouched.version) == (start, 1)
 
+    async def test_a_query_stamps_what_it_writes_and_a_rollback_puts_it_back(
+        self, new_uow: Factory, clock: FakeClock
+    ) -> None:
+        ticket = Ticket(title="one")
+        await self._stored(new_uow, ticket)
+        start = clock.now()
+        later = clock.advance()
+        async with new_uow() as uow:
+            loaded = await uow.repository(Ticket).get(ticket.id)
+            fresh = Ticket(title="new")
+            loaded.done = True
+            await uow.repository(Ticket).add(fresh)
+            assert (loaded.updated_at, fresh.created_at) == (start, None)  # nothing written yet
+            await uow.repository(Ticket).count()
+            assert (loaded.created_at, loaded.updated_at) == (start, later)
+            assert (fresh.created_at, fresh.updated_at) == (later, later)
+            await uow.rollback()
+            assert (loaded.updated_at, fresh.created_at, fresh.updated_at) == (start, None, None)
+
     async def test_a_change_that_is_not_committed_keeps_the_old_stamps(
         self, new_uow: Factory, clock: FakeClock
     ) -> None:

@@ -234,6 +234,23 @@ class BulkContract:
         async with new_uow() as uow:
             assert await uow.repository(Shipment).count() == 0
 
+    async def test_a_value_that_does_not_fit_fails_the_next_query(self, new_uow: Factory) -> None:
+        shipment = _shipments(1)[0]
+        async with new_uow() as uow:
+            await uow.repository(Shipment).add(shipment)
+            await uow.commit()
+        async with new_uow() as uow:
+            loaded = await uow.repository(Shipment).get(shipment.id)
+            loaded.code = "far too long for it"
+            with pytest.raises(DataError, match="code"):
+                await uow.repository(Shipment).count()  # written first, as a SQL flush does
+            await uow.rollback()
+            await uow.repository(Shipment).add(
+                Shipment(code="also far too long", amount=Decimal(1))
+            )
+            with pytest.raises(DataError, match="code"):
+                await uow.repository(Shipment).find()
+
     async def test_a_changed_value_that_does_not_fit_fails_the_commit(
         self, new_uow: Factory
     ) -> None:

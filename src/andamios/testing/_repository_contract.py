@@ -158,14 +158,17 @@ class RepositoryContract:
         self, new_uow: Factory
     ) -> None:
         # Not by add() (a SQL adapter sends no statement then), nor by a get of that id (the
-        # unit of work holds the new object); by the next statement, which the flush precedes.
+        # unit of work holds the new object) or of another (a read by id does not flush: ADR
+        # 0021); by the next query, which the flush precedes.
         gadgets = await seed(new_uow)
         clash = Gadget(id=gadgets[0].id, sku="NEW", name="clash", price=Decimal(1))
         async with new_uow() as uow:
             await uow.gadgets.add(clash)
             assert await uow.gadgets.get(clash.id) is clash
+            assert (await uow.gadgets.get(gadgets[1].id)).sku == "B-2"
+            assert clash.version == 0  # nothing flushed
             with pytest.raises(DuplicateError, match="already exists"):
-                await uow.gadgets.get_or_none(gadgets[1].id)
+                await uow.gadgets.exists()
             with pytest.raises(UnitOfWorkError, match="roll back first"):
                 await uow.gadgets.count()
             await uow.rollback()

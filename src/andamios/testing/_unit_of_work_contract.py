@@ -112,6 +112,103 @@ class UnitOfWorkContract:
             await uow.commit()
             assert loaded.version == 2
 
+    # -- the flush before a query ---------------------------------------------------------------
+    # A SQL unit of work writes what changed before each query it sends (autoflush); every adapter
+    # does what that flush does, there: versions, errors, and what a rollback puts back.
+
+    async def test_a_query_writes_the_changes_first_and_versions_them_once(
+        self, new_uow: Factory
+    ) -> None:
+        gadgets = await seed(new_uow)
+        fresh = Gadget(sku="Q-1", name="fresh", price=Decimal(1))
+        async with new_uow() as uow:
+            anvil = await uow.gadgets.get(gadgets[0].id)
+            anvil.quantity = 50
+            await uow.gadgets.add(fresh)
+            assert (anvil.version, fresh.version) == (1, 0)  # nothing written yet
+            await uow.gadgets.get(gadgets[1].id)  # a read by id does not flush (ADR 0021)
+            assert (anvil.version, fresh.version) == (1, 0)
+            assert await uow.gadgets.count(F("quantity") == 50) == 1
+            assert (anvil.version, fresh.version) == (2, 1)
+            anvil.quantity = 3  # changed back after a write: still a change, still one version
+            await uow.gadgets.find()
+            assert anvil.version == 2
+            await uow.commit()
+            assert (anvil.version, fresh.version) == (2, 1)
+        async with new_uow() as uow:
+            stored = await uow.gadgets.get(gadgets[0].id)
+            assert (stored.quantity, stored.version) == (3, 2)
+
+    async def test_a_rollback_puts_back_the_versions_a_query_gave(self, new_uow: Factory) -> None:
+        gadgets = await seed(new_uow)
+        fresh = Gadget(sku="Q-2", name="fresh", price=Decimal(1))
+        async with new_uow() as uow:
+            anvil = await uow.gadgets.get(gadgets[0].id)
+            anvil.rename("Written")
+            await uow.gadgets.add(fresh)
+            await uow.gadgets.count()
+            assert (anvil.version, fresh.version) == (2, 1)
+            await uow.rollback()
+            assert (anvil.version, fresh.version) == (1, 0)
+            assert await uow.gadgets.get_or_none(fresh.id) is None
+            assert (await uow.gadgets.get(gadgets[0].id)).name == "Anvil"
+
+    async def test_a_stale_change_is_reported_by_the_next_query(self, new_uow: Factory) -> None:
+        gadgets = await seed(new_uow)
+        async with new_uow() as first:
+            mine = await first.gadgets.get(gadgets[0].id)
+            async with new_uow() as second:
+                (await second.gadgets.get(gadgets[0].id)).quantity = 42
+                await second.commit()
+            mine.quantity = 7
+            with pytest.raises(ConcurrencyError, match="by another unit of work"):
+                await first.gadgets.count()
+            assert mine.version == 1  # the failed flush versioned nothing
+            with pytest.raises(UnitOfWorkError, match="earlier statement"):
+                await first.commit()
+        async with new_uow() as uow:
+            assert (await uow.gadgets.get(gadgets[0].id)).quantity == 42
+
+    async def test_a_stale_removal_is_reported_by_the_next_query(self, new_uow: Factory) -> None:
+        gadgets = await seed(new_uow)
+        async with new_uow() as first:
+            doomed = await first.gadgets.get(gadgets[0].id)
+            async with new_uow() as second:
+                (await second.gadgets.get(gadgets[0].id)).quantity = 42
+                await second.commit()
+            await first.gadgets.remove(doomed)
+            with pytest.raises(ConcurrencyError):
+                await first.gadgets.find()
+        async with new_uow() as uow:
+            assert await uow.gadgets.count() == 6
+
+    async def test_a_removal_a_query_wrote_and_a_rollback_undid_leaves_it_readable(
+        self, new_uow: Factory
+    ) -> None:
+        gadgets = await seed(new_uow)
+        async with new_uow() as uow:
+            doomed = await uow.gadgets.get(gadgets[0].id)
+            await uow.gadgets.remove(doomed)
+            assert await uow.gadgets.count() == 5  # the removal is written
+            await uow.rollback()
+            assert (doomed.sku, doomed.version) == ("A-1", 1)  # forgotten, still readable
+            again = await uow.gadgets.get(gadgets[0].id)
+            assert again is not doomed
+            assert again.sku == "A-1"
+
+    async def test_a_failed_flush_versions_none_of_what_it_held(self, new_uow: Factory) -> None:
+        gadgets = await seed(new_uow)
+        async with new_uow() as uow:
+            anvil = await uow.gadgets.get(gadgets[0].id)
+            anvil.quantity = 9
+            clash = Gadget(id=gadgets[1].id, sku="X", name="clash", price=Decimal(1))
+            await uow.gadgets.add(clash)
+            with pytest.raises(DuplicateError):
+                await uow.gadgets.count()
+            assert (anvil.version, clash.version) == (1, 0)
+            await uow.rollback()
+            assert anvil.version == 1
+
     async def test_a_stale_version_raises_concurrency_error(self, new_uow: Factory) -> None:
         gadgets = await seed(new_uow)
         async with new_uow() as first:

@@ -234,6 +234,25 @@ async def test_a_duplicate_in_a_unique_column_is_a_duplicate_error_on_every_adap
     assert await _count(adapter) == 1
 
 
+async def test_a_unique_key_clash_is_reported_by_the_next_query(
+    adapter: UnitOfWorkFactory[Store],
+) -> None:
+    async with adapter() as uow:
+        await uow.items.add(item(code="same"))
+        await uow.commit()
+    async with adapter() as uow:  # with a key stored
+        await uow.items.add(item(code="same"))
+        with pytest.raises(DuplicateError, match="Item with code 'same' already exists"):
+            await uow.items.count()
+    async with adapter() as uow:  # with a key an earlier flush of this transaction wrote
+        await uow.items.add(item(code="new"))
+        assert await uow.items.count() == 2
+        await uow.items.add(item(code="new"))
+        with pytest.raises(DuplicateError, match="Item with code 'new' already exists"):
+            await uow.items.find()
+    assert await _count(adapter) == 1
+
+
 async def test_unique_keys_are_checked_as_duckdb_checks_them_at_each_statement(
     adapter: UnitOfWorkFactory[Store],
 ) -> None:

@@ -142,3 +142,24 @@ def test_a_key_to_a_table_no_aggregate_is_mapped_onto_is_created_everywhere() ->
         assert "FOREIGN KEY(name) REFERENCES countries (code)" in on_duckdb
     finally:
         mapping.clear()
+
+
+@pytest.mark.parametrize("kind", ["memory", "duckdb-memory", "duckdb-file", "postgresql"])
+async def test_a_referrer_and_what_it_references_removed_in_one_flush(
+    kind: str, mapping: Mapping, tmp_path: Path
+) -> None:
+    async with _factory(kind, mapping, tmp_path) as new_uow:
+        ada = Customer(name="Ada")
+        order = Order(customer_id=ada.id)
+        async with new_uow() as uow:
+            await uow.customers.add(ada)
+            await uow.orders.add(order)
+            await uow.commit()
+        async with new_uow() as uow:
+            held_order = await uow.orders.get(order.id)
+            held_customer = await uow.customers.get(ada.id)
+            await uow.customers.remove(held_customer)
+            await uow.orders.remove(held_order)
+            await uow.commit()
+        async with new_uow() as uow:
+            assert (await uow.customers.count(), await uow.orders.count()) == (0, 0)

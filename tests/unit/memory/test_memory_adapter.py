@@ -15,7 +15,7 @@ from andamios.adapters.memory._evaluate import evaluate, like_regex, sort_rows
 from andamios.adapters.memory._store import structural
 from andamios.domain import AggregateRoot, Entity, F, InvalidSpecification, Order, ValueObject
 from andamios.ports import Repository, UnitOfWork
-from andamios.ports.errors import DuplicateError, UnitOfWorkError
+from andamios.ports.errors import ConcurrencyError, DuplicateError, UnitOfWorkError
 from andamios.testing.models import ContractUnitOfWork, Gadget
 
 
@@ -186,6 +186,11 @@ async def test_a_removed_and_re_added_id_is_replaced_on_commit() -> None:
         await uow.gadgets.remove(await uow.gadgets.get(old.id))
         assert await uow.gadgets.get_or_none(old.id) is None
         new = Gadget(id=old.id, sku="NEW", name="new", price=Decimal(2))
+        with pytest.raises(DuplicateError, match="already exists in this unit of work"):
+            await uow.gadgets.add(new)  # as in SQL: the removed one is held until flushed
+        await uow.rollback()
+        await uow.gadgets.remove(await uow.gadgets.get(old.id))
+        assert await uow.gadgets.count() == 0  # the removal is written
         await uow.gadgets.add(new)
         assert await uow.gadgets.get(old.id) is new
         await uow.commit()
@@ -223,3 +228,26 @@ async def test_only_the_first_failure_is_remembered() -> None:
             await uow.commit()
     assert isinstance(caught.value.__cause__, DuplicateError)
     assert "already exists" in str(caught.value)
+
+
+async def test_a_commit_finding_a_flushed_row_changed_since_puts_the_versions_back() -> None:
+    # Memory takes no row locks (ADR 0021): a second unit of work may commit a row the first
+    # wrote at a flush; the first then fails at commit, with what its flushes gave undone.
+    new_uow = InMemoryUnitOfWork.factory(ContractUnitOfWork)
+    gadget = Gadget(sku="F", name="f", price=Decimal(1))
+    async with new_uow() as uow:
+        await uow.gadgets.add(gadget)
+        await uow.commit()
+    async with new_uow() as first:
+        mine = await first.gadgets.get(gadget.id)
+        mine.quantity = 1
+        assert await first.gadgets.count() == 1  # written
+        assert mine.version == 2
+        async with new_uow() as second:
+            (await second.gadgets.get(gadget.id)).quantity = 2
+            await second.commit()
+        with pytest.raises(ConcurrencyError, match="changed by another unit of work"):
+            await first.commit()
+        assert mine.version == 1
+    async with new_uow() as uow:
+        assert (await uow.gadgets.get(gadget.id)).quantity == 2

@@ -60,6 +60,10 @@ class UniqueIndex:
             self._keys[slot] = found
         return found
 
+    def guards(self, kind: type) -> bool:
+        """Whether ``kind`` has unique keys to check."""
+        return bool(_groups(storage_rules(kind)))
+
     def commit(
         self,
         kind: type[AggregateRoot[Any]],

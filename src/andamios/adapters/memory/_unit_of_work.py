@@ -57,7 +57,7 @@ class InMemoryRepository[A: AggregateRoot[Any], ID](Repository[A, ID]):
         # A bulk insert is written at once (the SQL adapters' Arrow path): a stored id fails
         # here, not at the next flush.
         await super()._add_many(aggregates)
-        self._workspace.flush_added()
+        self._workspace.flush()
 
     async def _get(self, id: ID) -> A | None:
         if self._workspace.reads(self._aggregate_type, id):
@@ -91,9 +91,11 @@ class InMemoryUnitOfWork(UnitOfWork):
 
     Transactions read a snapshot taken at their first read, as DuckDB's begins with its first
     statement (the snapshot rule, ``docs/adr/0002-ports-semantics.md``); nothing is visible to
-    other units of work before commit; commit checks every value against the storage rules
-    (``DataError``), every changed aggregate's version (``ConcurrencyError``), every new id and
-    unique key (``DuplicateError``), and then publishes all changes at once. Aggregates are
+    other units of work before commit. Before each query and at commit it flushes, as a SQL unit
+    of work does (``docs/adr/0021-one-flush-on-every-adapter.md``): it checks what changed since
+    the last flush against the storage rules (``DataError``), the versions of what it changes
+    (``ConcurrencyError``), new ids and unique keys (``DuplicateError``), and versions and stamps
+    what it wrote; commit then publishes all changes at once. Aggregates are
     deep-copied in and out of the store, so mutating an object never changes stored state.
     As a SQL unit of work holds a pooled connection, one holds a slot of its store's pool from
     its transaction's first read (or its commit's writes) to its commit or rollback, and waits
@@ -113,7 +115,7 @@ class InMemoryUnitOfWork(UnitOfWork):
         hooks: HookSet | Iterable[Hooks] = (),
     ) -> None:
         self._store = store if store is not None else InMemoryStore()
-        self._workspace = Workspace(self._store, clock)
+        self._workspace = Workspace(self._store, clock, autoflush=not read_only)
         super().__init__(observer=hook_set(hooks).observer(self.adapter_name))
         self._tracker.read_only = read_only
 
@@ -164,7 +166,7 @@ class InMemoryUnitOfWork(UnitOfWork):
         self._workspace.commit()
 
     async def _rollback(self) -> None:
-        self._workspace.begin()
+        self._workspace.rollback()
 
     def _holds_changes(self) -> bool:
         return self._workspace.holds_changes()

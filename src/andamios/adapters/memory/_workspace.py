@@ -1,24 +1,33 @@
-"""One in-memory transaction: identity map, staged changes, snapshot reads, atomic commit."""
+"""One in-memory transaction: identity map, flushed changes, snapshot reads, atomic commit.
+
+A SQL unit of work flushes before each statement it sends (autoflush): it writes what changed
+since its last flush, and the database checks it then. So the in-memory workspace flushes at
+each read that would send a statement (:meth:`Workspace.flush`): it checks what changed since
+its last flush as a database would (values, the versions of what it changes first, new ids,
+unique keys), raises the error a SQL flush raises at that point, and otherwise versions and
+stamps what it wrote, as the SQL adapters' flush ledger does. The commit flushes, checks again
+against what other units of work committed meanwhile, and publishes everything at once. A
+rollback puts back the versions and stamps its flushes gave, as the SQL adapters do.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from andamios.adapters.memory._evaluate import evaluate, sort_rows
+from andamios.adapters.memory._held import Held, Loaded, check_version
 from andamios.adapters.memory._store import (
     InMemoryStore,
     StoredRow,
     Tables,
     capture_state,
     copy_value,
-    live_state,
-    structural,
 )
 from andamios.domain import AggregateRoot, Order, Spec
-from andamios.ports.errors import ConcurrencyError, DuplicateError
+from andamios.ports.errors import ConcurrencyError, DuplicateError, PersistenceError
 from andamios.ports.spi import (
     Clock,
     SystemClock,
@@ -27,33 +36,11 @@ from andamios.ports.spi import (
     new_blank,
     resolve_path,
     stored_state,
-    version_written,
 )
 
 __all__ = ["Workspace", "read_field"]
 
 type Key = tuple[type[AggregateRoot[Any]], object]
-
-
-@dataclass(slots=True)
-class _Loaded:
-    aggregate: AggregateRoot[Any]
-    version: int
-    state: dict[str, object]
-    # structural(state), computed once per stored state (commits compare with it).
-    _compared: object = None
-
-    def changed(self) -> bool:
-        """Whether the aggregate differs from its stored state (compared, nothing copied)."""
-        if self._compared is None:
-            self._compared = structural(self.state)
-        return structural(live_state(self.aggregate)) != self._compared
-
-    def stored(self, state: dict[str, object]) -> None:
-        """The aggregate's state was committed: one version more."""
-        self.version += 1
-        self.state = state
-        self._compared = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +78,12 @@ def _checked_state(aggregate: AggregateRoot[Any], state: dict[str, object]) -> N
     stored_state(type(aggregate), state)
 
 
-def _check_version(aggregate: AggregateRoot[Any], loaded: int) -> None:
-    """The version belongs to Andamios: a domain that writes it is told so, in every adapter."""
-    if aggregate.version != loaded:
-        raise version_written(aggregate, loaded)
+def _stamped(aggregate: AggregateRoot[Any], *, new: bool) -> list[str]:
+    """The audit fields a flush stamps: ``created`` and ``updated`` of a new aggregate, the
+    ``updated`` of a changed one."""
+    audit = audit_fields(type(aggregate))
+    names = (audit.created, audit.updated) if new else (audit.updated,)
+    return [name for name in names if name is not None]
 
 
 def _raise_stale(stale: list[str], changed: int) -> None:
@@ -109,21 +98,44 @@ def _raise_stale(stale: list[str], changed: int) -> None:
         raise ConcurrencyError(msg)
 
 
+type _Update = tuple[Key, Loaded, dict[str, object]]
+type _Insert = tuple[Key, AggregateRoot[Any], dict[str, object]]
+
+
+class _Commit(NamedTuple):
+    """What a checked commit publishes, and what it keeps of it once published."""
+
+    tables: Tables
+    deletes: list[Key]
+    updates: list[_Update]
+    inserts: list[_Insert]
+    keep_keys: list[Callable[[], None]]
+
+
 class Workspace:
     """What one unit of work sees and has changed since its transaction began."""
 
-    def __init__(self, store: InMemoryStore, clock: Clock | None = None) -> None:
+    def __init__(
+        self, store: InMemoryStore, clock: Clock | None = None, *, autoflush: bool = True
+    ) -> None:
         self._store = store
+        #: Whether a read flushes first (a read-only unit of work's does not, as in SQL).
+        self._autoflush = autoflush
         self._clock: Clock = clock if clock is not None else SystemClock()
         #: When the current transaction began: the time every audit stamp of it gets.
         self._moment = self._clock.now()
         #: The committed state this transaction reads: taken at its first read (:meth:`_tables`).
         self._snapshot: Tables | None = None
-        self._loaded: dict[Key, _Loaded] = {}
+        self._loaded: dict[Key, Loaded] = {}
         self._added: dict[Key, AggregateRoot[Any]] = {}
+        #: The added aggregates a flush wrote, and what it wrote of each.
+        self._inserted: dict[Key, Held] = {}
         self._removed: set[Key] = set()
-        #: Added since the last flush: their ids are checked against the store at the next.
+        #: The loaded aggregates a flush of this transaction wrote.
+        self._written: set[Key] = set()
+        #: Added, or removed, since the last flush: the next one writes them.
         self._unflushed: list[Key] = []
+        self._unflushed_removed: list[Key] = []
         #: Whether this transaction holds a slot of the store's pool (:meth:`reading`).
         self._pooled = False
 
@@ -134,8 +146,40 @@ class Workspace:
         self._moment = self._clock.now()
         self._loaded.clear()
         self._added.clear()
+        self._inserted.clear()
+        self._written.clear()
         self._removed.clear()
         self._unflushed.clear()
+        self._unflushed_removed.clear()
+
+    def rollback(self) -> None:
+        """Forget staged changes, and put back the versions and audit stamps flushes gave.
+
+        As a SQL session, which forgets every aggregate it holds when it rolls a transaction
+        back, and has none to roll back if nothing was read, staged or changed since the last
+        commit: then it keeps holding what it loaded before.
+        """
+        began = (
+            self._snapshot is not None
+            or self._added
+            or self._removed
+            or any(loaded.dirty() for loaded in self._loaded.values())
+        )
+        self._undo_flushes()
+        if began:
+            self.begin()
+        else:
+            self.release()
+            self._moment = self._clock.now()
+
+    def _undo_flushes(self) -> None:
+        """Put back the versions and audit stamps this transaction's flushes gave: its writes
+        are lost (a rollback, or a failed flush or commit, which ends a SQL transaction)."""
+        for loaded in self._loaded.values():
+            loaded.undo()
+        for held in self._inserted.values():
+            object.__setattr__(held.aggregate, "version", 0)
+            held.unstamp()
 
     # -- the pool -------------------------------------------------------------------------------
 
@@ -165,25 +209,119 @@ class Workspace:
             self._pooled = False
             self._store.pool.release()
 
-    def _tables(self) -> Tables:
+    def _snapshot_tables(self) -> Tables:
         """The committed state this transaction reads, taken at its first read.
 
         DuckDB begins a transaction with its first statement, so it sees every commit made
-        before that one. Every read that sends a statement first flushes what was added: an
-        id already stored fails then, as the INSERT a SQL unit of work flushes before that
-        statement does (and every later read, until a rollback).
+        before that one.
         """
         if self._snapshot is None:
             self._snapshot = self._store.tables
-        self.flush_added()
         return self._snapshot
 
-    def flush_added(self) -> None:
-        """Refuse an id added since the last flush that is stored already (DuplicateError)."""
-        if not self._unflushed:
-            return
-        self._refuse_stored(self._unflushed, self._store.tables)
+    def _tables(self) -> Tables:
+        """:meth:`_snapshot_tables`, for a query: flushed first (:meth:`flush`), as a SQL unit
+        of work flushes before each query it sends. A read by id does not flush (ADR 0021)."""
+        if self._autoflush:
+            self.flush()
+        return self._snapshot_tables()
+
+    def flush(self) -> None:
+        """Write what changed since the last flush, as a SQL flush does, or raise and write none.
+
+        A failed flush ends the transaction, as in SQL: what earlier flushes wrote is lost too,
+        and the versions and stamps they gave are put back.
+
+        Checked against the store as it is now (a database checks a statement against what is
+        committed, not against the transaction's snapshot): a value the storage rules refuse
+        (``DataError``), an aggregate changed first in this transaction, or removed, that
+        another unit of work changed or removed since it was loaded (``ConcurrencyError``), an
+        added id already stored or a unique key already held (``DuplicateError``). Then the
+        aggregates it writes first get their next version and their audit stamps.
+        """
+        try:
+            self._flush()
+        except PersistenceError:
+            self._undo_flushes()
+            raise
+
+    def _flush(self) -> None:
+        current = self._store.tables
+        stale: list[str] = []
+        removals: list[Key] = []
+        for key in self._unflushed_removed:
+            self._sort(current, key, key, stale, removals)
+        rewrites: list[tuple[Key, Held, dict[str, object]]] = []
+        for key, loaded in self._loaded.items():
+            if loaded.dirty() and key not in self._removed:
+                check_version(loaded.aggregate, loaded.expected)
+                item = (key, loaded, self._written_state(loaded.aggregate, new=False))
+                if loaded.written:
+                    rewrites.append(item)
+                else:
+                    self._sort(current, key, item, stale, rewrites)
+        for key, held in self._inserted.items():
+            if held.dirty():
+                rewrites.append((key, held, self._written_state(held.aggregate, new=False)))
+        inserts = [
+            (key, self._added[key], self._written_state(self._added[key], new=True))
+            for key in self._unflushed
+            if key in self._added
+        ]
+        _raise_stale(stale, len(removals) + len(rewrites) + len(stale))
+        self._refuse_stored(self._unflushed, current)
+        self._check_unique(current, rewrites, inserts)
+        audit_moment = self._moment
+        for key, held, state in rewrites:
+            held.stamp(_stamped(held.aggregate, new=False), audit_moment)
+            if isinstance(held, Loaded):
+                held.write(state)
+                self._written.add(key)
+            else:
+                held.settle(state)
+        for key, aggregate, state in inserts:
+            held = Held(aggregate, state)
+            held.stamp(_stamped(aggregate, new=True), audit_moment)
+            object.__setattr__(aggregate, "version", 1)
+            held.settle(state)
+            self._inserted[key] = held
         self._unflushed.clear()
+        self._unflushed_removed.clear()
+
+    def _written_state(self, aggregate: AggregateRoot[Any], *, new: bool) -> dict[str, object]:
+        """What a flush writes of ``aggregate``: its fields, stamped, checked (DataError)."""
+        state = capture_state(aggregate)
+        for name in _stamped(aggregate, new=new):
+            state[name] = self._moment
+        _checked_state(aggregate, state)
+        return state
+
+    def _check_unique(
+        self,
+        current: Tables,
+        changes: list[tuple[Key, Held, dict[str, object]]],
+        inserts: list[_Insert],
+    ) -> None:
+        """The unique keys of what this flush writes, against the store and this transaction."""
+        flushed = {key: state for key, _, state in (*changes, *inserts)}
+        kinds = {kind for kind, _ in flushed if self._store.unique.guards(kind)}
+        for kind in kinds:
+            held = [
+                (key, each.basis)
+                for key, each in (
+                    *((key, self._loaded[key]) for key in self._written),
+                    *self._inserted.items(),
+                )
+                if key[0] is kind and key not in self._removed
+            ]
+            written = dict(held) | {key: state for key, state in flushed.items() if key[0] is kind}
+            removed = [id for k, id in self._removed if k is kind]
+            self._store.unique.commit(
+                kind,
+                current.get(kind, {}),
+                ((id, state) for (_, id), state in written.items()),
+                removed,
+            )
 
     def _refuse_stored(self, keys: Iterable[Key], tables: Tables) -> None:
         """A DuplicateError for the first of these added keys that ``tables`` stores."""
@@ -201,7 +339,7 @@ class Workspace:
             object.__setattr__(aggregate, name, copy_value(value))
         object.__setattr__(aggregate, "version", row.version)
         # Stored states are private and never mutated, so the loaded state may share them.
-        self._loaded[(kind, id)] = _Loaded(aggregate, row.version, dict(row.state))
+        self._loaded[(kind, id)] = Loaded(aggregate, row.version, dict(row.state))
         return aggregate
 
     def get(self, kind: type[AggregateRoot[Any]], id: object) -> Any:
@@ -214,7 +352,7 @@ class Workspace:
         loaded = self._loaded.get(key)
         if loaded is not None:
             return loaded.aggregate
-        row = self._tables().get(kind, {}).get(id)
+        row = self._snapshot_tables().get(kind, {}).get(id)
         return None if row is None else self._materialize(kind, id, row)
 
     def _candidates(self, kind: type[AggregateRoot[Any]]) -> list[_Candidate]:
@@ -275,15 +413,21 @@ class Workspace:
 
     def add(self, aggregate: AggregateRoot[Any], kind: type[AggregateRoot[Any]]) -> None:
         """Stage a new aggregate; an id this transaction holds is a DuplicateError now, one only
-        stored is at the next flush (:meth:`flush_added`), as a SQL unit of work finds it."""
+        stored is at the next flush (:meth:`flush`), as a SQL unit of work finds it."""
         key = (kind, aggregate.id)
         loaded = self._loaded.get(key)
         if self._added.get(key) is aggregate or (
             key not in self._removed and loaded is not None and loaded.aggregate is aggregate
         ):
             return  # held already; found without a read, which would take the snapshot
-        if key in self._added or (key not in self._removed and key in self._loaded):
-            msg = f"{kind.__name__} with id {aggregate.id!r} already exists"
+        if key in self._added:
+            msg = f"{kind.__name__} with id {aggregate.id!r} was already added in this unit of work"
+            raise DuplicateError(msg)
+        if loaded is not None and key in self._unflushed_removed and loaded.aggregate is aggregate:
+            self.flush()  # the removal is written first, then the object added anew, as in SQL
+        # Another object is refused while the removed one is held, until the removal is flushed.
+        elif loaded is not None and (key not in self._removed or key in self._unflushed_removed):
+            msg = f"{kind.__name__} with id {aggregate.id!r} already exists in this unit of work"
             raise DuplicateError(msg)
         self._added[key] = aggregate
         self._unflushed.append(key)
@@ -293,11 +437,13 @@ class Workspace:
         key = (kind, aggregate.id)
         if self._added.get(key) is aggregate:
             del self._added[key]
+            self._inserted.pop(key, None)
             return True
         loaded = self._loaded.get(key)
         if loaded is None or loaded.aggregate is not aggregate or key in self._removed:
             return False
         self._removed.add(key)
+        self._unflushed_removed.append(key)
         return True
 
     def mark_deleted(
@@ -325,65 +471,64 @@ class Workspace:
     # -- commit ---------------------------------------------------------------------------------
 
     def holds_changes(self) -> bool:
-        """Whether a loaded aggregate differs from what was stored (read-only units of work
-        refuse adds and removes before they get here)."""
-        return any(loaded.changed() for loaded in self._loaded.values())
+        """Whether a loaded aggregate was written or differs from what was stored (read-only
+        units of work refuse adds and removes before they get here)."""
+        return any(loaded.written or loaded.dirty() for loaded in self._loaded.values())
 
     def commit(self) -> None:
-        """Check every value, version and new id, then publish every change at once, or nothing."""
+        """Flush, check every version and new id against what is committed now (another unit of
+        work may have committed since the flush), then publish every change at once, or none."""
         with self._store.lock:
-            current = self._store.tables
-            stale: list[str] = []
-            deletes: list[Key] = []
-            for key in self._removed:
-                self._sort(current, key, key, stale, deletes)
-            updates: list[tuple[Key, _Loaded, dict[str, object]]] = []
-            for key, loaded in self._loaded.items():
-                if key in self._removed:
-                    continue
-                _check_version(loaded.aggregate, loaded.version)
-                # Compared as it is, copied only if changed: a unit of work that read 10,000
-                # aggregates and changed 10 copies 10.
-                if loaded.changed():
-                    state = capture_state(loaded.aggregate)
-                    _checked_state(loaded.aggregate, state)
-                    self._sort(current, key, (key, loaded, state), stale, updates)
-            inserts: list[tuple[Key, AggregateRoot[Any], dict[str, object]]] = []
-            for key, aggregate in self._added.items():
-                state = capture_state(aggregate)
-                _checked_state(aggregate, state)
-                inserts.append((key, aggregate, state))
-            _raise_stale(stale, len(deletes) + len(updates) + len(stale))
-            self._refuse_stored(self._added, current)
-            stamps = self._stamp(updates, inserts)
-            tables = self._apply(current, deletes, updates, inserts)
-            publish_keys = self._unique_keys(current, deletes, updates, inserts)
-            self._store.publish(tables)
-            for keep in publish_keys:
+            self.flush()
+            try:
+                done = self._checked_commit()
+            except PersistenceError:
+                self._undo_flushes()
+                raise
+            self._store.publish(done.tables)
+            for keep in done.keep_keys:
                 keep()
-        for key in deletes:
+        for key in done.deletes:
             del self._loaded[key]
-        for _key, loaded, state in updates:
-            loaded.stored(state)
-            object.__setattr__(loaded.aggregate, "version", loaded.version)
-        for key, aggregate, state in inserts:
-            object.__setattr__(aggregate, "version", 1)
-            self._loaded[key] = _Loaded(aggregate, 1, state)
-        for aggregate, name, moment in stamps:
-            object.__setattr__(aggregate, name, moment)
+        for _key, loaded, _state in done.updates:
+            loaded.stored()
+        for key, aggregate, state in done.inserts:
+            self._loaded[key] = Loaded(aggregate, 1, state)
         self._snapshot = None
         self._moment = self._clock.now()
         self._added.clear()
+        self._inserted.clear()
+        self._written.clear()
         self._removed.clear()
         self._unflushed.clear()
+        self._unflushed_removed.clear()
         self.release()
+
+    def _checked_commit(self) -> _Commit:
+        """What a commit publishes; raises, changing nothing, if another unit of work changed,
+        removed or added the same since this transaction flushed it."""
+        current = self._store.tables
+        stale: list[str] = []
+        deletes: list[Key] = []
+        for key in self._removed:
+            self._sort(current, key, key, stale, deletes)
+        updates: list[_Update] = []
+        for key, loaded in self._loaded.items():
+            if loaded.written and key not in self._removed:
+                self._sort(current, key, (key, loaded, loaded.basis), stale, updates)
+        inserts = [(key, held.aggregate, held.basis) for key, held in self._inserted.items()]
+        _raise_stale(stale, len(deletes) + len(updates) + len(stale))
+        self._refuse_stored(self._inserted, current)
+        tables = self._apply(current, deletes, updates, inserts)
+        keep_keys = self._unique_keys(current, deletes, updates, inserts)
+        return _Commit(tables, deletes, updates, inserts, keep_keys)
 
     def _unique_keys(
         self,
         current: Tables,
         deletes: list[Key],
-        updates: list[tuple[Key, _Loaded, dict[str, object]]],
-        inserts: list[tuple[Key, AggregateRoot[Any], dict[str, object]]],
+        updates: list[_Update],
+        inserts: list[_Insert],
     ) -> list[Callable[[], None]]:
         """Check the unique keys this commit writes (DuplicateError); what keeps the index."""
         written: dict[type[AggregateRoot[Any]], list[tuple[object, dict[str, object]]]] = {}
@@ -398,24 +543,6 @@ class Workspace:
             )
             for kind in written.keys() | removed.keys()
         ]
-
-    def _stamp(
-        self,
-        updates: list[tuple[Key, _Loaded, dict[str, object]]],
-        inserts: list[tuple[Key, AggregateRoot[Any], dict[str, object]]],
-    ) -> list[tuple[AggregateRoot[Any], str, object]]:
-        """Write the audit timestamps into the states to store; what to set on the aggregates."""
-        stamps: list[tuple[AggregateRoot[Any], str, object]] = []
-        changed = [(loaded.aggregate, state, False) for _, loaded, state in updates]
-        changed += [(aggregate, state, True) for _, aggregate, state in inserts]
-        for aggregate, state, new in changed:
-            audit = audit_fields(type(aggregate))
-            candidates = (audit.created, audit.updated) if new else (audit.updated,)
-            names = [name for name in candidates if name is not None]
-            for name in names:
-                state[name] = self._moment
-                stamps.append((aggregate, name, self._moment))
-        return stamps
 
     def _sort[T](
         self, current: Tables, key: Key, item: T, stale: list[str], fresh: list[T]
@@ -438,8 +565,8 @@ class Workspace:
     def _apply(
         current: Tables,
         deletes: list[Key],
-        updates: list[tuple[Key, _Loaded, dict[str, object]]],
-        inserts: list[tuple[Key, AggregateRoot[Any], dict[str, object]]],
+        updates: list[_Update],
+        inserts: list[_Insert],
     ) -> Tables:
         tables = dict(current)
         copied: dict[type[AggregateRoot[Any]], dict[object, StoredRow]] = {}

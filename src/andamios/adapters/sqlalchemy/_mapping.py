@@ -33,6 +33,7 @@ from andamios.adapters.sqlalchemy._columns import (
     refuse_unfilled,
     unique_groups,
 )
+from andamios.adapters.sqlalchemy._references import order_by_references
 from andamios.adapters.sqlalchemy._types import JsonValue
 from andamios.adapters.sqlalchemy._versioned_deletes import VERSION_MARK
 from andamios.domain import AggregateRoot, Entity, InvalidSpecification, Unique
@@ -511,6 +512,7 @@ class Mapping:
         self._aggregates[mapped.aggregate_type] = mapped
         self._statements.clear()
         self._condition_keys_to_mapped_rows()
+        order_by_references((each.table, each.mapper) for each in self._aggregates.values())
 
     def _condition_keys_to_mapped_rows(self) -> None:
         """Make every foreign key between this mapping's tables conditional DDL.

@@ -177,13 +177,14 @@ class SqlAlchemyRepository[A: AggregateRoot[Any], ID](Repository[A, ID]):
         if pending is not None:
             return cast("A", pending)
         if self._loader is None:
-            with self._context.translated():
+            # No flush first (ADR 0021): nothing pending can change which row has this id.
+            with self._context.translated(), session.no_autoflush:
                 found = await self._context.session.get(self._aggregate_type, id)
             if found is not None and found in session.deleted:
                 return None
             return found
         # As Session.get: the identity map first (an object removed and not yet flushed is
-        # gone), then the row, after an autoflush.
+        # gone), then the row; but without an autoflush (ADR 0021), as JPA's find().
         state = session.identity_map._dict.get((self._identity_class, (id,), None))
         held = None if state is None else state.obj()
         if held is not None:
@@ -194,7 +195,6 @@ class SqlAlchemyRepository[A: AggregateRoot[Any], ID](Repository[A, ID]):
     def _load_by_id(self, session: Session, id: ID) -> A | None:
         loader = self._loader
         assert loader is not None  # only flat mappings come here
-        session._autoflush()
         connection = session.connection()
         dialect = connection.dialect
         row = connection.execute(loader.get_statement, {"id": loader.bind_id(dialect, id)}).first()

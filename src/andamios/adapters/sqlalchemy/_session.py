@@ -161,4 +161,21 @@ def _forget_everything(session: AggregateSession) -> None:
     # Runs before SQLAlchemy expires the identity map: detached first, nothing is expired.
     session.restore_versions()
     session.pending.clear()
+    _forget_deleted(session)
     session.expunge_all()
+
+
+def _forget_deleted(session: AggregateSession) -> None:
+    """Detach what a flush of the rolled-back transaction deleted.
+
+    The identity map no longer holds it, so ``expunge_all`` would miss it, and SQLAlchemy would
+    then put it back, expired: reading one of its fields would load it, outside the greenlet
+    (``MissingGreenlet``), where every other aggregate of the transaction is simply forgotten.
+    """
+    transaction = session._transaction
+    while transaction is not None:
+        for state in list(transaction._deleted):
+            state._deleted = False
+            state._detach(session)
+        transaction._deleted.clear()
+        transaction = transaction._parent
