@@ -5,7 +5,7 @@ what that flush does at the same moments (ADR 0021). Hypothesis generates a unit
 steps: reads by id, queries, changes, adds (some of an id already stored), removals, commits and
 rollbacks, with another unit of work committing a change in between (a stale version). After
 each step both adapters must show the same: what the step returned or the error it raised, and
-the version of every aggregate handed out so far.
+the version of every aggregate handed out so far; over a basket, its children too.
 
 The other unit of work changes only rows this one has not changed or removed since its last
 commit or rollback: a row a SQL flush wrote is locked until then (PostgreSQL makes the other
@@ -36,7 +36,7 @@ from andamios.adapters.sqlalchemy import SqlAlchemyUnitOfWork
 from andamios.domain import F, uuid7
 from andamios.ports import UnitOfWorkFactory
 from andamios.ports.errors import PersistenceError
-from andamios.testing.models import ContractUnitOfWork, Gadget
+from andamios.testing.models import Basket, BasketNote, ContractUnitOfWork, Gadget
 
 type Factory = UnitOfWorkFactory[ContractUnitOfWork]
 type Step = tuple[Any, ...]
@@ -164,5 +164,109 @@ def test_every_step_of_a_unit_of_work_shows_the_same_on_every_adapter(
         expected = await _observe(memory, steps)
         actual = await _observe(sql, steps)
         assert actual == expected, f"steps={steps!r}"
+
+    runner.run(compare())
+
+
+#: Edits of a basket's children, and the steps around them in one unit of work.
+BASKET_STEPS: st.SearchStrategy[Step] = st.one_of(
+    st.tuples(st.just("line"), st.sampled_from(["a", "b"]), st.integers(1, 3)),
+    st.tuples(st.just("quantity"), st.integers(0, 3), st.integers(1, 3)),
+    st.tuples(st.just("drop"), st.integers(0, 3)),
+    st.tuples(st.just("note"), st.none() | st.sampled_from(["x", "y"])),
+    st.tuples(st.just("owner"), st.sampled_from(["ana", "bob", "cy"])),
+    st.tuples(st.just("count"), st.integers(1, 3)),
+    st.just(("another",)),
+    st.just(("commit",)),
+    st.just(("rollback",)),
+)
+
+
+@pytest.fixture(scope="module", params=PARITY_KINDS)
+def basket_factory(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Any, Factory]]:
+    """One SQL database (a DuckDB file, then PostgreSQL) per module; each example empties it."""
+    directory = tmp_path_factory.mktemp("parity_flush_children")
+    with (
+        contract_mapping() as mapping,
+        module_database(directory, mapping, request.param) as (runner, database),
+    ):
+        yield (
+            runner,
+            SqlAlchemyUnitOfWork.factory(ContractUnitOfWork, database=database, mapping=mapping),
+        )
+
+
+def _edit(basket: Basket, step: Step) -> None:
+    match step:
+        case ("line", sku, quantity):
+            basket.add_item(sku, quantity)
+        case ("quantity", index, quantity):
+            if index < len(basket.lines):
+                basket.lines[index].quantity = quantity
+        case ("drop", index):
+            if index < len(basket.lines):
+                del basket.lines[index]
+        case ("note", text):
+            basket.note = None if text is None else BasketNote(text=text)
+        case ("owner", owner):
+            basket.owner = owner
+
+
+async def _observe_basket(new_uow: Factory, basket_id: UUID, steps: list[Step]) -> list[object]:
+    """Each step's result or error, and the state and version of the baskets handed out."""
+    seen: list[object] = []
+    async with new_uow() as uow:
+        baskets = uow.repository(Basket)
+        held = [await baskets.get(basket_id)]
+        for step in steps:
+            outcome: object = None
+            try:
+                match step:
+                    case ("count", quantity):
+                        outcome = await baskets.count(F("lines").any(F("quantity") >= quantity))
+                    case ("another",):
+                        fresh = Basket(owner="bob")
+                        await baskets.add(fresh)
+                        held.append(fresh)
+                    case ("commit",):
+                        await uow.commit()
+                    case ("rollback",):
+                        await uow.rollback()
+                        held = [await baskets.get(basket_id)]
+                    case _:
+                        _edit(held[0], step)
+            except PersistenceError as error:
+                outcome = type(error).__name__
+            state = [
+                (b.version, b.owner, [(i.sku, i.quantity) for i in b.lines], b.note and b.note.text)
+                for b in held
+            ]
+            seen.append((step[0], outcome, state))
+    return seen
+
+
+@parity_settings(40)  # per database: a DuckDB file, then PostgreSQL
+@given(steps=st.lists(BASKET_STEPS, min_size=1, max_size=10))
+def test_every_step_over_child_entities_shows_the_same_on_every_adapter(
+    basket_factory: Any, steps: list[Step]
+) -> None:
+    runner, sql = basket_factory
+
+    async def compare() -> None:
+        async with sql.database.engine.begin() as connection:
+            for table in ("basket_lines", "basket_notes", "baskets"):
+                await connection.execute(sa.text(f"DELETE FROM {table}"))
+        basket_id = uuid7()
+        observed = []
+        for new_uow in (InMemoryUnitOfWork.factory(ContractUnitOfWork), sql):
+            async with new_uow() as uow:
+                basket = Basket(id=basket_id, owner="ana")
+                basket.add_item("a")
+                await uow.repository(Basket).add(basket)
+                await uow.commit()
+            observed.append(await _observe_basket(new_uow, basket_id, steps))
+        assert observed[1] == observed[0], f"steps={steps!r}"
 
     runner.run(compare())
