@@ -182,22 +182,6 @@ BASKET_STEPS: st.SearchStrategy[Step] = st.one_of(
 )
 
 
-@pytest.fixture(scope="module", params=PARITY_KINDS)
-def basket_factory(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Any, Factory]]:
-    """One SQL database (a DuckDB file, then PostgreSQL) per module; each example empties it."""
-    directory = tmp_path_factory.mktemp("parity_flush_children")
-    with (
-        contract_mapping() as mapping,
-        module_database(directory, mapping, request.param) as (runner, database),
-    ):
-        yield (
-            runner,
-            SqlAlchemyUnitOfWork.factory(ContractUnitOfWork, database=database, mapping=mapping),
-        )
-
-
 def _edit(basket: Basket, step: Step) -> None:
     match step:
         case ("line", sku, quantity):
@@ -250,9 +234,9 @@ async def _observe_basket(new_uow: Factory, basket_id: UUID, steps: list[Step]) 
 @parity_settings(40)  # per database: a DuckDB file, then PostgreSQL
 @given(steps=st.lists(BASKET_STEPS, min_size=1, max_size=10))
 def test_every_step_over_child_entities_shows_the_same_on_every_adapter(
-    basket_factory: Any, steps: list[Step]
+    sql_factory: Any, steps: list[Step]
 ) -> None:
-    runner, sql = basket_factory
+    runner, sql = sql_factory
 
     async def compare() -> None:
         async with sql.database.engine.begin() as connection:
