@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import AsyncGenerator, Iterable
 from typing import Any, cast
 
 from andamios.adapters.memory._query import run_query
 from andamios.adapters.memory._store import InMemoryStore
 from andamios.adapters.memory._workspace import Workspace, read_field
 from andamios.domain import AggregateRoot, Order, Spec
-from andamios.ports import Hooks
+from andamios.ports import Cursor, Hooks
 from andamios.ports.errors import UnsupportedOperation
 from andamios.ports.spi import (
     Clock,
@@ -23,6 +23,7 @@ from andamios.ports.spi import (
     compose,
     compose_repository,
     hook_set,
+    resolve_path,
     rows_to_arrow,
 )
 
@@ -71,6 +72,60 @@ class InMemoryRepository[A: AggregateRoot[Any], ID](Repository[A, ID]):
         await self._workspace.reading()
         await _yield_to_other_tasks()
         return self._workspace.find(self._aggregate_type, spec, order, limit, offset)
+
+    def _stream_batches(
+        self,
+        spec: Spec | None,
+        order_by: Any,
+        batch_size: int,
+        include_deleted: bool,
+        after: Cursor | None,
+    ) -> AsyncGenerator[list[A]]:
+        # stream() starts here with no cursor; the pages after a one pass are the base class's.
+        assert after is None
+        return self._one_pass(spec, order_by, batch_size, include_deleted)
+
+    async def _one_pass(
+        self, spec: Spec | None, order_by: Any, size: int, include_deleted: bool
+    ) -> AsyncGenerator[list[A]]:
+        """Match and order once, as a SQL stream's one statement, and hand out ``size`` at a time
+        until something else runs in the unit of work, it ends its transaction or changes wait
+        to be flushed: then keyset pages from the last one, as the SQL adapters do. (A page per
+        batch matched and sorted every row again: 100,000 rows took 96 s.)"""
+        checked, order = self._stream_terms(spec, order_by, size, include_deleted)
+        tracker = self._tracker
+        workspace = self._workspace
+        kind = self._aggregate_type
+        await workspace.reading()
+        await _yield_to_other_tasks()
+        async with tracker.observe("stream", kind) as op:
+            rows = workspace.ordered(kind, checked, order)
+            transaction = workspace.transaction
+            op.rows = min(len(rows), size)
+        start = 0
+        while True:
+            batch = cast("list[A]", workspace.hand_out_all(kind, rows[start : start + size]))
+            operations = tracker.operations
+            for aggregate in batch:
+                tracker.see_streamed(aggregate)
+            yield batch
+            start += size
+            if start >= len(rows):
+                return
+            if (
+                tracker.operations != operations
+                or workspace.transaction is not transaction
+                or workspace.holds_unflushed()
+            ):
+                last = batch[-1]
+                after = Cursor(order, tuple(resolve_path(last, term.field) for term in order))
+                pages = super()._stream_batches(spec, order_by, size, include_deleted, after)
+                async for each in pages:
+                    yield each
+                return
+            async with tracker.observe("stream", kind) as op:
+                await _yield_to_other_tasks()
+                op.rows = min(len(rows) - start, size)
 
     async def _count(self, spec: Spec | None) -> int:
         await self._workspace.reading()

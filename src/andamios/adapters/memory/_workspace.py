@@ -382,6 +382,32 @@ class Workspace:
             return candidates
         return [c for c in candidates if evaluate(spec, lambda p, c=c: _read(c, p)) is True]  # type: ignore[misc]
 
+    @property
+    def transaction(self) -> object:
+        """What identifies the current transaction's reads: another one after a commit or a
+        rollback (a stream reading one result ends with it)."""
+        return self._snapshot
+
+    def holds_unflushed(self) -> bool:
+        """Whether the next flush would write anything."""
+        return bool(
+            self._unflushed
+            or self._unflushed_removed
+            or any(held.dirty() for held in (*self._loaded.values(), *self._inserted.values()))
+        )
+
+    def ordered(
+        self, kind: type[AggregateRoot[Any]], spec: Spec | None, order: tuple[Order, ...]
+    ) -> list[object]:
+        """Every match, ordered (after a flush), for :meth:`hand_out_all` to hand out."""
+        rows = self._matching(kind, spec)
+        sort_rows(rows, order, _read)
+        return list(rows)
+
+    def hand_out_all(self, kind: type[AggregateRoot[Any]], rows: list[object]) -> list[Any]:
+        """The aggregates for rows :meth:`ordered` gave, through the identity map."""
+        return [self._hand_out(kind, row) for row in rows]  # type: ignore[arg-type]
+
     def find(
         self,
         kind: type[AggregateRoot[Any]],
