@@ -419,6 +419,21 @@ class Repository[A: AggregateRoot[Any], ID](abc.ABC):
                 return
             cursor = page.next
 
+    def _stream_pages_after(
+        self,
+        last: A,
+        order: tuple[Order, ...],
+        *,
+        spec: Spec | None,
+        order_by: OrderBy,
+        batch_size: int,
+        include_deleted: bool,
+    ) -> AsyncGenerator[list[A]]:
+        """The keyset pages of a stream after ``last`` (in ``order``): where an adapter's own
+        one-pass stream goes on once something else ran in the unit of work."""
+        after = Cursor(order, tuple(resolve_path(last, term.field) for term in order))
+        return Repository._stream_batches(self, spec, order_by, batch_size, include_deleted, after)
+
     # -- what an adapter implements -------------------------------------------------------------
 
     @abc.abstractmethod

@@ -23,7 +23,6 @@ from andamios.ports.spi import (
     compose,
     compose_repository,
     hook_set,
-    resolve_path,
     rows_to_arrow,
 )
 
@@ -117,9 +116,14 @@ class InMemoryRepository[A: AggregateRoot[Any], ID](Repository[A, ID]):
                 or workspace.transaction is not transaction
                 or workspace.holds_unflushed()
             ):
-                last = batch[-1]
-                after = Cursor(order, tuple(resolve_path(last, term.field) for term in order))
-                pages = super()._stream_batches(spec, order_by, size, include_deleted, after)
+                pages = self._stream_pages_after(
+                    batch[-1],
+                    order,
+                    spec=spec,
+                    order_by=order_by,
+                    batch_size=size,
+                    include_deleted=include_deleted,
+                )
                 async for each in pages:
                     yield each
                 return

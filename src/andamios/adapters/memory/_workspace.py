@@ -402,7 +402,7 @@ class Workspace:
         """Every match, ordered (after a flush), for :meth:`hand_out_all` to hand out."""
         rows = self._matching(kind, spec)
         sort_rows(rows, order, _read)
-        return list(rows)
+        return rows  # type: ignore[return-value]
 
     def hand_out_all(self, kind: type[AggregateRoot[Any]], rows: list[object]) -> list[Any]:
         """The aggregates for rows :meth:`ordered` gave, through the identity map."""
@@ -417,10 +417,10 @@ class Workspace:
         offset: int,
     ) -> list[Any]:
         """The matching aggregates, ordered and sliced, through the identity map."""
-        rows = self._matching(kind, spec)
-        sort_rows(rows, order, _read)
-        chosen = rows[offset:] if limit is None else rows[offset : offset + limit]
-        return [self._hand_out(kind, c) for c in chosen]
+        rows = self.ordered(kind, spec, order)
+        return self.hand_out_all(
+            kind, rows[offset:] if limit is None else rows[offset : offset + limit]
+        )
 
     def _hand_out(self, kind: type[AggregateRoot[Any]], candidate: _Candidate) -> Any:
         """The object this unit of work holds for a candidate (identity map), else a new one."""

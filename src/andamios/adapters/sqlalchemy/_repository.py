@@ -23,7 +23,7 @@ from andamios.adapters.sqlalchemy._session import AggregateSession
 from andamios.domain import AggregateRoot, Order, OrderBy, Spec
 from andamios.ports import Cursor
 from andamios.ports.errors import DuplicateError, PersistenceError, UnitOfWorkError
-from andamios.ports.spi import Repository, Tracker, resolve_path
+from andamios.ports.spi import Repository, Tracker
 
 __all__ = ["SessionContext", "SqlAlchemyRepository"]
 
@@ -291,9 +291,14 @@ class SqlAlchemyRepository[A: AggregateRoot[Any], ID](Repository[A, ID]):
                     return
                 if tracker.operations != operations or not rows.intact(self._context.sync_session):
                     rows.close()
-                    last = batch[-1]
-                    after = Cursor(order, tuple(resolve_path(last, term.field) for term in order))
-                    pages = super()._stream_batches(spec, order_by, size, include_deleted, after)
+                    pages = self._stream_pages_after(
+                        batch[-1],
+                        order,
+                        spec=spec,
+                        order_by=order_by,
+                        batch_size=size,
+                        include_deleted=include_deleted,
+                    )
                     async for each in pages:
                         yield each
                     return
