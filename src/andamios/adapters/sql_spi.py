@@ -17,6 +17,10 @@ supplies through this module. Both sides import it; it imports neither.
 - :class:`ArrowReader`: how a database hands a query's result over as a ``pyarrow.Table``
   without a Python object per value (DuckDB); a database without one (its ``arrow_reader`` is
   ``None`` or missing) builds the table from the rows.
+- :class:`DirectReader`: how a database runs a read the SQLAlchemy adapter compiled already on
+  the driver of a connection the session holds, awaited on the event loop, without SQLAlchemy's
+  execution (DuckDB: one job on the connection's worker thread). A database without one (its
+  ``direct_reader`` is ``None`` or missing) reads through SQLAlchemy's execution.
 - :data:`WHOLE_SUMS`: the dialect attribute that, set to ``True``, says its driver hands over a
   ``SUM`` of integers as an ``int`` already (DuckDB), so no result is converted per row.
 - :data:`CHILD_FOREIGN_KEYS`: the dialect attribute that, set to ``False``, leaves the foreign
@@ -33,7 +37,7 @@ supplies through this module. Both sides import it; it imports neither.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
@@ -54,6 +58,8 @@ __all__ = [
     "BulkStager",
     "CodePointText",
     "Convert",
+    "DirectReader",
+    "DriverRead",
     "JsonText",
     "base_type",
     "emits_child_foreign_keys",
@@ -73,6 +79,10 @@ WHOLE_SUMS = "andamios_whole_sums"
 STAGED = "andamios_staged"
 
 type Convert = Callable[[list[Any]], Any]
+
+#: A compiled statement's SQL and positional parameters run on a driver: its cursor description
+#: and rows (see :class:`DirectReader`).
+type DriverRead = Callable[[str, Sequence[Any]], Awaitable[tuple[Sequence[Any] | None, list[Any]]]]
 
 
 #: The execution option holding the :class:`~andamios.ports.spi.Observer` of the unit of work
@@ -176,6 +186,21 @@ class ArrowReader(Protocol):
     def read(self, connection: sa.Connection, statement: sa.ClauseElement) -> Any:
         """The rows of ``statement`` run on ``connection`` (inside its transaction), as a
         ``pyarrow.Table``; a driver error is raised as SQLAlchemy's ``DBAPIError``."""
+        ...
+
+
+class DirectReader(Protocol):
+    """How a database runs a compiled read on a connection's driver, without SQLAlchemy's execution.
+
+    The SQLAlchemy adapter asks only for a connection its session holds inside a transaction,
+    with no SQLAlchemy event listening on it or its engine (nothing would be told of the
+    statement), and runs on it only statements it compiled for that connection's dialect.
+    """
+
+    def reader(self, connection: sa.Connection) -> DriverRead | None:
+        """What runs a statement on ``connection``'s driver, from the event loop; ``None`` when
+        this connection cannot (then SQLAlchemy's execution runs it). A driver error is raised
+        as SQLAlchemy's ``DBAPIError``, as SQLAlchemy's execution would raise it."""
         ...
 
 

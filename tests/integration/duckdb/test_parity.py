@@ -2,7 +2,9 @@
 
 Hypothesis generates gadgets (with NULLs, ties, LIKE metacharacters and mixed case), a spec over
 every operator, an ordering over every field and direction, and a limit/offset; both adapters must
-return the same ids in the same order, the same count and the same ``exists``.
+return the same ids in the same order, the same count and the same ``exists``. On DuckDB twice:
+through the direct read path (a unit of work without hooks, after its first statement) and
+through SQLAlchemy's execution (a unit of work whose hooks listen to statements).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from andamios.adapters.memory import InMemoryUnitOfWork
 from andamios.adapters.sqlalchemy import SqlAlchemyUnitOfWork
 from andamios.domain import F, Order, Spec
 from andamios.ports import UnitOfWorkFactory
+from andamios.testing import RecordingHooks
 from andamios.testing.models import ContractUnitOfWork, Gadget
 
 TEXT = st.text(alphabet="aAbB_%/ x", max_size=4)
@@ -110,7 +113,7 @@ orders = orderings(ORDERABLE, max_size=3)
 @pytest.fixture(scope="module", params=PARITY_KINDS)
 def sql_factory(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[asyncio.Runner, Any]]:
+) -> Iterator[tuple[asyncio.Runner, Any, Any]]:
     """One SQL database (a DuckDB file, then PostgreSQL) per module; each example empties it."""
     directory = tmp_path_factory.mktemp("parity")
     with (
@@ -120,6 +123,12 @@ def sql_factory(
         yield (
             runner,
             SqlAlchemyUnitOfWork.factory(ContractUnitOfWork, database=database, mapping=mapping),
+            SqlAlchemyUnitOfWork.factory(
+                ContractUnitOfWork,
+                database=database,
+                mapping=mapping,
+                hooks=[RecordingHooks(statements=True)],
+            ),
         )
 
 
@@ -131,6 +140,9 @@ async def _results(
     offset: int,
 ) -> tuple[list[str], int, bool]:
     async with new_uow() as uow:
+        # A first statement: the connection is there for the reads that follow (the direct
+        # read path takes over from the second statement of a unit of work).
+        await uow.gadgets.exists(None)
         found = await uow.gadgets.find(spec, order_by=order, limit=limit, offset=offset)
         return [g.sku for g in found], await uow.gadgets.count(spec), await uow.gadgets.exists(spec)
 
@@ -161,7 +173,7 @@ def test_memory_and_duckdb_return_the_same_rows(  # noqa: PLR0917 - hypothesis p
     limit: int | None,
     offset: int,
 ) -> None:
-    runner, duck = sql_factory
+    runner, duck, observed = sql_factory
 
     async def compare() -> None:
         async with duck.database.engine.begin() as connection:
@@ -172,5 +184,7 @@ def test_memory_and_duckdb_return_the_same_rows(  # noqa: PLR0917 - hypothesis p
         expected = await _results(memory, spec, order, limit, offset)
         actual = await _results(duck, spec, order, limit, offset)
         assert actual == expected, f"spec={spec!r} order={order!r}"
+        through_sqlalchemy = await _results(observed, spec, order, limit, offset)
+        assert through_sqlalchemy == expected, f"spec={spec!r} order={order!r}"
 
     runner.run(compare())

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from andamios.adapters.duckdb._arrow import RelationArrowReader
 from andamios.adapters.duckdb._connection import AsyncDuckDBConnection
 from andamios.adapters.duckdb._dialect import AsyncDuckDBDialect
+from andamios.adapters.duckdb._direct import WorkerReader
 from andamios.adapters.duckdb._errors import translate_error, translate_open_error
 from andamios.adapters.duckdb._health import WorkerHealth, WorkerStats
 from andamios.adapters.duckdb._settings import DuckDBSettings
@@ -36,6 +37,7 @@ _DRIVER_ERRORS = (SQLAlchemyError, duckdb.Error)
 # Without external access, DuckDB's replacement scan cannot read the staged table (ADR 0012).
 _ARROW = ArrowStager()
 _ARROW_READER = RelationArrowReader()
+_WORKER_READER = WorkerReader()
 _ARROW_REGISTERED = ArrowStager(registered=True)
 _log = logging.getLogger("andamios.adapters.duckdb")
 # What a database that never started reports: no job, every interval zero.
@@ -342,6 +344,12 @@ class Database:
             error.__cause__ = exc
             return error
         return translate_error(exc, path=self._settings.path)
+
+    @property
+    def direct_reader(self) -> WorkerReader:
+        """Reads compiled by the SQLAlchemy adapter, run on a connection's worker thread without
+        SQLAlchemy's execution (``get``, ``find``, ``count`` and ``exists`` of flat mappings)."""
+        return _WORKER_READER
 
     @property
     def arrow_reader(self) -> RelationArrowReader:

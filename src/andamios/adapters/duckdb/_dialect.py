@@ -60,6 +60,7 @@ __all__ = [
     "AsyncDuckDBDialect",
     "AsyncDuckDBExecutionContext",
     "AsyncDuckDBIdentifierPreparer",
+    "execute_buffered",
 ]
 
 # DuckDB transactions see a snapshot and fail on write-write conflicts: snapshot isolation.
@@ -95,9 +96,10 @@ DUCKDB_RESERVED_WORDS = frozenset({
 })  # fmt: skip
 
 
-def _execute_buffered(
+def execute_buffered(
     conn: duckdb.DuckDBPyConnection, operation: str, parameters: Sequence[Any] | None
 ) -> tuple[_Description, int, list[tuple[Any, ...]]]:
+    """Run one statement on ``conn`` and fetch all its rows: its description, rowcount, rows."""
     # Execute and fetch in one job: a second hop would add 30-90 µs to every statement.
     if parameters is None:
         conn.execute(operation)
@@ -197,7 +199,7 @@ class AsyncAdapt_duckdb_cursor(AsyncAdapt_dbapi_cursor):  # noqa: N801 - SQLAlch
     async def _execute_async(self, operation: Any, parameters: Any) -> Any:
         async with self._owner._execute_mutex:
             description, rowcount, rows = await self._owner._driver.run(
-                _execute_buffered, operation, parameters
+                execute_buffered, operation, parameters
             )
         self._description, self._rowcount = description, rowcount
         self._rows = collections.deque(rows)
@@ -265,6 +267,11 @@ class AsyncAdapt_duckdb_connection(AsyncAdapt_terminate, AsyncAdapt_dbapi_connec
     def __init__(self, dbapi: Any, driver: AsyncDuckDBConnection) -> None:
         super().__init__(dbapi, cast("AsyncIODBAPIConnection", driver))
         self._driver = driver
+
+    @property
+    def driver(self) -> AsyncDuckDBConnection:
+        """The asyncio connection every call of this one awaits."""
+        return self._driver
 
     @property
     def autocommit(self) -> bool:

@@ -43,7 +43,7 @@ from andamios.domain import (
     Spec,
 )
 
-__all__ = ["SpecColumns", "compile_order", "compile_spec"]
+__all__ = ["Binder", "SpecColumns", "bound", "compile_order", "compile_spec"]
 
 type _Column = sa.ColumnElement[Any]
 
@@ -88,7 +88,11 @@ def _ordered(column: _Column) -> _Column:
     return column
 
 
-def _bound(column: _Column, value: object) -> sa.BindParameter[Any]:
+type Binder = Callable[[_Column, object], sa.BindParameter[Any]]
+
+
+def bound(column: _Column, value: object) -> sa.BindParameter[Any]:
+    """``value`` as a parameter typed by ``column``: how a spec's values are bound by default."""
     # Explicit: SQLAlchemy would inline True/False as SQL keywords, and values are always bound.
     return sa.bindparam(None, value, type_=column.type)
 
@@ -104,14 +108,19 @@ def _match(column: _Column, kind: MatchKind, text: str) -> sa.ColumnElement[bool
 
 
 def compile_spec(  # noqa: PLR0911 - one return per node kind
-    mapping: SpecColumns, spec: Spec
+    mapping: SpecColumns, spec: Spec, bind: Binder = bound
 ) -> sa.ColumnElement[bool]:
-    """The WHERE clause of ``spec`` over the columns ``mapping`` resolves (its table's)."""
+    """The WHERE clause of ``spec`` over the columns ``mapping`` resolves (its table's).
+
+    ``bind`` makes the parameter of each compared value, in the order of the spec's nodes (a
+    ``between``: low, then high): the direct read path binds numbered slots instead
+    (:mod:`._direct`).
+    """
     match spec:
         case Compare(field=path, op=op, value=value):
             column = mapping.column(path)
             compared = _ordered(column) if op in _ORDERING else column
-            return _OPERATORS[op](compared, _bound(column, value))
+            return _OPERATORS[op](compared, bind(column, value))
         case In(field=path, values=values, negated=negated):
             # One expanding bound parameter; a None inside binds NULL, so the database applies
             # SQL's three-valued IN / NOT IN exactly as the in-memory adapter evaluates it.
@@ -119,8 +128,10 @@ def compile_spec(  # noqa: PLR0911 - one return per node kind
             # Typed by the column, not by the first value: ``F("ratio").in_([0, nan])`` binds
             # floats (asyncpg would take the ``0`` for an INTEGER and refuse ``nan``).
             name = getattr(column, "key", None)
-            bound = sa.bindparam(name, list(values), type_=column.type, expanding=True, unique=True)
-            return column.not_in(bound) if negated else column.in_(bound)
+            listed = sa.bindparam(
+                name, list(values), type_=column.type, expanding=True, unique=True
+            )
+            return column.not_in(listed) if negated else column.in_(listed)
         case IsNone(field=path, negated=negated):
             present = mapping.present(path)
             if present is not None:  # a whole value no one column holds
@@ -129,20 +140,20 @@ def compile_spec(  # noqa: PLR0911 - one return per node kind
             return column.is_not(None) if negated else column.is_(None)
         case Between(field=path, low=low, high=high):
             column = mapping.column(path)
-            return _ordered(column).between(_bound(column, low), _bound(column, high))
+            return _ordered(column).between(bind(column, low), bind(column, high))
         case Match(field=path, kind=kind, text=text):
             return _match(mapping.column(path), kind, text)
         case And(parts=parts):
-            return sa.and_(*(compile_spec(mapping, part) for part in parts))
+            return sa.and_(*(compile_spec(mapping, part, bind) for part in parts))
         case Or(parts=parts):
-            return sa.or_(*(compile_spec(mapping, part) for part in parts))
+            return sa.or_(*(compile_spec(mapping, part, bind) for part in parts))
         case Not(part=part):
-            return sa.not_(compile_spec(mapping, part))
+            return sa.not_(compile_spec(mapping, part, bind))
         case AnyMatch(field=path, spec=inner):
             columns, joined, source = mapping.collection(path)
             matching = sa.select(sa.literal(1)).select_from(source).where(joined)
             if inner is not None:
-                matching = matching.where(compile_spec(columns, inner))
+                matching = matching.where(compile_spec(columns, inner, bind))
             return sa.exists(matching.correlate_except(source))
     msg = f"unsupported specification node {spec!r}"
     raise InvalidSpecification(msg)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import AsyncGenerator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Hashable, Iterator
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -13,8 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, make_transient
 from sqlalchemy.orm.attributes import instance_state
 
+from andamios.adapters.sql_spi import DirectReader
 from andamios.adapters.sqlalchemy._bulk import BulkWriter
-from andamios.adapters.sqlalchemy._compiler import compile_order, compile_spec
+from andamios.adapters.sqlalchemy._compiler import Binder, bound, compile_order, compile_spec
+from andamios.adapters.sqlalchemy._direct import LIMIT, OFFSET, DirectReads, SlotBinder, spec_shape
 from andamios.adapters.sqlalchemy._explain import Explainer
 from andamios.adapters.sqlalchemy._flush import record_inserted
 from andamios.adapters.sqlalchemy._loading import RowStream, flat_loader
@@ -43,7 +45,7 @@ class SessionContext:
     ``ended`` tells whether the unit of work's database was closed under it.
     """
 
-    __slots__ = ("_ended", "_explainer", "_translate", "session", "writer")
+    __slots__ = ("_ended", "_explainer", "_translate", "direct", "session", "writer")
 
     def __init__(
         self,
@@ -51,12 +53,16 @@ class SessionContext:
         translate: Callable[[BaseException], PersistenceError],
         writer: BulkWriter,
         ended: Callable[[], bool],
+        reader: DirectReader | None = None,
     ) -> None:
         self.session = session
         self._translate = translate
         self.writer = writer
         self._ended = ended
-        self._explainer = Explainer(cast("AggregateSession", session.sync_session))
+        sync_session = cast("AggregateSession", session.sync_session)
+        self._explainer = Explainer(sync_session)
+        #: Whether a read can skip SQLAlchemy's execution now (the database's ``direct_reader``).
+        self.direct = DirectReads(sync_session, reader)
 
     @property
     def sync_session(self) -> AggregateSession:
@@ -190,7 +196,23 @@ class SqlAlchemyRepository[A: AggregateRoot[Any], ID](Repository[A, ID]):
         if held is not None:
             return None if state in session._deleted else cast("A", held)
         with self._context.translated():
+            return await self._read_by_id(id)
+
+    async def _read_by_id(self, id: ID) -> A | None:
+        """The row of ``id`` loaded, on the driver where it can run there (:mod:`._direct`)."""
+        loader = self._loader
+        assert loader is not None  # only flat mappings come here
+        direct = self._context.direct.read(flushed=False)
+        if direct is None:
             return await self._context.session.run_sync(self._load_by_id, id)
+        run, dialect = direct
+        prepared = loader.statements.get(
+            dialect, ("get",), lambda: (loader.get_statement, loader.columns)
+        )
+        rows = await prepared.fetch(run, [loader.bind_id(dialect, id)])
+        if not rows:
+            return None
+        return cast("A", loader.load(self._context.sync_session, rows)[0])
 
     def _load_by_id(self, session: Session, id: ID) -> A | None:
         loader = self._loader
@@ -215,22 +237,88 @@ class SqlAlchemyRepository[A: AggregateRoot[Any], ID](Repository[A, ID]):
         session.flush()
         return session.connection().execute(statement).scalar()
 
-    def _filtered[S: sa.Select[Any]](self, statement: S, spec: Spec | None) -> S:
-        if spec is None:
-            return statement
-        return statement.where(compile_spec(self._mapping, spec))
+    def _where(self, spec: Spec | None, bind: Binder) -> sa.ColumnElement[bool] | None:
+        return None if spec is None else compile_spec(self._mapping, spec, bind)
+
+    def _find_statement(
+        self, spec: Spec | None, order: tuple[Order, ...], limit: Any, offset: Any, bind: Binder
+    ) -> sa.Select[Any]:
+        loader = self._loader
+        selected: tuple[Any, ...] = (self._aggregate_type,) if loader is None else loader.columns
+        statement = sa.select(*selected)
+        where = self._where(spec, bind)
+        if where is not None:
+            statement = statement.where(where)
+        statement = statement.order_by(*compile_order(self._mapping, order))
+        if limit is not None:
+            statement = statement.limit(limit)
+        if offset is not None:
+            statement = statement.offset(offset)
+        return statement
+
+    def _count_statement(self, spec: Spec | None, bind: Binder) -> sa.Select[Any]:
+        statement = sa.select(sa.func.count()).select_from(self._mapping.table)
+        where = self._where(spec, bind)
+        return statement if where is None else statement.where(where)
+
+    def _exists_statement(self, spec: Spec | None, bind: Binder) -> sa.Select[Any]:
+        inner = sa.select(sa.literal(1)).select_from(self._mapping.table)
+        where = self._where(spec, bind)
+        return sa.select(sa.exists(inner if where is None else inner.where(where)))
+
+    async def _read_directly(
+        self,
+        key: tuple[Hashable, ...],
+        spec: Spec | None,
+        build: Callable[[Binder], sa.Select[Any]],
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> list[Any] | None:
+        """The rows of a query of this flat mapping run on the driver (:mod:`._direct`), or
+        ``None`` when it cannot run there now: then SQLAlchemy runs it."""
+        loader = self._loader
+        if loader is None:
+            return None
+        direct = self._context.direct.read(flushed=True)
+        if direct is None:
+            return None
+        values: list[Any] = []
+        shape = spec_shape(spec, values)
+        if shape is None:
+            return None
+        run, dialect = direct
+        # Only a find's rows are aggregates; a count's or an exists' one value needs no processor.
+        columns = loader.columns if key[0] == "find" else ()
+        prepared = loader.statements.get(
+            dialect,
+            (*key, shape, limit is not None, offset is not None),
+            lambda: (build(SlotBinder()), columns),
+        )
+        with self._context.translated():
+            return await prepared.fetch(run, prepared.parameters(values, limit, offset))
 
     async def _find(
         self, spec: Spec | None, order: tuple[Order, ...], limit: int | None, offset: int
     ) -> list[A]:
+        skipped = offset or None
+        rows = await self._read_directly(
+            ("find", order),
+            spec,
+            lambda bind: self._find_statement(
+                spec,
+                order,
+                None if limit is None else sa.bindparam(LIMIT, type_=sa.Integer()),
+                None if skipped is None else sa.bindparam(OFFSET, type_=sa.Integer()),
+                bind,
+            ),
+            limit,
+            skipped,
+        )
         loader = self._loader
-        selected: tuple[Any, ...] = (self._aggregate_type,) if loader is None else loader.columns
-        statement = self._filtered(sa.select(*selected), spec)
-        statement = statement.order_by(*compile_order(self._mapping, order))
-        if limit is not None:
-            statement = statement.limit(limit)
-        if offset:
-            statement = statement.offset(offset)
+        if rows is not None:
+            assert loader is not None  # only flat mappings read directly
+            return loader.load(self._context.sync_session, rows)
+        statement = self._find_statement(spec, order, limit, skipped, bound)
         with self._context.translated():
             if loader is not None:
                 return await self._context.session.run_sync(self._load_rows, statement)
@@ -238,15 +326,22 @@ class SqlAlchemyRepository[A: AggregateRoot[Any], ID](Repository[A, ID]):
             return list(result.all())
 
     async def _count(self, spec: Spec | None) -> int:
-        statement = self._filtered(
-            sa.select(sa.func.count()).select_from(self._mapping.table), spec
+        rows = await self._read_directly(
+            ("count",), spec, lambda bind: self._count_statement(spec, bind)
         )
+        if rows is not None:
+            return int(rows[0][0] or 0)
+        statement = self._count_statement(spec, bound)
         with self._context.translated():
             return int(await self._context.session.run_sync(self._scalar, statement) or 0)
 
     async def _exists(self, spec: Spec | None) -> bool:
-        inner = self._filtered(sa.select(sa.literal(1)).select_from(self._mapping.table), spec)
-        statement = sa.select(sa.exists(inner))
+        rows = await self._read_directly(
+            ("exists",), spec, lambda bind: self._exists_statement(spec, bind)
+        )
+        if rows is not None:
+            return bool(rows[0][0])
+        statement = self._exists_statement(spec, bound)
         with self._context.translated():
             return bool(await self._context.session.run_sync(self._scalar, statement))
 
@@ -270,8 +365,7 @@ class SqlAlchemyRepository[A: AggregateRoot[Any], ID](Repository[A, ID]):
         checked, order = self._stream_terms(spec, order_by, size, include_deleted)
         loader = self._loader
         assert loader is not None  # only flat mappings come here
-        statement = self._filtered(sa.select(*loader.columns), checked)
-        statement = statement.order_by(*compile_order(self._mapping, order))
+        statement = self._find_statement(checked, order, None, None, bound)
         rows = RowStream(loader, size)
         read: Callable[[Session], tuple[list[A], bool]] = functools.partial(
             rows.open, statement=statement

@@ -8,7 +8,7 @@ from typing import Any, Protocol, cast
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from andamios.adapters.sql_lifecycle import WorkInFlight, run_to_completion, settle
-from andamios.adapters.sql_spi import OBSERVER, ArrowReader, BulkStager
+from andamios.adapters.sql_spi import OBSERVER, ArrowReader, BulkStager, DirectReader
 from andamios.adapters.sqlalchemy._bulk import BULK_THRESHOLD, BulkWriter
 from andamios.adapters.sqlalchemy._mapping import Mapping
 from andamios.adapters.sqlalchemy._query import SqlRawSql, run_query, run_query_arrow
@@ -126,7 +126,10 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
             sync_session.info[OBSERVER] = observer
         if clock is not None:
             sync_session.clock = clock
-        self._context = SessionContext(session, self._translate, writer, ended=self._ended)
+        reader: DirectReader | None = getattr(database, "direct_reader", None)
+        self._context = SessionContext(
+            session, self._translate, writer, ended=self._ended, reader=reader
+        )
         super().__init__(observer=observer)
         self._tracker.read_only = read_only
 
