@@ -155,8 +155,8 @@ class RowStream:
     def open(self, session: Session, statement: sa.Select[Any]) -> tuple[list[Any], bool]:
         """Run ``statement`` (after an autoflush, as a query would) and read its first batch."""
         session._autoflush()
+        connection = session.connection()  # first: it begins the transaction if none has
         self._transaction = session.get_transaction()
-        connection = session.connection()
         self._connection = connection
         # Options of this statement only: Connection.execution_options() would change the
         # connection, and every later statement of the unit of work would stream.

@@ -208,10 +208,15 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
             id_type=id_type,
         )
 
+    def _connected(self) -> bool:
+        """Whether the session's transaction holds a connection (else ending it needs no I/O)."""
+        transaction = self._context.sync_session._transaction
+        return transaction is not None and bool(transaction._connections)
+
     async def _begin(self) -> None:
+        # The session's transaction begins with its first use (SQLAlchemy's autobegin), its
+        # connection with the first statement: entering costs no I/O and no greenlet.
         self._context.sync_session.begin_moment()
-        with self._context.translated():
-            await self._context.session.begin()  # no I/O: the connection comes when needed
         work = self._work
         if work is None:
             return
@@ -259,9 +264,17 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self._context.sync_session.begin_moment()
 
     async def _rollback(self) -> None:
-        self._context.sync_session.begin_moment()
+        sync_session = self._context.sync_session
+        sync_session.begin_moment()
         with self._context.translated():
-            await self._context.session.rollback()
+            if self._connected():
+                await self._context.session.rollback()
+            else:
+                # Nothing was sent, so nothing was written (no version, stamp or bulk insert to
+                # put back): forgetting what was added is the whole rollback, without a greenlet
+                # (each of SQLAlchemy's async calls costs one, about 20 µs on a 2-core host).
+                sync_session.pending.clear()
+                sync_session.close()
 
     async def _run_query(self, plan: QueryPlan) -> list[tuple[object, ...]]:
         return await run_query(plan, self._mapping, self._context)
@@ -290,7 +303,9 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         try:
             with self._context.translated():
                 session = self._context.session
-                if session.in_transaction():
+                if not self._connected():
+                    session.sync_session.close()  # no connection to give back: no greenlet
+                elif session.in_transaction():
                     # Cancelled meanwhile, the session would return its connection mid-rollback.
                     await run_to_completion(session.close())
                 else:
