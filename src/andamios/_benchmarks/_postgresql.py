@@ -237,7 +237,7 @@ async def _reads(raw: Any, new_uow: Uows, sizes: Sizes) -> list[Result]:
     async with new_uow() as uow:
 
         def find(i: int) -> Awaitable[list[Product]]:
-            spec = (F("category") == CATEGORIES[i % 5]) & (F("price") < 500)
+            spec = (F("category") == CATEGORIES[i % 5]) & (F("price") < Decimal(500))
             return uow.products.find(spec, order_by=F("price").desc(), limit=20)
 
         found["find"] = await measure_paired(

@@ -421,7 +421,7 @@ async def _reads(
                 )
 
                 def find(i: int) -> Awaitable[list[Product]]:
-                    spec = (F("category") == CATEGORIES[i % 5]) & (F("price") < 500)
+                    spec = (F("category") == CATEGORIES[i % 5]) & (F("price") < Decimal(500))
                     return uow.products.find(spec, order_by=F("price").desc(), limit=20)
 
                 query = (

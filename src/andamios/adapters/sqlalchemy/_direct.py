@@ -133,9 +133,8 @@ class Prepared:
             every: sa.Select[Any] = statement.with_only_columns(
                 sa.literal_column("*"), maintain_column_froms=True
             )
-            star = every.compile(dialect=dialect)
-            if star.positiontup == compiled.positiontup:
-                self._star = star.string
+            # The same parameters in the same places: only the select list differs.
+            self._star = every.compile(dialect=dialect).string
 
     def parameters(
         self, values: Sequence[Any], limit: int | None = None, offset: int | None = None
@@ -231,12 +230,11 @@ _DIALECT_EVENTS = ("handle_error", "do_execute", "do_execute_no_params")
 def _listened(connection: sa.Connection) -> bool:
     """Whether anything listens to the statements of ``connection`` (OpenTelemetry's SQLAlchemy
     instrumentation, an application's ``before_cursor_execute``): a direct read would skip it."""
-    if connection._has_events or connection.engine._has_events:
-        dispatch = connection.dispatch
-        if any(getattr(dispatch, name) for name in _STATEMENT_EVENTS):
-            return True
-    dialect_dispatch = connection.dialect.dispatch
-    return any(getattr(dialect_dispatch, name) for name in _DIALECT_EVENTS)
+    # Not ``_has_events``: an engine_disposed listener (the DuckDB adapter's own) sets it too.
+    dispatch, dialect_dispatch = connection.dispatch, connection.dialect.dispatch
+    return any(getattr(dispatch, name) for name in _STATEMENT_EVENTS) or any(
+        getattr(dialect_dispatch, name) for name in _DIALECT_EVENTS
+    )
 
 
 class DirectReads:

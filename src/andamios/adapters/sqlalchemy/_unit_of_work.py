@@ -304,14 +304,13 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
             with self._context.translated():
                 session = self._context.session
                 if not self._connected():
-                    session.sync_session.close()  # no connection to give back: no greenlet
-                elif session.in_transaction():
+                    # Nothing to give back (none taken, or a commit or rollback did): no greenlet
+                    # and no suspension point, so a cancellation after a commit cannot turn its
+                    # success into CancelledError.
+                    session.sync_session.close()
+                else:
                     # Cancelled meanwhile, the session would return its connection mid-rollback.
                     await run_to_completion(session.close())
-                else:
-                    # Nothing to give back (a commit or rollback did): no suspension point, so a
-                    # cancellation after a commit cannot turn its success into CancelledError.
-                    await session.close()
         finally:
             if self._entered:
                 self._entered = False
