@@ -25,7 +25,6 @@ from tests.integration.duckdb._contract_mapping import (
 from andamios.adapters.duckdb._direct import WorkerReader
 from andamios.adapters.sqlalchemy import Mapping, SqlAlchemyUnitOfWork
 from andamios.adapters.sqlalchemy._direct import spec_shape
-from andamios.adapters.sqlalchemy._loading import flat_loader
 from andamios.domain import F, Spec
 from andamios.ports.errors import DatabaseClosed, PersistenceError
 from andamios.testing import RecordingHooks
@@ -50,9 +49,7 @@ def _factory(opened: Opened, **options: Any) -> Any:
 
 
 def _compiled_shapes(mapping: Mapping, kind: type) -> int:
-    loader = flat_loader(mapping.aggregate_mapping(kind))
-    assert loader is not None
-    return len(loader.statements)
+    return len(mapping.aggregate_mapping(kind).statements)
 
 
 async def _store(opened: Opened, *gadgets: Gadget) -> None:

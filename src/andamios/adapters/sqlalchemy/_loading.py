@@ -25,7 +25,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapper, Session
 from sqlalchemy.orm.attributes import instance_state
 
-from andamios.adapters.sqlalchemy._direct import StatementCache
 from andamios.adapters.sqlalchemy._json_changes import json_attributes
 from andamios.adapters.sqlalchemy._mapping import AggregateMapping
 
@@ -47,7 +46,6 @@ class FlatLoader:
         "_keys",
         "_manager",
         "columns",
-        "statements",
     )
 
     def __init__(self, mapping: AggregateMapping) -> None:
@@ -62,8 +60,6 @@ class FlatLoader:
         self._manager = mapper.class_manager
         self._json = bool(json_attributes(mapper))
         self._bind: dict[sa.Dialect, Any] = {}
-        #: The compiled statements of the direct read path, by query shape.
-        self.statements = StatementCache()
         # Unqualified (columns of no table, typed as the table's) and the id untyped: DuckDB binds
         # "SELECT id, ... WHERE id = $1" faster than "SELECT products.id, ... = $1::UUID".
         bare = [sa.column(column.name, column.type) for column in mapped]

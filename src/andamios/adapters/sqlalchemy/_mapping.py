@@ -33,6 +33,7 @@ from andamios.adapters.sqlalchemy._columns import (
     refuse_unfilled,
     unique_groups,
 )
+from andamios.adapters.sqlalchemy._direct import StatementCache
 from andamios.adapters.sqlalchemy._references import order_by_references
 from andamios.adapters.sqlalchemy._types import JsonValue
 from andamios.adapters.sqlalchemy._versioned_deletes import VERSION_MARK
@@ -80,6 +81,10 @@ class AggregateMapping:
     version_column: sa.Column[Any]
     mapper: Mapper[Any]
     _paths: dict[str, sa.ColumnElement[Any]] | None = field(default=None, init=False, repr=False)
+    #: The compiled statements of the direct read path, by query shape (:mod:`._direct`).
+    statements: StatementCache = field(
+        default_factory=StatementCache, init=False, repr=False, compare=False
+    )
 
     def column(self, path: str) -> sa.ColumnElement[Any]:
         """The column storing a (dotted) field path; InvalidSpecification if none does."""

@@ -206,7 +206,7 @@ class SqlAlchemyRepository[A: AggregateRoot[Any], ID](Repository[A, ID]):
         if direct is None:
             return await self._context.session.run_sync(self._load_by_id, id)
         run, dialect = direct
-        prepared = loader.statements.get(
+        prepared = self._mapping.statements.get(
             dialect, ("get",), lambda: (loader.get_statement, loader.columns)
         )
         rows = await prepared.fetch(run, [loader.bind_id(dialect, id)])
@@ -271,14 +271,13 @@ class SqlAlchemyRepository[A: AggregateRoot[Any], ID](Repository[A, ID]):
         key: tuple[Hashable, ...],
         spec: Spec | None,
         build: Callable[[Binder], sa.Select[Any]],
+        *,
+        columns: tuple[sa.Column[Any], ...] = (),
         limit: int | None = None,
         offset: int | None = None,
     ) -> list[Any] | None:
-        """The rows of a query of this flat mapping run on the driver (:mod:`._direct`), or
-        ``None`` when it cannot run there now: then SQLAlchemy runs it."""
-        loader = self._loader
-        if loader is None:
-            return None
+        """The rows of a query run on the driver (:mod:`._direct`), ``columns`` converted by
+        their types; ``None`` when it cannot run there now: then SQLAlchemy runs it."""
         direct = self._context.direct.read(flushed=True)
         if direct is None:
             return None
@@ -287,9 +286,7 @@ class SqlAlchemyRepository[A: AggregateRoot[Any], ID](Repository[A, ID]):
         if shape is None:
             return None
         run, dialect = direct
-        # Only a find's rows are aggregates; a count's or an exists' one value needs no processor.
-        columns = loader.columns if key[0] == "find" else ()
-        prepared = loader.statements.get(
+        prepared = self._mapping.statements.get(
             dialect,
             (*key, shape, limit is not None, offset is not None),
             lambda: (build(SlotBinder()), columns),
@@ -301,23 +298,24 @@ class SqlAlchemyRepository[A: AggregateRoot[Any], ID](Repository[A, ID]):
         self, spec: Spec | None, order: tuple[Order, ...], limit: int | None, offset: int
     ) -> list[A]:
         skipped = offset or None
-        rows = await self._read_directly(
-            ("find", order),
-            spec,
-            lambda bind: self._find_statement(
-                spec,
-                order,
-                None if limit is None else sa.bindparam(LIMIT, type_=sa.Integer()),
-                None if skipped is None else sa.bindparam(OFFSET, type_=sa.Integer()),
-                bind,
-            ),
-            limit,
-            skipped,
-        )
         loader = self._loader
-        if rows is not None:
-            assert loader is not None  # only flat mappings read directly
-            return loader.load(self._context.sync_session, rows)
+        if loader is not None:  # the rows of a flat mapping only are loaded without the ORM
+            rows = await self._read_directly(
+                ("find", order),
+                spec,
+                lambda bind: self._find_statement(
+                    spec,
+                    order,
+                    None if limit is None else sa.bindparam(LIMIT, type_=sa.Integer()),
+                    None if skipped is None else sa.bindparam(OFFSET, type_=sa.Integer()),
+                    bind,
+                ),
+                columns=loader.columns,
+                limit=limit,
+                offset=skipped,
+            )
+            if rows is not None:
+                return loader.load(self._context.sync_session, rows)
         statement = self._find_statement(spec, order, limit, skipped, bound)
         with self._context.translated():
             if loader is not None:
