@@ -152,6 +152,24 @@ async def test_a_statement_listener_is_told_every_read(opened: Opened) -> None:
     assert len([sql for sql in seen if sql.lstrip().startswith("SELECT")]) == 4
 
 
+async def test_the_hooks_are_told_every_direct_read(opened: Opened) -> None:
+    _, mapping = opened
+    stored = _gadget("A-1")
+    await _store(opened, stored)
+    hooks = RecordingHooks(statements=True)
+    async with _factory(opened, hooks=[hooks])() as uow:
+        await uow.gadgets.exists(None)
+        before = _compiled_shapes(mapping, Gadget)
+        await uow.gadgets.get(stored.id)
+        assert await uow.gadgets.count(F("quantity") > 0) == 1
+        assert _compiled_shapes(mapping, Gadget) > before  # read on the driver
+    told = [event.statement for event in hooks.statements()]
+    assert len(told) == 3
+    assert all(sql.lstrip().startswith("SELECT") for sql in told)
+    assert "FROM gadgets" in told[1]
+    assert "count(*)" in told[2]
+
+
 async def test_a_connection_with_execution_options_reads_through_sqlalchemy(
     opened: Opened,
 ) -> None:

@@ -28,13 +28,13 @@ from typing import TYPE_CHECKING, Any, cast
 import sqlalchemy as sa
 from sqlalchemy.util import LRUCache
 
-from andamios.adapters.sql_spi import OBSERVER, DirectReader, DriverRead
+from andamios.adapters.sql_spi import OBSERVER, DirectReader, DriverRead, observed_statement
 from andamios.domain import And, Between, Compare, IsNone, Not, Or, Spec
 
 if TYPE_CHECKING:
     from andamios.adapters.sqlalchemy._session import AggregateSession
 
-__all__ = ["DirectReads", "Prepared", "StatementCache", "spec_shape"]
+__all__ = ["OWN_LISTENERS", "DirectReads", "Prepared", "StatementCache", "spec_shape"]
 
 #: Shapes kept per mapping and dialect (SQLAlchemy's own compiled cache keeps 500 per engine).
 CACHED_SHAPES = 256
@@ -227,14 +227,32 @@ _STATEMENT_EVENTS = (
 _DIALECT_EVENTS = ("handle_error", "do_execute", "do_execute_no_params")
 
 
+#: The statement listeners of the SQLAlchemy adapter itself (``_statements``: what tells a unit
+#: of work's hooks): a direct read tells the hooks itself (``observed_statement``).
+OWN_LISTENERS: set[object] = set()
+
+
 def _listened(connection: sa.Connection) -> bool:
-    """Whether anything listens to the statements of ``connection`` (OpenTelemetry's SQLAlchemy
-    instrumentation, an application's ``before_cursor_execute``): a direct read would skip it."""
+    """Whether anything else listens to the statements of ``connection`` (OpenTelemetry's
+    SQLAlchemy instrumentation, an application's ``before_cursor_execute``): a direct read
+    would skip it."""
     # Not ``_has_events``: an engine_disposed listener (the DuckDB adapter's own) sets it too.
     dispatch, dialect_dispatch = connection.dispatch, connection.dialect.dispatch
-    return any(getattr(dispatch, name) for name in _STATEMENT_EVENTS) or any(
-        getattr(dialect_dispatch, name) for name in _DIALECT_EVENTS
-    )
+    listeners = [
+        *(fn for name in _STATEMENT_EVENTS for fn in getattr(dispatch, name)),
+        *(fn for name in _DIALECT_EVENTS for fn in getattr(dialect_dispatch, name)),
+    ]
+    return any(fn not in OWN_LISTENERS for fn in listeners)
+
+
+def _observed(run: DriverRead, connection: sa.Connection) -> DriverRead:
+    """``run``, each statement told to the hooks of the unit of work the connection serves."""
+
+    async def observed(sql: str, params: Sequence[Any]) -> tuple[Sequence[Any] | None, list[Any]]:
+        with observed_statement(connection, sql, params):
+            return await run(sql, params)
+
+    return observed
 
 
 class DirectReads:
@@ -264,7 +282,7 @@ class DirectReads:
             return None
         session = self._session
         transaction = session._transaction
-        if transaction is None or not transaction.is_active or OBSERVER in session.info:
+        if transaction is None or not transaction.is_active:
             return None
         bind = session.bind
         held = None if bind is None else transaction._connections.get(bind)
@@ -286,9 +304,13 @@ class DirectReads:
     def _driver_read(
         reader: DirectReader, connection: sa.Connection
     ) -> tuple[DriverRead, sa.Dialect] | None:
-        # Any option set on the connection (a schema_translate_map, a logging token) is one that
-        # SQLAlchemy's execution would apply and the compiled shapes do not know.
-        if connection._execution_options or _listened(connection):
+        # Any option set on the connection (a schema_translate_map, a logging token) but the
+        # hooks' observer is one that SQLAlchemy's execution would apply and the compiled shapes
+        # do not know.
+        options = connection._execution_options
+        if any(key != OBSERVER for key in options) or _listened(connection):
             return None
         run = reader.reader(connection)
-        return None if run is None else (run, connection.dialect)
+        if run is None:
+            return None
+        return (_observed(run, connection) if OBSERVER in options else run), connection.dialect

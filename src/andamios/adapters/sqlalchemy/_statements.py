@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import SessionTransaction
 
 from andamios.adapters.sql_spi import OBSERVER
+from andamios.adapters.sqlalchemy._direct import OWN_LISTENERS
 from andamios.adapters.sqlalchemy._session import AggregateSession
 from andamios.ports.spi import Observer, now
 
@@ -47,7 +48,9 @@ def watch_statements(engine: AsyncEngine) -> None:
     """Listen to ``engine``'s statements (once), for the sessions of units of work with hooks."""
     sync = engine.sync_engine
     if sync not in _WATCHED:
-        sa.event.listen(sync, "before_cursor_execute", _before)
+        # retval: SQLAlchemy keeps the function itself (not a wrapper), which the direct read
+        # path recognises as the adapter's own (it tells the hooks of its reads itself).
+        sa.event.listen(sync, "before_cursor_execute", _before, retval=True)
         sa.event.listen(sync, "after_cursor_execute", _after)
         sa.event.listen(sync, "handle_error", _failed)
         _WATCHED.add(sync)
@@ -66,9 +69,10 @@ def _before(  # noqa: PLR0917 - SQLAlchemy's event signature
     parameters: object,
     context: ExecutionContext | None,
     executemany: bool,
-) -> None:
+) -> tuple[str, object]:
     if context is not None and _observer(context) is not None:
         context.__dict__[_STARTED] = now()
+    return statement, parameters
 
 
 _WRITES = ("INSERT", "UPDATE", "DELETE", "MERGE")
@@ -126,3 +130,6 @@ def _failed(exception_context: ExceptionContext) -> None:
     # SQLAlchemy's wrapper where it made one: what the database's translation reads.
     error = exception_context.sqlalchemy_exception or exception_context.original_exception
     _record(observer, context, statement, exception_context.parameters, rows=None, error=error)
+
+
+OWN_LISTENERS.update((_before, _after, _failed))

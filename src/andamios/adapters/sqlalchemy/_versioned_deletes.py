@@ -20,6 +20,8 @@ from sqlalchemy.engine import Connection, ExecutionContext
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm.exc import StaleDataError
 
+from andamios.adapters.sqlalchemy._direct import OWN_LISTENERS
+
 __all__ = ["VERSION_MARK", "watch_versioned_deletes"]
 
 #: Marks (in ``info``) the version column of a mapped aggregate's table.
@@ -63,3 +65,7 @@ def _check_matched(  # noqa: PLR0917 - SQLAlchemy's event signature
             "0 were matched."
         )
         raise StaleDataError(msg)
+
+
+# Reads are not its business: the direct read path need not step aside for it.
+OWN_LISTENERS.add(_check_matched)
