@@ -257,3 +257,32 @@ def test_a_shape_keeps_the_nodes_and_the_values_go_in_binding_order() -> None:
 )
 def test_a_spec_whose_sql_depends_on_its_values_has_no_shape(spec: Spec) -> None:
     assert spec_shape(spec, []) is None
+
+
+class _Declining:
+    """A database whose direct reader can run nothing: every other attribute is the DuckDB one's."""
+
+    def __init__(self, database: Any) -> None:
+        self._database = database
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._database, name)
+
+    @property
+    def direct_reader(self) -> _Declining:
+        return self
+
+    def reader(self, connection: sa.Connection) -> None:
+        return None
+
+
+async def test_a_database_whose_reader_declines_reads_through_sqlalchemy(
+    opened: Opened,
+) -> None:
+    database, mapping = opened
+    await _store(opened, _gadget("A-1"))
+    async with _factory((_Declining(database), mapping))() as uow:
+        await uow.gadgets.exists(None)
+        before = _compiled_shapes(mapping, Gadget)
+        assert await uow.gadgets.count(F("sku") == "A-1") == 1
+        assert _compiled_shapes(mapping, Gadget) == before
