@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import abc
+import operator
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from andamios.domain import (
@@ -41,10 +42,13 @@ __all__ = ["Repository"]
 _DEFAULT_BATCH = 500
 
 
+_ID = operator.attrgetter("id")
+
+
 def _hashable(ids: list[object]) -> set[object]:
     """The distinct ids; UUIDs by their integer (hashed in C: 4x faster for 100,000 ids)."""
-    if all(type(id) is UUID for id in ids):
-        return {id.int for id in ids}  # type: ignore[attr-defined]
+    if set(map(type, ids)) == {UUID}:
+        return set(map(operator.attrgetter("int"), ids))
     return set(ids)
 
 
@@ -96,6 +100,22 @@ class Repository[A: AggregateRoot[Any], ID](abc.ABC):
             raise TypeError(msg)
         self._check_id(aggregate.id)
         return aggregate
+
+    def _check_aggregates(self, aggregates: Iterable[object]) -> tuple[list[A], list[object]]:
+        """:meth:`_check_aggregate` for each of ``aggregates``; the batch and its ids.
+
+        All at once where it can be: a batch of exactly the aggregate type whose ids are exactly
+        the id type passes as a whole (C loops: one call per aggregate cost more than the INSERT
+        of 10,000); otherwise each is checked in order, and the first wrong one raises.
+        """
+        batch = list(aggregates)
+        id_type = self._id_type
+        if id_type is not None and set(map(type, batch)) <= {self._aggregate_type}:
+            ids: list[object] = list(map(_ID, batch))
+            if set(map(type, ids)) <= {id_type}:
+                return cast("list[A]", batch), ids
+        checked = [self._check_aggregate(aggregate) for aggregate in batch]
+        return checked, list(map(_ID, checked))
 
     def _check_id(self, id: object) -> None:
         if self._id_type is None:
@@ -171,8 +191,7 @@ class Repository[A: AggregateRoot[Any], ID](abc.ABC):
         if isinstance(aggregates, AggregateRoot):
             msg = "add_many() takes an iterable of aggregates; use add() for one"
             raise TypeError(msg)
-        batch = [self._check_aggregate(aggregate) for aggregate in aggregates]
-        ids = [aggregate.id for aggregate in batch]
+        batch, ids = self._check_aggregates(aggregates)
         if len(_hashable(ids)) != len(ids):
             seen: set[object] = set()
             twice = next(id for id in ids if id in seen or seen.add(id))  # type: ignore[func-returns-value]
@@ -184,8 +203,7 @@ class Repository[A: AggregateRoot[Any], ID](abc.ABC):
         async with self._tracker.observe("add_many", self._aggregate_type) as op:
             await self._add_many(batch)
             op.rows = len(batch)
-        for aggregate in batch:
-            self._tracker.see(aggregate)
+        self._tracker.see_all(batch)
 
     async def get(self, id: ID, *, include_deleted: bool = False) -> A:
         """Return the aggregate with this id; raise :class:`NotFound` if there is none.
@@ -353,9 +371,10 @@ class Repository[A: AggregateRoot[Any], ID](abc.ABC):
             op.rows = min(len(found), size)
         items = found[:size]
         # A stream keeps nothing alive (Tracker.see_streamed); a page is the caller's to hold.
-        see = self._tracker.see_streamed if kind == "stream" else self._tracker.see
-        for aggregate in items:
-            see(aggregate)
+        if kind == "stream":
+            self._tracker.see_streamed(items)
+        else:
+            self._tracker.see_all(items)
         if len(found) <= size:
             return Page(items)
         last = items[-1]

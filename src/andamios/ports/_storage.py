@@ -428,7 +428,7 @@ def _dataclass_problem(value: object) -> str | None:
     rules = storage_rules(type(value))
     for rule in rules.fields:
         held = getattr(value, rule.name, None)
-        problem = None if rule.fast(held) else rule.problem(held)
+        problem = None if rule.fast.one(held) else rule.problem(held)
         if problem is not None:
             return f"holds {type(value).__name__}.{rule.name}, which {problem}"
     return _link_problem(rules, value)
@@ -547,7 +547,7 @@ def check_stored(aggregate: object) -> None:
         value = (
             _read(aggregate, rule.name) if "." in rule.name else getattr(aggregate, rule.name, None)
         )
-        if rule.fast(value) or (value is None and rule.nullable):
+        if rule.fast.one(value) or (value is None and rule.nullable):
             continue
         problem = rule.problem(value)
         if problem is not None:
@@ -567,7 +567,7 @@ def check_all(aggregates: Sequence[object]) -> None:
     kind = type(aggregates[0])  # a bulk write's group: one mapped aggregate type, never empty
     rules = storage_rules(kind)
     states = [aggregate.__dict__ for aggregate in aggregates]
-    plain = not rules.links and all(type(aggregate) is kind for aggregate in aggregates)
+    plain = not rules.links and set(map(type, aggregates)) == {kind}
     for rule in rules.fields:
         if not plain:
             break
@@ -575,11 +575,7 @@ def check_all(aggregates: Sequence[object]) -> None:
             values = list(map(operator.itemgetter(rule.name), states))
         except KeyError:  # a dotted path, or a value read through instrumentation
             values = [_read(aggregate, rule.name) for aggregate in aggregates]
-        fast = rule.fast
-        if rule.nullable:
-            plain = all(value is None or fast(value) for value in values)
-        else:
-            plain = all(map(fast, values))
+        plain = rule.fast.all(values, nullable=rule.nullable)
     if not plain:
         for aggregate in aggregates:
             check_stored(aggregate)

@@ -22,7 +22,12 @@ import sqlalchemy as sa
 import andamios.adapters.duckdb as adapter
 from andamios.adapters.duckdb import AsyncDuckDBDialect, Database, DuckDBInspector, DuckDBType
 from andamios.adapters.duckdb._core_options import DUCKDB_OPTIONS, MOTHERDUCK_OPTIONS
-from andamios.adapters.duckdb._duckdb_engine import _supports_module, load_duckdb_engine
+from andamios.adapters.duckdb._duckdb_engine import (
+    _POSTGRESQL,
+    _postgresql_without_its_drivers,
+    _supports_module,
+    load_duckdb_engine,
+)
 
 # A fresh interpreter records every way to make a DuckDB database (a connect, the module-level
 # cursor() and default_connection() of the default database), imports Andamios, opens a file
@@ -82,6 +87,14 @@ _PROGRAM = textwrap.dedent(
     path = sys.argv[1]
     threads, modules = asyncio.run(main(path))
     made = list(calls)
+    postgresql = sorted(name for name in sys.modules if "dialects.postgresql" in name)
+    # Then a PostgreSQL program in the same process: the whole package, its base module shared.
+    import sqlalchemy.dialects.postgresql as pg
+    later = {
+        "base_shared": pg.base is sys.modules["sqlalchemy.dialects.postgresql.base"],
+        "asyncpg": type(sa.create_engine("postgresql+asyncpg://u@h/d").dialect).__name__,
+        "names": [hasattr(pg, name) for name in ("UUID", "insert", "JSONB", "psycopg2")],
+    }
     after_close = duckdb_threads()
     # One more database, to compare with: DuckDB's thread count depends on the host.
     extra = duckdb.connect(":memory:")
@@ -90,6 +103,7 @@ _PROGRAM = textwrap.dedent(
     print(json.dumps({
         "calls": made, "threads": threads, "after_close": after_close,
         "with_another": with_another, "modules": modules,
+        "postgresql": postgresql, "later": later,
     }))
     """
 )
@@ -141,6 +155,47 @@ def test_reflection_is_not_imported_for_a_unit_of_work(footprint: dict[str, obje
     assert isinstance(modules, list)
     assert "andamios.adapters.duckdb._reflection" not in modules
     assert "andamios.adapters.duckdb._types" not in modules
+
+
+@pytest.mark.subprocess
+def test_no_postgresql_driver_dialect_is_imported_for_duckdb(footprint: dict[str, object]) -> None:
+    # duckdb-engine builds on PostgreSQL's base and psycopg2 dialects; the package's __init__
+    # would import asyncpg's, pg8000's, psycopg's and psycopg2cffi's too.
+    modules = footprint["postgresql"]
+    assert isinstance(modules, list)
+    assert "sqlalchemy.dialects.postgresql.base" in modules
+    assert "sqlalchemy.dialects.postgresql" not in modules
+    for driver in ("asyncpg", "pg8000", "psycopg", "psycopg2cffi"):
+        assert f"sqlalchemy.dialects.postgresql.{driver}" not in modules
+
+
+@pytest.mark.subprocess
+def test_postgresql_imported_afterwards_is_the_whole_package(
+    footprint: dict[str, object],
+) -> None:
+    assert footprint["later"] == {
+        "base_shared": True,
+        "asyncpg": "PGDialect_asyncpg",
+        "names": [True, True, True, True],
+    }
+
+
+def test_postgresql_is_bare_only_while_duckdb_engine_imports(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sqlalchemy.dialects import postgresql  # noqa: PLC0415 - loaded by now in any case
+
+    with _postgresql_without_its_drivers():  # loaded: nothing to do
+        assert sys.modules[_POSTGRESQL] is postgresql
+    monkeypatch.delitem(sys.modules, _POSTGRESQL)
+    monkeypatch.delattr(sys.modules["sqlalchemy.dialects"], "postgresql")
+    with _postgresql_without_its_drivers():
+        bare = sys.modules[_POSTGRESQL]
+        assert bare is not postgresql
+        assert (bare.UUID, bare.insert) == (postgresql.UUID, postgresql.insert)
+        assert bare.arraylib is postgresql.arraylib
+    assert _POSTGRESQL not in sys.modules
+    assert not hasattr(sys.modules["sqlalchemy.dialects"], "postgresql")
 
 
 def test_reflection_names_are_imported_on_first_use() -> None:

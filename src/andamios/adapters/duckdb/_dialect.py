@@ -27,8 +27,6 @@ from sqlalchemy.connectors.asyncio import (
     AsyncAdapt_dbapi_module,
     AsyncAdapt_terminate,
 )
-from sqlalchemy.dialects.postgresql.base import PGDialect, PGIdentifierPreparer
-from sqlalchemy.dialects.postgresql.psycopg2 import PGExecutionContext_psycopg2
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -37,7 +35,13 @@ from sqlalchemy.util.concurrency import await_
 from andamios.adapters.duckdb._connection import AsyncDuckDBConnection, SharedDatabase
 from andamios.adapters.duckdb._core_options import DUCKDB_OPTIONS
 from andamios.adapters.duckdb._duckdb_engine import Dialect as _DuckDBEngineDialect
-from andamios.adapters.duckdb._duckdb_engine import DuckDBIdentifierPreparer, apply_config
+from andamios.adapters.duckdb._duckdb_engine import (
+    DuckDBIdentifierPreparer,
+    PGDialect,
+    PGExecutionContext_psycopg2,
+    PGIdentifierPreparer,
+    apply_config,
+)
 from andamios.adapters.duckdb._settings import EXTENSION_POLICY
 from andamios.adapters.sql_spi import JsonText
 

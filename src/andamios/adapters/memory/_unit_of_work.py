@@ -105,8 +105,7 @@ class InMemoryRepository[A: AggregateRoot[Any], ID](Repository[A, ID]):
         while True:
             batch = cast("list[A]", workspace.hand_out_all(kind, rows[start : start + size]))
             operations = tracker.operations
-            for aggregate in batch:
-                tracker.see_streamed(aggregate)
+            tracker.see_streamed(batch)
             yield batch
             start += size
             if start >= len(rows):

@@ -21,13 +21,15 @@ The writer keeps no books; the session keeps them (``versions_before``, ``insert
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import operator
+from collections.abc import Callable, Sequence
+from itertools import compress, repeat
 from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session, UOWTransaction
-from sqlalchemy.orm.attributes import instance_state
+from sqlalchemy.orm.attributes import _ScalarAttributeImpl, instance_state
 from sqlalchemy.orm.base import PassiveFlag
 from sqlalchemy.orm.state import InstanceState
 
@@ -58,29 +60,19 @@ class FlushLedger:
         writer = session.writer
         mapped = _nothing_mapped if writer is None else writer.mapping.is_mapped
         #: Every aggregate root the flush inserts (stamped and versioned, whatever its mapping).
-        self.new_roots: list[AggregateRoot[Any]] = []
-        self.new: Groups = {}
         added = list(session.new)
-        for each in added:
-            if isinstance(each, AggregateRoot):
-                self.new_roots.append(each)
-                if mapped(type(each)):
-                    self.new.setdefault(type(each), []).append(each)
-        roots: list[AggregateRoot[Any]] = []
-        children: list[object] = []
-        for item in session.dirty:
-            if not is_modified(instance_state(item)):  # once per dirty object of this flush
-                continue
-            if isinstance(item, AggregateRoot):
-                roots.append(item)
-            else:
-                children.append(item)
+        self.new_roots: list[AggregateRoot[Any]] = [
+            each for each in added if isinstance(each, AggregateRoot)
+        ]
+        self.new: Groups = _grouped(self.new_roots, mapped)
+        dirty = list(session.dirty)
+        # is_modified once per dirty object of this flush.
+        modified = list(compress(dirty, map(is_modified, map(instance_state, dirty))))
+        roots: list[AggregateRoot[Any]] = [m for m in modified if isinstance(m, AggregateRoot)]
+        children = [m for m in modified if not isinstance(m, AggregateRoot)]
         self.first = _first_changes(session, roots, children)
         self._stamp(roots, children)
-        self.changed: Groups = {}
-        for root in roots:
-            if mapped(type(root)):
-                self.changed.setdefault(type(root), []).append(root)
+        self.changed: Groups = _grouped(roots, mapped)
         # Child entities, and classes mapped straight in the registry: checked one by one.
         new, changed = self.new, self.changed
         self.others: list[object] = [each for each in added if type(each) not in new]
@@ -111,7 +103,9 @@ class FlushLedger:
             if not writer.takes(writer.mapping.aggregate_mapping(kind), len(group)):
                 check_all(group)  # else the bulk insert checks them
         for group in self.changed.values():
-            for aggregate in group:
+            committed = map(_COMMITTED, map(instance_state, group))
+            # Only an aggregate whose version was assigned has one in its committed state.
+            for aggregate in compress(group, map(operator.contains, committed, repeat("version"))):
                 _check_version(session, aggregate)
             check_all(group)
         for each in self.others:
@@ -131,13 +125,12 @@ class FlushLedger:
                     session.pending.pop((kind, aggregate.id), None)
                 record_inserted(session, group, writer.insert_rows(session, group))
         versions = session.versions_before
-        firsts = {id(aggregate) for aggregate in self.first}
+        firsts = set(map(id, self.first))
         for kind, group in self.changed.items():
-            first = [a for a in group if id(a) in firsts]
+            first = list(compress(group, map(firsts.__contains__, map(id, group))))
             if writer.takes(mapping.aggregate_mapping(kind), len(first)):
                 loaded = writer.update(session, first)
-                for aggregate, version in zip(first, loaded, strict=True):
-                    versions[id(aggregate)] = (aggregate, version)
+                versions.update(zip(map(id, first), zip(first, loaded, strict=True), strict=True))
 
     def version(self) -> None:
         """Version what the ORM writes: 1 if inserted, one more if changed first now."""
@@ -171,13 +164,30 @@ def is_modified(state: InstanceState[Any]) -> bool:
         return False
     values = state.dict
     manager = state.manager
-    for key in state.committed_state:
-        added, _, deleted = manager[key].impl.get_history(
-            state, values, passive=PassiveFlag.NO_CHANGE
-        )
+    for key, before in state.committed_state.items():
+        impl = manager[key].impl
+        if type(impl) is _ScalarAttributeImpl and key in values:
+            # History.from_scalar_attribute's own test for a held value, without the History.
+            if impl.is_equal(values[key], before) is not True:
+                return True
+            continue
+        added, _, deleted = impl.get_history(state, values, passive=PassiveFlag.NO_CHANGE)
         if added or deleted:
             return True
     return False
+
+
+def _grouped(aggregates: list[AggregateRoot[Any]], mapped: Callable[[type], bool]) -> Groups:
+    """``aggregates`` of a ``mapped`` type, grouped by type (in the order each first comes)."""
+    kinds = set(map(type, aggregates))
+    if len(kinds) == 1:  # the common flush: one type, grouped without a call per aggregate
+        (kind,) = kinds
+        return {kind: aggregates} if mapped(kind) else {}
+    groups: Groups = {}
+    for each in aggregates:
+        if mapped(type(each)):
+            groups.setdefault(type(each), []).append(each)
+    return groups
 
 
 def _nothing_mapped(kind: type) -> bool:
@@ -216,6 +226,9 @@ def _owners(session: Session) -> dict[int, AggregateRoot[Any]]:
             for child in held if isinstance(held, list) else (held,):
                 owners[id(child)] = item
     return owners
+
+
+_COMMITTED = operator.attrgetter("committed_state")
 
 
 def _check_version(session: AggregateSession, aggregate: AggregateRoot[Any]) -> None:

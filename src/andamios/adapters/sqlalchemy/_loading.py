@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapper, Session
-from sqlalchemy.orm.attributes import instance_state
 
+from andamios.adapters.sqlalchemy._bulk import no_gc
 from andamios.adapters.sqlalchemy._json_changes import json_attributes
 from andamios.adapters.sqlalchemy._mapping import AggregateMapping
 
@@ -100,7 +100,9 @@ class FlatLoader:
         weak_map = identity_map._wr
         hash_key = session.hash_key
         identity_class = self._identity_class
-        new_instance = self._manager.new_instance
+        manager = self._manager
+        cls: Any = manager.class_
+        make_state, state_attr = manager._state_constructor, manager.STATE_ATTR
         keys, id_index = self._keys, self._id_index
         loaded: list[Any] = []
         made = []
@@ -111,9 +113,12 @@ class FlatLoader:
             if found is not None:
                 loaded.append(found)
                 continue
-            aggregate = new_instance()
-            state = instance_state(aggregate)
-            aggregate.__dict__.update(zip(keys, row, strict=True))
+            # ClassManager.new_instance, inlined (2% of a stream): the state where it puts it.
+            aggregate = cls.__new__(cls)
+            state = make_state(aggregate, manager)
+            values = aggregate.__dict__
+            values[state_attr] = state
+            values.update(zip(keys, row, strict=True))
             state.key = key
             state.session_id = hash_key
             held[key] = state
@@ -165,9 +170,14 @@ class RowStream:
         assert self._result is not None  # opened
         assert self._connection is not None
         size = self._size
-        rows = [*self._ahead, *self._result.fetchmany(size + 1 - len(self._ahead))]
-        self._ahead = rows[size:]
-        return self._loader.load(cast("AggregateSession", session), rows[:size]), len(rows) > size
+        # Made and registered with the collector paused: otherwise the collections the batch's
+        # allocations trigger promote the aggregates the caller still holds, and full
+        # collections follow every few batches (measured: a quarter of a stream of 100,000).
+        with no_gc():
+            rows = [*self._ahead, *self._result.fetchmany(size + 1 - len(self._ahead))]
+            self._ahead = rows[size:]
+            loaded = self._loader.load(cast("AggregateSession", session), rows[:size])
+        return loaded, len(rows) > size
 
     def intact(self, session: Session) -> bool:
         """Whether the next batch may still be read from the result."""

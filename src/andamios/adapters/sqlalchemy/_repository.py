@@ -376,8 +376,7 @@ class SqlAlchemyRepository[A: AggregateRoot[Any], ID](Repository[A, ID]):
                         batch, more = await self._context.session.run_sync(read)
                     op.rows = len(batch)
                 operations = tracker.operations
-                for aggregate in batch:
-                    tracker.see_streamed(aggregate)
+                tracker.see_streamed(batch)
                 yield batch
                 if not more:
                     return

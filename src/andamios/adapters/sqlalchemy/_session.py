@@ -103,9 +103,12 @@ class AggregateSession(Session):
         The values are those of the in-memory adapter: the moment the transaction began, in both
         fields on insert and in the ``UpdatedAt`` field on a change; a rollback restores them.
         """
-        for aggregate in aggregates:
-            audit = audit_fields(type(aggregate))
-            names = [n for n in ((audit.created, audit.updated) if new else (audit.updated,)) if n]
+        batch = list(aggregates)
+        stamped = {kind: _stamped_fields(kind, new=new) for kind in set(map(type, batch))}
+        if not any(stamped.values()):
+            return  # no audit field: nothing to read per aggregate (a bulk insert of 100,000)
+        for aggregate in batch:
+            names = stamped[type(aggregate)]
             if names:
                 before = {name: getattr(aggregate, name) for name in names}
                 # The first values are the ones a rollback restores (an aggregate removed and
@@ -140,6 +143,12 @@ class AggregateSession(Session):
         """The transaction ended: its bulk-inserted batches are ordinary stored aggregates."""
         self.inserted.clear()
         self._inserted_ids = None
+
+
+def _stamped_fields(kind: type, *, new: bool) -> list[str]:
+    """The audit fields a change of a ``kind`` aggregate stamps (``new``: an insert's)."""
+    audit = audit_fields(kind)
+    return [n for n in ((audit.created, audit.updated) if new else (audit.updated,)) if n]
 
 
 @event.listens_for(AggregateSession, "before_commit")
