@@ -558,23 +558,30 @@ def check_stored(aggregate: object) -> None:
         raise _data_error(aggregate, link, getattr(aggregate, link, None), problem)
 
 
-def check_all(aggregates: Sequence[object]) -> None:
+def check_all(
+    aggregates: Sequence[object], read: Mapping[str, list[typing.Any]] | None = None
+) -> None:
     """:func:`check_stored` for many aggregates of one type, column by column (the bulk path).
 
     The plain values of a column are accepted by one pass of the fields' cheap predicates; if
     any is not, every aggregate is checked in order, so the error is the one memory raises.
+    ``read``: the values of some fields, read already (a field's name to its column).
     """
     kind = type(aggregates[0])  # a bulk write's group: one mapped aggregate type, never empty
     rules = storage_rules(kind)
-    states = [aggregate.__dict__ for aggregate in aggregates]
+    read = read or {}
+    states: list[dict[str, typing.Any]] = []
     plain = not rules.links and set(map(type, aggregates)) == {kind}
     for rule in rules.fields:
         if not plain:
             break
-        try:
-            values = list(map(operator.itemgetter(rule.name), states))
-        except KeyError:  # a dotted path, or a value read through instrumentation
-            values = [_read(aggregate, rule.name) for aggregate in aggregates]
+        values = read.get(rule.name)
+        if values is None:
+            states = states or list(map(vars, aggregates))
+            try:
+                values = list(map(operator.itemgetter(rule.name), states))
+            except KeyError:  # a dotted path, or a value read through instrumentation
+                values = [_read(aggregate, rule.name) for aggregate in aggregates]
         plain = rule.fast.all(values, nullable=rule.nullable)
     if not plain:
         for aggregate in aggregates:

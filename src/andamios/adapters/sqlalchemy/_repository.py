@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import operator
 from collections.abc import AsyncGenerator, Callable, Hashable, Iterator
 from typing import Any, cast
 
@@ -28,6 +29,9 @@ from andamios.ports.errors import DuplicateError, PersistenceError, UnitOfWorkEr
 from andamios.ports.spi import Repository, Tracker
 
 __all__ = ["SessionContext", "SqlAlchemyRepository"]
+
+#: Whose an aggregate is: its identity and session (both None: transient, new to every session).
+_KNOWN_TO = operator.attrgetter("key", "session_id")
 
 
 def _make_transient(aggregate: AggregateRoot[Any]) -> None:
@@ -149,10 +153,9 @@ class SqlAlchemyRepository[A: AggregateRoot[Any], ID](Repository[A, ID]):
 
     async def _add_many(self, aggregates: list[A]) -> None:
         writer = self._context.writer
-        if not writer.takes(self._mapping, len(aggregates)) or not all(
-            state.key is None and state.session_id is None
-            for state in map(instance_state, aggregates)
-        ):
+        if not writer.takes(self._mapping, len(aggregates)) or set(
+            map(_KNOWN_TO, map(instance_state, aggregates))
+        ) != {(None, None)}:
             # Few, or some already known to a session: the ORM's rules apply one by one.
             await super()._add_many(aggregates)
             return
