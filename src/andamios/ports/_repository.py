@@ -41,7 +41,6 @@ __all__ = ["Repository"]
 
 _DEFAULT_BATCH = 500
 
-
 _ID = operator.attrgetter("id")
 
 
@@ -402,6 +401,7 @@ class Repository[A: AggregateRoot[Any], ID](abc.ABC):
             async for batch in batches:
                 for aggregate in batch:
                     yield aggregate
+                del batch  # the next batch is made without this one held (memory stays flat)
         finally:
             await batches.aclose()
 

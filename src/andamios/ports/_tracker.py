@@ -23,19 +23,16 @@ from andamios.ports.errors import DatabaseClosed, NotFound, UnitOfWorkError
 __all__ = ["ObservedOperation", "Tracker", "UnitOfWorkState"]
 
 
-def _has_events(aggregate: AggregateRoot[Any]) -> bool:
-    # A dictionary look-up instead of a method call per aggregate: a unit of work that added
-    # 100,000 aggregates harvests them all at commit (measured: 10x faster).
-    return bool(aggregate.__dict__.get(_EVENTS_ATTRIBUTE))
-
-
 _EVENTS_OF = operator.methodcaller("get", _EVENTS_ATTRIBUTE)
 _FORGET_WATCH = operator.methodcaller("pop", _RECORDED_ATTRIBUTE, None)
 
 
 def _with_events(aggregates: Iterable[AggregateRoot[Any]]) -> list[AggregateRoot[Any]]:
-    """Those of ``aggregates`` holding events, in order: :func:`_has_events` in C loops (a
-    commit of 10,000 new aggregates looks at every one twice)."""
+    """Those of ``aggregates`` holding events, in order.
+
+    A look in each one's ``__dict__`` instead of a method call per aggregate, in C loops: a unit
+    of work that added 100,000 aggregates looks at every one when it commits and when it ends.
+    """
     held = list(aggregates)
     return list(itertools.compress(held, map(_EVENTS_OF, map(vars, held))))
 

@@ -34,7 +34,15 @@ from andamios.domain import And, Between, Compare, IsNone, Not, Or, Spec
 if TYPE_CHECKING:
     from andamios.adapters.sqlalchemy._session import AggregateSession
 
-__all__ = ["OWN_LISTENERS", "DirectReads", "Prepared", "StatementCache", "spec_shape"]
+__all__ = [
+    "OWN_LISTENERS",
+    "DirectReads",
+    "Prepared",
+    "StatementCache",
+    "converted",
+    "result_processors",
+    "spec_shape",
+]
 
 #: Shapes kept per mapping and dialect (SQLAlchemy's own compiled cache keeps 500 per engine).
 CACHED_SHAPES = 256
@@ -167,20 +175,36 @@ class Prepared:
     def _converted(self, description: Sequence[Any] | None, rows: list[Any]) -> list[Any]:
         results = self._results
         if results is None:
-            codes = [None] * len(self._columns) if description is None else description
-            results = self._results = tuple(
-                column.type._cached_result_processor(self._dialect, code[1] if code else None)
-                for column, code in zip(self._columns, codes, strict=False)
-            )
-        if not any(results):
-            return rows
-        return [
-            tuple(
-                value if process is None else process(value)
-                for process, value in zip(results, row, strict=True)
-            )
-            for row in rows
-        ]
+            results = self._results = result_processors(self._dialect, self._columns, description)
+        return converted(results, rows)
+
+
+type Processors = tuple[Callable[[Any], Any] | None, ...]
+
+
+def result_processors(
+    dialect: sa.Dialect, columns: Sequence[Any], description: Sequence[Any] | None
+) -> Processors:
+    """How SQLAlchemy converts each value of a row of ``columns`` (``None``: as it comes), told
+    the driver's ``description`` of them."""
+    codes = [None] * len(columns) if description is None else description
+    return tuple(
+        column.type._cached_result_processor(dialect, code[1] if code else None)
+        for column, code in zip(columns, codes, strict=False)
+    )
+
+
+def converted(processors: Processors, rows: list[Any]) -> list[Any]:
+    """``rows`` as the driver returned them, each value converted by its processor."""
+    if not any(processors):
+        return rows
+    return [
+        tuple(
+            value if process is None else process(value)
+            for process, value in zip(processors, row, strict=True)
+        )
+        for row in rows
+    ]
 
 
 class StatementCache:
