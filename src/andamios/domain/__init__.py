@@ -44,21 +44,13 @@ True
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from andamios.domain._errors import AndamiosError, InvalidSpecification, PersistenceError
 from andamios.domain._events import DomainEvent
 from andamios.domain._ids import uuid7, uuid7_time
+from andamios.domain._lazy import lazy_names
 from andamios.domain._model import AggregateRoot, Entity, ValueObject
-from andamios.domain._query import (
-    Aggregation,
-    Avg,
-    Count,
-    Join,
-    Max,
-    Min,
-    Output,
-    ReadQuery,
-    Sum,
-)
 from andamios.domain._spec import (
     And,
     AnyMatch,
@@ -91,6 +83,19 @@ from andamios.domain._values import (
     Unique,
     UpdatedAt,
 )
+
+if TYPE_CHECKING:
+    from andamios.domain._query import (
+        Aggregation,
+        Avg,
+        Count,
+        Join,
+        Max,
+        Min,
+        Output,
+        ReadQuery,
+        Sum,
+    )
 
 __all__ = [
     "AggregateRoot",
@@ -140,3 +145,12 @@ __all__ = [
     "uuid7",
     "uuid7_time",
 ]
+
+# The read models' query language: imported when a program first names it.
+__getattr__ = lazy_names(
+    __name__,
+    dict.fromkeys(
+        ("Aggregation", "Avg", "Count", "Join", "Max", "Min", "Output", "ReadQuery", "Sum"),
+        "andamios.domain._query",
+    ),
+)

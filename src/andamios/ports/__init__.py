@@ -5,7 +5,10 @@ Application code depends on these and never on an adapter.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from andamios.domain import Unique
+from andamios.domain._lazy import lazy_names
 from andamios.ports import errors
 from andamios.ports._audit import (
     AuditFields,
@@ -45,7 +48,6 @@ from andamios.ports._instances import (
     unregister_blank_factory,
 )
 from andamios.ports._pagination import Cursor, Page, keyset_after
-from andamios.ports._raw_sql import RawSql
 from andamios.ports._repository import Repository
 from andamios.ports._storage import (
     ColumnFacts,
@@ -67,6 +69,9 @@ from andamios.ports._unit_of_work import (
     compose,
     repository_slots,
 )
+
+if TYPE_CHECKING:
+    from andamios.ports._raw_sql import RawSql
 
 __all__ = [
     "AuditFields",
@@ -124,3 +129,6 @@ __all__ = [
     "unregister_blank_factory",
     "unregister_storage",
 ]
+
+# Raw SQL's runner type: imported when a program first names it (with the read models').
+__getattr__ = lazy_names(__name__, {"RawSql": "andamios.ports._raw_sql"})

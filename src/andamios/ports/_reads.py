@@ -15,10 +15,10 @@ import enum
 import importlib
 import itertools
 from collections.abc import Callable, Sequence
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
-from andamios.domain import InvalidSpecification, ReadQuery
+from andamios.domain import InvalidSpecification
 from andamios.ports._pagination import (
     DEFAULT_PAGE,
     Cursor,
@@ -27,18 +27,29 @@ from andamios.ports._pagination import (
     check_page_size,
     keyset_after,
 )
-from andamios.ports._query_plan import QueryPlan, plan_query, row_factory
-from andamios.ports._raw_sql import RawSql
 from andamios.ports._tracker import Tracker
+
+if TYPE_CHECKING:  # the planner is imported by the first query (see andamios.domain._lazy)
+    from andamios.domain import ReadQuery
+    from andamios.ports._query_plan import QueryPlan
+    from andamios.ports._raw_sql import RawSql
 
 __all__ = ["Reads", "rows_to_arrow"]
 
 
 def _plan(query: object) -> QueryPlan:
+    from andamios.ports._query_plan import plan_query  # noqa: PLC0415 - on the first query
+
     plan = plan_query(query)
     check_count("limit", plan.limit, allow_none=True)
     check_count("offset", plan.offset, allow_none=False)
     return plan
+
+
+def _row_factory(row_type: type[Any] | None, names: tuple[str, ...]) -> Callable[..., Any]:
+    from andamios.ports._query_plan import row_factory  # noqa: PLC0415 - on the first query
+
+    return row_factory(row_type, names)
 
 
 def _optional(module: str, extra: str) -> Any:
@@ -91,7 +102,7 @@ class Reads:
         query is checked before any database is asked (:class:`InvalidSpecification`).
         """
         plan = _plan(query)
-        make = row_factory(query.row_type, plan.names)
+        make = _row_factory(query.row_type, plan.names)
         async with self._tracker.observe("query", plan.sources[0].kind) as op:
             rows = await self._run_query(plan)
             op.rows = len(rows)
@@ -114,7 +125,7 @@ class Reads:
             msg = "query_page() needs the query's deterministic order: drop unordered()"
             raise InvalidSpecification(msg)
         check_page_size(size)
-        make = row_factory(query.row_type, plan.names)
+        make = _row_factory(query.row_type, plan.names)
         if after is not None:
             if not isinstance(after, Cursor) or after.order != plan.order:
                 msg = "this cursor was made for another query; pass the same query"

@@ -28,6 +28,9 @@ to it). Everything here is stable API for adapter authors:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from andamios.domain._lazy import lazy_names
 from andamios.ports._audit import AuditFields, audit_fields
 from andamios.ports._clock import Clock, SystemClock
 from andamios.ports._hooks import HookSet, Observer, hook_set, now
@@ -41,8 +44,6 @@ from andamios.ports._introspection import (
     type_hints,
 )
 from andamios.ports._pagination import keyset_after
-from andamios.ports._query_plan import QueryPlan, Source, rename_fields
-from andamios.ports._raw_sql import RawSql, check_statement
 from andamios.ports._reads import rows_to_arrow
 from andamios.ports._repository import Repository
 from andamios.ports._storage import (
@@ -68,6 +69,10 @@ from andamios.ports._unit_of_work import (
     compose_repository,
     repository_slots,
 )
+
+if TYPE_CHECKING:
+    from andamios.ports._query_plan import QueryPlan, Source, rename_fields
+    from andamios.ports._raw_sql import RawSql, check_statement
 
 __all__ = [
     "AuditFields",
@@ -117,3 +122,12 @@ __all__ = [
     "unregister_storage",
     "version_written",
 ]
+
+# The read models' planner and raw SQL: imported when an adapter first names them.
+__getattr__ = lazy_names(
+    __name__,
+    {
+        **dict.fromkeys(("QueryPlan", "Source", "rename_fields"), "andamios.ports._query_plan"),
+        **dict.fromkeys(("RawSql", "check_statement"), "andamios.ports._raw_sql"),
+    },
+)

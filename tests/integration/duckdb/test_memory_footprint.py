@@ -158,6 +158,23 @@ def test_reflection_is_not_imported_for_a_unit_of_work(footprint: dict[str, obje
 
 
 @pytest.mark.subprocess
+def test_neither_read_models_nor_error_explanations_are_imported_for_a_get(
+    footprint: dict[str, object],
+) -> None:
+    modules = footprint["modules"]
+    assert isinstance(modules, list)
+    assert "andamios.adapters.sqlalchemy._repository" in modules
+    for lazy in (
+        "andamios.domain._query",
+        "andamios.ports._query_plan",
+        "andamios.ports._raw_sql",
+        "andamios.adapters.sqlalchemy._query",
+        "andamios.adapters.sqlalchemy._explain",
+    ):
+        assert lazy not in modules
+
+
+@pytest.mark.subprocess
 def test_no_postgresql_driver_dialect_is_imported_for_duckdb(footprint: dict[str, object]) -> None:
     # duckdb-engine builds on PostgreSQL's base and psycopg2 dialects; the package's __init__
     # would import asyncpg's, pg8000's, psycopg's and psycopg2cffi's too.

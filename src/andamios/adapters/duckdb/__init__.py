@@ -17,7 +17,6 @@ database and running units of work need none of it.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
 from andamios.adapters.duckdb._connection import AsyncDuckDBConnection
@@ -27,6 +26,7 @@ from andamios.adapters.duckdb._errors import translate_error
 from andamios.adapters.duckdb._health import Timing, WorkerHealth
 from andamios.adapters.duckdb._settings import DuckDBSettings
 from andamios.adapters.duckdb._worker import THREAD_NAME_PREFIX
+from andamios.domain._lazy import lazy_names
 
 if TYPE_CHECKING:
     from andamios.adapters.duckdb._reflection import DuckDBInspector
@@ -46,19 +46,11 @@ __all__ = [
     "translate_error",
 ]
 
-# The modules of the names imported on first use.
-_LAZY = {
-    "DuckDBInspector": "andamios.adapters.duckdb._reflection",
-    "DuckDBType": "andamios.adapters.duckdb._types",
-}
-
-
-def __getattr__(name: str) -> object:
-    """A name of :data:`_LAZY`, imported now (and kept: the next lookup finds it at once)."""
-    module = _LAZY.get(name)
-    if module is None:
-        msg = f"module {__name__!r} has no attribute {name!r}"
-        raise AttributeError(msg)
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+# Reflection: imported on first use (opening a database never needs it).
+__getattr__ = lazy_names(
+    __name__,
+    {
+        "DuckDBInspector": "andamios.adapters.duckdb._reflection",
+        "DuckDBType": "andamios.adapters.duckdb._types",
+    },
+)

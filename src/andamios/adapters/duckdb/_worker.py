@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
+
+# queue.SimpleQueue is this C class; the queue module would be imported for it alone (40 KiB).
+from _queue import SimpleQueue
 from collections.abc import Callable
-from queue import SimpleQueue
 from time import perf_counter_ns
 from typing import Any
 

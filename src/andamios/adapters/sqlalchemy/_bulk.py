@@ -39,7 +39,6 @@ from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.orm.state import InstanceState
 
 from andamios.adapters.sql_spi import STAGED, BulkStager, Convert
-from andamios.adapters.sqlalchemy._explain import explain_duplicate, name_first, racing_insert
 from andamios.adapters.sqlalchemy._mapping import AggregateMapping, Mapping
 from andamios.domain import AggregateRoot
 from andamios.ports.errors import ConcurrencyError, DataError, DuplicateError, PersistenceError
@@ -220,6 +219,11 @@ class BulkWriter:
         try:
             rows = stager.run(session.connection(), staged, sql)
         except Exception as error:
+            from andamios.adapters.sqlalchemy._explain import (  # noqa: PLC0415 - errors only
+                explain_duplicate,
+                racing_insert,
+            )
+
             translated = self._translate(error)
             if isinstance(translated, DuplicateError):
                 translated = explain_duplicate(translated, aggregates)
@@ -324,6 +328,8 @@ class BulkWriter:
         try:
             rows = self._execute(session, staged, sql, aggregates)
         except ConcurrencyError as error:
+            from andamios.adapters.sqlalchemy._explain import name_first  # noqa: PLC0415
+
             # A writer whose change this transaction's snapshot cannot see: DuckDB tells only
             # that there was a conflict, not with which row nor how many it would have hit.
             msg = (

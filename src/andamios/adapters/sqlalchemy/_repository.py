@@ -18,7 +18,6 @@ from andamios.adapters.sql_spi import DirectReader
 from andamios.adapters.sqlalchemy._bulk import BulkWriter
 from andamios.adapters.sqlalchemy._compiler import Binder, bound, compile_order, compile_spec
 from andamios.adapters.sqlalchemy._direct import LIMIT, OFFSET, DirectReads, SlotBinder, spec_shape
-from andamios.adapters.sqlalchemy._explain import Explainer
 from andamios.adapters.sqlalchemy._flush import record_inserted
 from andamios.adapters.sqlalchemy._loading import RowStream, flat_loader
 from andamios.adapters.sqlalchemy._mapping import AggregateMapping
@@ -49,7 +48,7 @@ class SessionContext:
     ``ended`` tells whether the unit of work's database was closed under it.
     """
 
-    __slots__ = ("_ended", "_explainer", "_translate", "direct", "session", "writer")
+    __slots__ = ("_ended", "_translate", "direct", "session", "writer")
 
     def __init__(
         self,
@@ -64,7 +63,6 @@ class SessionContext:
         self.writer = writer
         self._ended = ended
         sync_session = cast("AggregateSession", session.sync_session)
-        self._explainer = Explainer(sync_session)
         #: Whether a read can skip SQLAlchemy's execution now (the database's ``direct_reader``).
         self.direct = DirectReads(sync_session, reader)
 
@@ -85,7 +83,11 @@ class SessionContext:
         try:
             yield
         except SQLAlchemyError as error:
-            translated = self._explainer.explain(self._translate(error), error, self.sync_session)
+            # Imported on the first error: a unit of work that fails nothing never loads it.
+            from andamios.adapters.sqlalchemy._explain import Explainer  # noqa: PLC0415
+
+            session = self.sync_session
+            translated = Explainer(session).explain(self._translate(error), error, session)
             # The translation may name a truer cause (the earlier failure of a refused COMMIT).
             raise translated from translated.__cause__ or error
         except Exception as error:

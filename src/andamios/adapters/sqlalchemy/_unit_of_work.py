@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -11,7 +11,6 @@ from andamios.adapters.sql_lifecycle import WorkInFlight, run_to_completion, set
 from andamios.adapters.sql_spi import OBSERVER, ArrowReader, BulkStager, DirectReader
 from andamios.adapters.sqlalchemy._bulk import BULK_THRESHOLD, BulkWriter
 from andamios.adapters.sqlalchemy._mapping import Mapping
-from andamios.adapters.sqlalchemy._query import SqlRawSql, run_query, run_query_arrow
 from andamios.adapters.sqlalchemy._repository import SessionContext, SqlAlchemyRepository
 from andamios.adapters.sqlalchemy._session import AggregateSession
 from andamios.adapters.sqlalchemy._statements import ObservedSession, watch_statements
@@ -22,8 +21,6 @@ from andamios.ports.errors import PersistenceError, UnitOfWorkError
 from andamios.ports.spi import (
     Clock,
     HookSet,
-    QueryPlan,
-    RawSql,
     Repository,
     UnitOfWork,
     compose,
@@ -31,6 +28,9 @@ from andamios.ports.spi import (
     hook_set,
     repository_slots,
 )
+
+if TYPE_CHECKING:
+    from andamios.ports.spi import QueryPlan, RawSql
 
 __all__ = ["SqlAlchemyFactory", "SqlAlchemyUnitOfWork", "SqlDatabase"]
 
@@ -276,13 +276,21 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
                 sync_session.pending.clear()
                 sync_session.close()
 
+    # The read models' compiler is imported by the first query (see andamios.domain._lazy).
+
     async def _run_query(self, plan: QueryPlan) -> list[tuple[object, ...]]:
+        from andamios.adapters.sqlalchemy._query import run_query  # noqa: PLC0415
+
         return await run_query(plan, self._mapping, self._context)
 
     async def _run_query_arrow(self, plan: QueryPlan) -> Any:
+        from andamios.adapters.sqlalchemy._query import run_query_arrow  # noqa: PLC0415
+
         return await run_query_arrow(plan, self._mapping, self._context, self._arrow_reader)
 
     def _raw_sql(self) -> RawSql:
+        from andamios.adapters.sqlalchemy._query import SqlRawSql  # noqa: PLC0415
+
         return SqlRawSql(self._tracker, self._context, self._arrow_reader)
 
     @property
