@@ -140,6 +140,20 @@ class RepositoryContract:
             assert await uow.gadgets.count() == 0
             await uow.commit()
 
+    async def test_add_many_refuses_a_wrong_element_or_id_before_adding_anything(
+        self, new_uow: Factory
+    ) -> None:
+        good = [Gadget(sku=f"G-{n}", name="good", price=Decimal(n)) for n in range(6)]
+        wrong_id = Gadget(sku="W-1", name="wrong id", price=Decimal(1))
+        wrong_id.id = "not-a-uuid"  # type: ignore[assignment]  # a careless caller
+        async with new_uow() as uow:
+            with pytest.raises(TypeError, match="takes Gadget instances, got str"):
+                await uow.gadgets.add_many([*good, "not a gadget"])  # type: ignore[list-item]
+            with pytest.raises(TypeError, match="Gadget ids are UUID, got str 'not-a-uuid'"):
+                await uow.gadgets.add_many([*good, wrong_id])
+            assert await uow.gadgets.count() == 0
+            await uow.commit()
+
     async def test_adding_a_stored_id_raises_duplicate_error_and_saves_nothing(
         self, new_uow: Factory
     ) -> None:
@@ -193,6 +207,16 @@ class RepositoryContract:
                 await uow.gadgets.add(
                     Gadget(id=gadgets[0].id, sku="A-1", name="copy", price=Decimal(1))
                 )
+
+    async def test_adding_another_new_object_with_an_added_id_is_a_duplicate_at_once(
+        self, new_uow: Factory
+    ) -> None:
+        first = Gadget(sku="A-1", name="first", price=Decimal(1))
+        async with new_uow() as uow:
+            await uow.gadgets.add(first)
+            with pytest.raises(DuplicateError, match="already added in this unit of work"):
+                await uow.gadgets.add(Gadget(id=first.id, sku="A-2", name="twin", price=Decimal(2)))
+            await uow.rollback()
 
     # -- remove ---------------------------------------------------------------------------------
 

@@ -179,15 +179,13 @@ def is_modified(state: InstanceState[Any]) -> bool:
 
 def _grouped(aggregates: list[AggregateRoot[Any]], mapped: Callable[[type], bool]) -> Groups:
     """``aggregates`` of a ``mapped`` type, grouped by type (in the order each first comes)."""
-    kinds = set(map(type, aggregates))
-    if len(kinds) == 1:  # the common flush: one type, grouped without a call per aggregate
-        (kind,) = kinds
-        return {kind: aggregates} if mapped(kind) else {}
     groups: Groups = {}
-    for each in aggregates:
-        if mapped(type(each)):
+    if len(set(map(type, aggregates))) == 1:  # the common flush: no call per aggregate
+        groups[type(aggregates[0])] = aggregates
+    else:
+        for each in aggregates:
             groups.setdefault(type(each), []).append(each)
-    return groups
+    return {kind: group for kind, group in groups.items() if mapped(kind)}
 
 
 def _nothing_mapped(kind: type) -> bool:
@@ -232,10 +230,9 @@ _COMMITTED = operator.attrgetter("committed_state")
 
 
 def _check_version(session: AggregateSession, aggregate: AggregateRoot[Any]) -> None:
-    """The version belongs to Andamios: a domain that assigned it is told so, as in memory."""
+    """The version belongs to Andamios: a domain that assigned it is told so, as in memory
+    (``aggregate``'s version was assigned: its committed state holds the one it had)."""
     committed = instance_state(aggregate).committed_state
-    if "version" not in committed:
-        return
     before = session.versions_before.get(id(aggregate))
     expected = committed["version"] if before is None else before[1] + 1
     if aggregate.version != expected:

@@ -383,12 +383,12 @@ class SqlAlchemyRepository[A: AggregateRoot[Any], ID](Repository[A, ID]):
                 operations = tracker.operations
                 tracker.see_streamed(batch)
                 yield batch
+                if not more:
+                    return
                 # Not held while the next batch is loaded: what the loop dropped is freed first
                 # (the garbage collector, paused meanwhile, then finds no crowd to promote).
                 last = batch[-1]
                 del batch
-                if not more:
-                    return
                 if tracker.operations != operations or not rows.intact(self._context.sync_session):
                     rows.close()
                     pages = self._stream_pages_after(
