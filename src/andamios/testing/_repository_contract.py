@@ -218,6 +218,27 @@ class RepositoryContract:
                 await uow.gadgets.add(Gadget(id=first.id, sku="A-2", name="twin", price=Decimal(2)))
             await uow.rollback()
 
+    async def test_a_new_aggregate_flushed_then_removed_holds_its_id_until_the_next_flush(
+        self, new_uow: Factory
+    ) -> None:
+        first = Gadget(sku="A-1", name="first", price=Decimal(1))
+        async with new_uow() as uow:
+            await uow.gadgets.add(first)
+            assert await uow.gadgets.count() == 1  # written by the query's flush
+            await uow.gadgets.remove(first)
+            with pytest.raises(DuplicateError, match="already exists in this unit of work"):
+                await uow.gadgets.add(Gadget(id=first.id, sku="A-2", name="twin", price=Decimal(2)))
+            await uow.rollback()
+        assert first.version == 0  # what the rolled-back flush gave it is taken back
+        async with new_uow() as uow:
+            await uow.gadgets.add(first)
+            assert await uow.gadgets.count() == 1
+            await uow.gadgets.remove(first)
+            await uow.gadgets.add(first)  # the same object again: removed, then added anew
+            await uow.commit()
+        async with new_uow() as uow:
+            assert (await uow.gadgets.get(first.id)).version == 1
+
     # -- remove ---------------------------------------------------------------------------------
 
     async def test_removed_aggregate_is_gone_after_commit(self, new_uow: Factory) -> None:

@@ -136,6 +136,11 @@ class Workspace:
         #: Added, or removed, since the last flush: the next one writes them.
         self._unflushed: list[Key] = []
         self._unflushed_removed: list[Key] = []
+        #: Added aggregates a flush wrote, then removed: a rollback still puts back what the
+        #: flush gave them; until the next flush their id stays taken (``_taken``), as a SQL
+        #: session's identity map holds a deleted object until it is flushed.
+        self._dropped: dict[Key, Held] = {}
+        self._taken: dict[Key, AggregateRoot[Any]] = {}
         #: Whether this transaction holds a slot of the store's pool (:meth:`reading`).
         self._pooled = False
 
@@ -147,10 +152,12 @@ class Workspace:
         self._loaded.clear()
         self._added.clear()
         self._inserted.clear()
+        self._dropped.clear()
         self._written.clear()
         self._removed.clear()
         self._unflushed.clear()
         self._unflushed_removed.clear()
+        self._taken.clear()
 
     def rollback(self) -> None:
         """Forget staged changes, and put back the versions and audit stamps flushes gave.
@@ -177,7 +184,7 @@ class Workspace:
         are lost (a rollback, or a failed flush or commit, which ends a SQL transaction)."""
         for loaded in self._loaded.values():
             loaded.undo()
-        for held in self._inserted.values():
+        for held in (*self._inserted.values(), *self._dropped.values()):
             object.__setattr__(held.aggregate, "version", 0)
             held.unstamp()
 
@@ -287,6 +294,7 @@ class Workspace:
             self._inserted[key] = held
         self._unflushed.clear()
         self._unflushed_removed.clear()
+        self._taken.clear()
 
     def _written_state(self, aggregate: AggregateRoot[Any], *, new: bool) -> dict[str, object]:
         """What a flush writes of ``aggregate``: its fields, stamped, checked (DataError)."""
@@ -446,6 +454,12 @@ class Workspace:
             key not in self._removed and loaded is not None and loaded.aggregate is aggregate
         ):
             return  # held already; found without a read, which would take the snapshot
+        removed = self._taken.get(key)
+        if removed is aggregate:
+            self.flush()  # as SQL: the removal is written first, then the object added anew
+        elif removed is not None:
+            msg = f"{kind.__name__} with id {aggregate.id!r} already exists in this unit of work"
+            raise DuplicateError(msg)
         if key in self._added:
             msg = f"{kind.__name__} with id {aggregate.id!r} was already added in this unit of work"
             raise DuplicateError(msg)
@@ -463,7 +477,10 @@ class Workspace:
         key = (kind, aggregate.id)
         if self._added.get(key) is aggregate:
             del self._added[key]
-            self._inserted.pop(key, None)
+            flushed = self._inserted.pop(key, None)
+            if flushed is not None:
+                self._dropped[key] = flushed
+                self._taken[key] = aggregate
             return True
         loaded = self._loaded.get(key)
         if loaded is None or loaded.aggregate is not aggregate or key in self._removed:
@@ -524,10 +541,12 @@ class Workspace:
         self._moment = self._clock.now()
         self._added.clear()
         self._inserted.clear()
+        self._dropped.clear()
         self._written.clear()
         self._removed.clear()
         self._unflushed.clear()
         self._unflushed_removed.clear()
+        self._taken.clear()
         self.release()
 
     def _checked_commit(self) -> _Commit:
