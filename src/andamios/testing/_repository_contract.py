@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 import pytest
 
@@ -153,6 +154,20 @@ class RepositoryContract:
                 await uow.gadgets.add_many([*good, wrong_id])
             assert await uow.gadgets.count() == 0
             await uow.commit()
+
+    async def test_add_many_takes_ids_of_a_subclass_of_the_id_type(self, new_uow: Factory) -> None:
+        class Tagged(UUID):
+            """An application's own UUID type."""
+
+        gadgets = [Gadget(sku=f"U-{n}", name="tagged", price=Decimal(n)) for n in range(6)]
+        for gadget in gadgets:
+            gadget.id = Tagged(int=gadget.id.int)
+        async with new_uow() as uow:
+            await uow.gadgets.add_many(gadgets)
+            await uow.commit()
+        async with new_uow() as uow:
+            assert await uow.gadgets.count() == 6
+            assert (await uow.gadgets.get(UUID(int=gadgets[0].id.int))).sku == "U-0"
 
     async def test_adding_a_stored_id_raises_duplicate_error_and_saves_nothing(
         self, new_uow: Factory

@@ -269,12 +269,15 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         with self._context.translated():
             if self._connected():
                 await self._context.session.rollback()
-            else:
+            elif sync_session._transaction is not None:
                 # Nothing was sent, so nothing was written (no version, stamp or bulk insert to
-                # put back): forgetting what was added is the whole rollback, without a greenlet
-                # (each of SQLAlchemy's async calls costs one, about 20 µs on a 2-core host).
+                # put back): forgetting what the transaction held is the whole rollback, as
+                # SQLAlchemy's (see _forget_everything), without a greenlet (each of its async
+                # calls costs one, about 20 µs on a 2-core host).
                 sync_session.pending.clear()
                 sync_session.close()
+            # Else nothing began since the last commit or rollback: as SQLAlchemy's rollback of
+            # no transaction, the session keeps what it holds (as the in-memory adapter does).
 
     # The read models' compiler is imported by the first query (see andamios.domain._lazy).
 
