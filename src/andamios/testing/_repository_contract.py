@@ -18,6 +18,10 @@ from andamios.testing.models import Counter, Gadget, GadgetRenamed
 __all__ = ["RepositoryContract"]
 
 
+class TaggedId(UUID):
+    """An application's own UUID type (at module level: a store that pickles ids can)."""
+
+
 class RepositoryContract:
     """What every repository must do, whatever stores it."""
 
@@ -156,12 +160,9 @@ class RepositoryContract:
             await uow.commit()
 
     async def test_add_many_takes_ids_of_a_subclass_of_the_id_type(self, new_uow: Factory) -> None:
-        class Tagged(UUID):
-            """An application's own UUID type."""
-
         gadgets = [Gadget(sku=f"U-{n}", name="tagged", price=Decimal(n)) for n in range(6)]
         for gadget in gadgets:
-            gadget.id = Tagged(int=gadget.id.int)
+            gadget.id = TaggedId(int=gadget.id.int)
         async with new_uow() as uow:
             await uow.gadgets.add_many(gadgets)
             await uow.commit()
