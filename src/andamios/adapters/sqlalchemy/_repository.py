@@ -386,7 +386,7 @@ class SqlAlchemyRepository[A: AggregateRoot[Any], ID](Repository[A, ID]):
                 if not more:
                     return
                 # Not held while the next batch is loaded: what the loop dropped is freed first
-                # (the garbage collector, paused meanwhile, then finds no crowd to promote).
+                # (memory stays at about two batches, whatever the count).
                 last = batch[-1]
                 del batch
                 if tracker.operations != operations or not rows.intact(self._context.sync_session):
