@@ -42,6 +42,19 @@ __all__ = ["Repository"]
 _DEFAULT_BATCH = 500
 
 _ID = operator.attrgetter("id")
+_ID_HELD = operator.itemgetter("id")
+
+
+def _ids_of(aggregates: list[Any]) -> list[object]:
+    """The ids of ``aggregates``, read from their ``__dict__`` where they all hold one there.
+
+    An instrumented class reads ``id`` through a Python descriptor: a third of the checks of an
+    ``add_many`` of 10,000. The value is the one the descriptor returns, which reads it there.
+    """
+    try:
+        return list(map(_ID_HELD, map(vars, aggregates)))
+    except (KeyError, TypeError):  # an id computed, read lazily (expired) or held in a slot
+        return list(map(_ID, aggregates))
 
 
 def _hashable(ids: list[object]) -> set[object]:
@@ -110,7 +123,7 @@ class Repository[A: AggregateRoot[Any], ID](abc.ABC):
         batch = list(aggregates)
         id_type = self._id_type
         if id_type is not None and set(map(type, batch)) <= {self._aggregate_type}:
-            ids: list[object] = list(map(_ID, batch))
+            ids = _ids_of(batch)
             if set(map(type, ids)) <= {id_type}:
                 return cast("list[A]", batch), ids
         checked = [self._check_aggregate(aggregate) for aggregate in batch]

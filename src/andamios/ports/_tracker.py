@@ -151,6 +151,8 @@ class Tracker:
 
     def _all_seen(self) -> list[AggregateRoot[Any]]:
         # Those held (in the order first seen), then the streamed ones still alive.
+        if not self._streamed:
+            return list(self._seen.values())
         found = dict(self._seen)
         for ref in self._streamed:
             aggregate = ref()

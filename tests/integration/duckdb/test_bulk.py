@@ -27,7 +27,7 @@ from tests.integration.duckdb._contract_mapping import contract_mapping, open_da
 
 from andamios.adapters.duckdb import Database
 from andamios.adapters.sqlalchemy import Mapping, SqlAlchemyUnitOfWork
-from andamios.adapters.sqlalchemy._bulk import BULK_THRESHOLD, no_gc
+from andamios.adapters.sqlalchemy._bulk import BULK_THRESHOLD, BulkWriter, no_gc
 from andamios.adapters.sqlalchemy._session import AggregateSession
 from andamios.domain import AggregateRoot, Entity
 from andamios.ports import (
@@ -40,7 +40,7 @@ from andamios.ports import (
     UnitOfWorkFactory,
     storage_rules,
 )
-from andamios.ports.errors import DataError, DuplicateError, MappingError
+from andamios.ports.errors import DataError, DuplicateError, MappingError, PersistenceError
 from andamios.testing.models import ContractUnitOfWork, Gadget, Shipment
 
 MANY = BULK_THRESHOLD * 3
@@ -217,6 +217,26 @@ async def test_mappings_arrow_cannot_write_stay_on_the_orm_path(
             writer = uow._context.writer  # type: ignore[attr-defined]
             assert not writer.takes(mapping.aggregate_mapping(Loose), 10**6)
             assert writer.plan(mapping.aggregate_mapping(Loose)) is None  # cached
+    finally:
+        mapping.clear()
+
+
+async def test_the_bulk_plan_is_made_once_for_every_unit_of_work(lab: Setup) -> None:
+    sample_mapping = lab.mapping.aggregate_mapping(Sample)
+    first, second = lab.factory()(), lab.factory()()
+    plan = first._context.writer.plan(sample_mapping)  # type: ignore[attr-defined]
+    assert plan is not None
+    assert second._context.writer.plan(sample_mapping) is plan  # type: ignore[attr-defined]
+
+
+def test_a_database_without_a_stager_has_no_bulk_plan() -> None:
+    mapping = Mapping()
+    mapping.map(Sample, sample_table(mapping, sa.Column("note", sa.String)))
+    try:
+        dialect = sa.create_engine("sqlite://").dialect
+        writer = BulkWriter(mapping, dialect, PersistenceError, 1, None)
+        assert writer.plan(mapping.aggregate_mapping(Sample)) is None
+        assert not writer.takes(mapping.aggregate_mapping(Sample), 10**6)
     finally:
         mapping.clear()
 

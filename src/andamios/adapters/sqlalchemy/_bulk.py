@@ -28,13 +28,14 @@ from __future__ import annotations
 import contextlib
 import gc
 import operator
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Mapper, Session
 from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.orm.state import InstanceState
 
@@ -75,6 +76,12 @@ class _Plan:
     version: _Column
     columns: tuple[_Column, ...]
     identity_class: type
+
+
+type _PlansOf = weakref.WeakKeyDictionary[sa.Dialect, dict[BulkStager, _Plan | None]]
+
+#: The bulk plans made, by mapper, dialect and stager (they go with their mapper or dialect).
+_PLANS: weakref.WeakKeyDictionary[Mapper[Any], _PlansOf] = weakref.WeakKeyDictionary()
 
 
 def _plan(mapping: AggregateMapping, dialect: sa.Dialect, stager: BulkStager) -> _Plan | None:
@@ -135,7 +142,6 @@ class BulkWriter:
     __slots__ = (
         "_dialect",
         "_mapping",
-        "_plans",
         "_stager",
         "_translate",
         "threshold",
@@ -153,7 +159,6 @@ class BulkWriter:
         self._dialect = dialect
         self._translate = translate
         self._stager = stager
-        self._plans: dict[type, _Plan | None] = {}
         self.threshold = threshold
 
     @property
@@ -163,11 +168,20 @@ class BulkWriter:
 
     def plan(self, mapping: AggregateMapping) -> _Plan | None:
         """The bulk plan of ``mapping``'s aggregate, or None if it must go through the ORM."""
-        kind = mapping.aggregate_type
-        if kind not in self._plans:
-            stager = self._stager
-            self._plans[kind] = None if stager is None else _plan(mapping, self._dialect, stager)
-        return self._plans[kind]
+        stager = self._stager
+        if stager is None:
+            return None
+        # Made once per mapper, dialect and stager, not per unit of work: 1.1 ms of the 36 an
+        # add_many of 10,000 took (its column conversions are built from the column types).
+        by_dialect = _PLANS.get(mapping.mapper)
+        if by_dialect is None:
+            by_dialect = _PLANS[mapping.mapper] = weakref.WeakKeyDictionary()
+        plans = by_dialect.get(self._dialect)
+        if plans is None:
+            plans = by_dialect[self._dialect] = {}
+        if stager not in plans:
+            plans[stager] = _plan(mapping, self._dialect, stager)
+        return plans[stager]
 
     def takes(self, mapping: AggregateMapping, count: int) -> bool:
         """Whether ``count`` aggregates of ``mapping``'s type go through the bulk path."""

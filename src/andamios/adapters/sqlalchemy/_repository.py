@@ -30,7 +30,13 @@ from andamios.ports.spi import Repository, Tracker
 __all__ = ["SessionContext", "SqlAlchemyRepository"]
 
 #: Whose an aggregate is: its identity and session (both None: transient, new to every session).
-_KNOWN_TO = operator.attrgetter("key", "session_id")
+_KEY, _SESSION_ID = operator.attrgetter("key"), operator.attrgetter("session_id")
+
+
+def _transient(aggregates: list[Any]) -> bool:
+    """Whether every one of ``aggregates`` is new to every session (one C loop per attribute)."""
+    states = list(map(instance_state, aggregates))
+    return set(map(_KEY, states)) == {None} and set(map(_SESSION_ID, states)) == {None}
 
 
 def _make_transient(aggregate: AggregateRoot[Any]) -> None:
@@ -155,9 +161,7 @@ class SqlAlchemyRepository[A: AggregateRoot[Any], ID](Repository[A, ID]):
 
     async def _add_many(self, aggregates: list[A]) -> None:
         writer = self._context.writer
-        if not writer.takes(self._mapping, len(aggregates)) or set(
-            map(_KNOWN_TO, map(instance_state, aggregates))
-        ) != {(None, None)}:
+        if not writer.takes(self._mapping, len(aggregates)) or not _transient(aggregates):
             # Few, or some already known to a session: the ORM's rules apply one by one.
             await super()._add_many(aggregates)
             return
