@@ -210,6 +210,11 @@ class BulkStager(Protocol):
     The SQLAlchemy adapter writes the statement (``INSERT ... SELECT ... FROM andamios_staged``,
     ``UPDATE ... FROM andamios_staged AS staged ...``); the stager makes ``andamios_staged`` hold
     the rows, from columns converted by its :meth:`converter`.
+
+    A stager whose conversion of a ``NUMERIC(p, s)`` column refuses every ``Decimal`` that does
+    not fit it (a lost digit, an overflow, not finite) may say so with a class attribute
+    ``refuses_unfit_decimals = True``: the bulk path then tests only those values' types before
+    converting them. Without it, each value is also quantized first.
     """
 
     def converter(self, column: sa.Column[Any], dialect: sa.Dialect) -> Convert | None:

@@ -47,8 +47,9 @@ class Fast:
     kind: type | None = None
     rest: _Rest | None = None
 
-    def all(self, values: Sequence[object], *, nullable: bool) -> bool:
-        """Whether ``one`` holds for every value (``None`` counts as fitting if ``nullable``)."""
+    def all(self, values: Sequence[object], *, nullable: bool, typed_only: bool = False) -> bool:
+        """Whether ``one`` holds for every value (``None`` counts as fitting if ``nullable``);
+        ``typed_only``: whether every value has the type, what ``rest`` tests left out."""
         if not values:
             return True
         types = set(map(type, values))
@@ -59,7 +60,7 @@ class Fast:
             values = [value for value in values if value is not None]
         if self.kind is None or types != {self.kind}:
             return False
-        return self.rest is None or self.rest(values)
+        return typed_only or self.rest is None or self.rest(values)
 
 
 def _never(value: object) -> bool:

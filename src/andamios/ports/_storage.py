@@ -26,7 +26,7 @@ import operator
 import sys
 import types
 import typing
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -559,13 +559,19 @@ def check_stored(aggregate: object) -> None:
 
 
 def check_all(
-    aggregates: Sequence[object], read: Mapping[str, list[typing.Any]] | None = None
+    aggregates: Sequence[object],
+    read: Mapping[str, list[typing.Any]] | None = None,
+    *,
+    typed_only: Collection[str] = (),
 ) -> None:
     """:func:`check_stored` for many aggregates of one type, column by column (the bulk path).
 
     The plain values of a column are accepted by one pass of the fields' cheap predicates; if
     any is not, every aggregate is checked in order, so the error is the one memory raises.
     ``read``: the values of some fields, read already (a field's name to its column).
+    ``typed_only``: fields whose values only have their type tested here, because the caller's
+    own conversion refuses what their other rules refuse; when it does refuse one, the caller
+    runs :func:`check_stored` over the aggregates in order, for the error memory raises.
     """
     kind = type(aggregates[0])  # a bulk write's group: one mapped aggregate type, never empty
     rules = storage_rules(kind)
@@ -582,7 +588,7 @@ def check_all(
                 values = list(map(operator.itemgetter(rule.name), states))
             except KeyError:  # a dotted path, or a value read through instrumentation
                 values = [_read(aggregate, rule.name) for aggregate in aggregates]
-        plain = rule.fast.all(values, nullable=rule.nullable)
+        plain = rule.fast.all(values, nullable=rule.nullable, typed_only=rule.name in typed_only)
     if not plain:
         for aggregate in aggregates:
             check_stored(aggregate)

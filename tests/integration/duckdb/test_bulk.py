@@ -26,6 +26,7 @@ from sqlalchemy.orm import composite, relationship
 from tests.integration.duckdb._contract_mapping import contract_mapping, open_database
 
 from andamios.adapters.duckdb import Database
+from andamios.adapters.duckdb._staging import _at_scale
 from andamios.adapters.sqlalchemy import Mapping, SqlAlchemyUnitOfWork
 from andamios.adapters.sqlalchemy._bulk import BULK_THRESHOLD, BulkWriter, no_gc
 from andamios.adapters.sqlalchemy._session import AggregateSession
@@ -395,6 +396,7 @@ import asyncio, sys
 from decimal import Decimal
 from tests.integration.duckdb._contract_mapping import contract_mapping
 from andamios.adapters.duckdb import Database
+from andamios.adapters.duckdb._staging import _at_scale
 from andamios.adapters.sqlalchemy import SqlAlchemyUnitOfWork
 from andamios.testing.models import ContractUnitOfWork, Gadget
 
@@ -556,3 +558,10 @@ async def test_a_value_only_arrow_refuses_is_a_data_error_naming_field_and_aggre
                     await uow.looses.add_many(batch)
     finally:
         mapping.clear()
+
+
+def test_a_decimal_is_staged_at_the_scale_only_where_that_changes_no_digit() -> None:
+    padded = _at_scale(Decimal("1." + "0" * 40), 10)
+    assert padded == 1 and padded.as_tuple().exponent == -10
+    for kept in (None, 5, Decimal("NaN"), Decimal("1E-11"), Decimal("1E+100")):
+        assert _at_scale(kept, 10) is kept  # refused by the conversion, as it was

@@ -121,3 +121,37 @@ async def test_a_39th_digit_is_refused_alike(books: Factory) -> None:
         await uow.entries.add(Entry(id=1, amount=WIDE * 10, ratio=0.0, at=VALUES[0][2]))
         with pytest.raises(DataError, match=r"is out of range for Digits\(38, 10\)"):
             await uow.commit()
+
+
+#: Values ``Digits(38, 10)`` refuses, each for its own reason: what every adapter says of it.
+UNFIT = {
+    "a-place-too-many": (Decimal("0.00000000001"), "has more than 10 decimal places for"),
+    "a-digit-too-many": (WIDE * 10, "is out of range for"),
+    "not-a-number": (Decimal("NaN"), "is NaN, which no"),
+    "infinite": (Decimal("-Infinity"), "is -Infinity, which no"),
+}
+
+
+@pytest.mark.parametrize(("amount", "reason"), UNFIT.values(), ids=UNFIT.keys())
+async def test_a_decimal_that_does_not_fit_is_refused_alike_in_bulk(
+    books: Factory, amount: Decimal, reason: str
+) -> None:
+    entries = _entries(BULK_THRESHOLD)
+    entries[3].amount = amount
+    async with books() as uow:
+        with pytest.raises(DataError) as refused:
+            await uow.entries.add_many(entries)
+            await uow.commit()
+    assert str(refused.value).startswith(f"Entry 3: amount = {amount!r} {reason} Digits(38, 10)")
+    async with books() as uow:
+        assert await uow.entries.count() == 0
+
+
+async def test_trailing_zeros_past_the_precision_are_kept_alike_in_bulk(books: Factory) -> None:
+    entries = _entries(BULK_THRESHOLD)
+    entries[3].amount = Decimal("1." + "0" * 40)  # 41 digits, of which 10 are not zeros-only
+    async with books() as uow:
+        await uow.entries.add_many(entries)
+        await uow.commit()
+    async with books() as uow:
+        assert (await uow.entries.get(3)).amount == Decimal("1.0000000000")

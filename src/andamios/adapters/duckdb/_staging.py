@@ -16,9 +16,11 @@ with ``external_access=False`` (the default) reads the table through ``register`
 from __future__ import annotations
 
 import contextlib
+import decimal
 import functools
 import logging
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from types import ModuleType
 from typing import Any
 
@@ -75,6 +77,22 @@ def _arrow_type(kind: sa.types.TypeEngine[Any]) -> Any:
     return None
 
 
+#: Wide enough to quantize any NUMERIC the databases hold (38 digits) without an error.
+_WIDE = decimal.Context(prec=80)
+
+
+def _at_scale(value: Any, scale: int) -> Any:
+    """``value`` with exactly ``scale`` decimal places where that changes nothing but its
+    trailing zeros; anything else as it is (the conversion then refuses it)."""
+    if not isinstance(value, Decimal) or not value.is_finite():
+        return value
+    try:
+        exact = value.quantize(Decimal(1).scaleb(-scale), context=_WIDE)
+    except decimal.InvalidOperation:  # more than 80 digits at that scale: it cannot fit
+        return value
+    return exact if exact == value else value
+
+
 def _uuid_bytes(values: list[Any]) -> list[Any]:
     # What UUID.bytes computes, without its property call: 2.5x faster.
     return [None if value is None else value.int.to_bytes(16) for value in values]
@@ -123,6 +141,10 @@ class ArrowStager:
 
     __slots__ = ("_run",)
 
+    #: Arrow's ``decimal128(p, s)`` refuses a lost digit, an overflow and a value that is not
+    #: finite (measured on pyarrow 26), as ``Digits(p, s)`` does: the bulk path leaves it that.
+    refuses_unfit_decimals = True
+
     def __init__(self, *, registered: bool = False) -> None:
         self._run = _run_registered if registered else _run_staged
 
@@ -151,10 +173,22 @@ class ArrowStager:
             if arrow_type is None:
                 return None
 
+        scale: int | None = None
+        if isinstance(base, sa.Numeric) and not isinstance(base, sa.Float):
+            scale = base.scale or 0
+
         def convert(values: list[Any]) -> Any:
             if process is not None:
                 values = [None if value is None else process(value) for value in values]
-            return pa.array(prepare(values), type=arrow_type)
+            prepared = prepare(values)
+            try:
+                return pa.array(prepared, type=arrow_type)
+            except pa.ArrowInvalid:
+                if scale is None:
+                    raise
+                # Arrow counts trailing zeros as digits: 1.0 followed by 40 zeros fits a
+                # NUMERIC(38, 10), not its conversion. Written at the column's scale it does.
+                return pa.array([_at_scale(value, scale) for value in prepared], type=arrow_type)
 
         return convert
 
