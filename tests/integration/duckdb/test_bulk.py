@@ -562,6 +562,7 @@ async def test_a_value_only_arrow_refuses_is_a_data_error_naming_field_and_aggre
 
 def test_a_decimal_is_staged_at_the_scale_only_where_that_changes_no_digit() -> None:
     padded = _at_scale(Decimal("1." + "0" * 40), 10)
-    assert padded == 1 and padded.as_tuple().exponent == -10
+    assert padded == 1
+    assert padded.as_tuple().exponent == -10
     for kept in (None, 5, Decimal("NaN"), Decimal("1E-11"), Decimal("1E+100")):
         assert _at_scale(kept, 10) is kept  # refused by the conversion, as it was

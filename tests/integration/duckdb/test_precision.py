@@ -138,10 +138,14 @@ async def test_a_decimal_that_does_not_fit_is_refused_alike_in_bulk(
 ) -> None:
     entries = _entries(BULK_THRESHOLD)
     entries[3].amount = amount
-    async with books() as uow:
-        with pytest.raises(DataError) as refused:
+
+    async def add_and_commit() -> None:  # refused by add_many on some adapters, by commit on others
+        async with books() as uow:
             await uow.entries.add_many(entries)
             await uow.commit()
+
+    with pytest.raises(DataError) as refused:
+        await add_and_commit()
     assert str(refused.value).startswith(f"Entry 3: amount = {amount!r} {reason} Digits(38, 10)")
     async with books() as uow:
         assert await uow.entries.count() == 0
