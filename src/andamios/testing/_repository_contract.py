@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -220,6 +221,20 @@ class RepositoryContract:
         async with new_uow() as uow:
             await uow.gadgets.get(gadgets[0].id)
             with pytest.raises(DuplicateError):
+                await uow.gadgets.add(
+                    Gadget(id=gadgets[0].id, sku="A-1", name="copy", price=Decimal(1))
+                )
+
+    async def test_what_a_rollback_with_nothing_to_roll_back_kept_is_still_a_duplicate(
+        self, new_uow: Factory
+    ) -> None:
+        gadgets = await seed(new_uow)
+        async with new_uow() as uow:
+            assert len(await uow.gadgets.find()) == len(gadgets)  # none of them held here
+            await uow.commit()
+            await uow.rollback()  # nothing began since the commit: what was loaded stays
+            gc.collect()
+            with pytest.raises(DuplicateError, match="already exists in this unit of work"):
                 await uow.gadgets.add(
                     Gadget(id=gadgets[0].id, sku="A-1", name="copy", price=Decimal(1))
                 )

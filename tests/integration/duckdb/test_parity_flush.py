@@ -22,7 +22,7 @@ from uuid import UUID
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from tests.integration.duckdb._contract_mapping import (
     PARITY_KINDS,
@@ -150,6 +150,10 @@ async def _run(  # noqa: PLR0911 - one branch per kind of step
 
 @parity_settings(60)  # per database: a DuckDB file, then PostgreSQL
 @given(steps=st.lists(STEPS, min_size=1, max_size=10))
+# Found by the thorough profile: what the identity map held weakly when a rollback had nothing
+# to roll back (the found gadgets only the unit of work saw) is still held, as in memory.
+@example(steps=[("find", 0), ("commit",), ("add", STORED[0]), ("commit",), ("add", STORED[0])])
+@example(steps=[("find", 0), ("commit",), ("add", STORED[0]), ("rollback",), ("add", STORED[0])])
 def test_every_step_of_a_unit_of_work_shows_the_same_on_every_adapter(
     sql_factory: Any, steps: list[Step]
 ) -> None:

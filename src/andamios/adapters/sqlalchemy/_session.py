@@ -65,6 +65,10 @@ class AggregateSession(Session):
         #: The JSON form of the ``JsonValue`` attributes of persistent objects, last written or
         #: read: what finds the values changed in place.
         self.json_snapshots = JsonSnapshots()
+        #: What the identity map held when a rollback found no transaction to roll back: the
+        #: session keeps holding it (its identity map alone would hold it weakly, and let go of
+        #: what the unit of work no longer sees), as the in-memory adapter keeps what it loaded.
+        self.kept: list[object] = []
 
     def flush(self, objects: Sequence[Any] | None = None) -> None:
         """Flush, with the ``JsonValue`` attributes changed in place flagged first.
@@ -79,6 +83,7 @@ class AggregateSession(Session):
         """Forget every object (and the snapshots of their JSON values)."""
         super().expunge_all()
         self.json_snapshots.forget()
+        self.kept = []
 
     def record_inserted(self, batch: Sequence[AggregateRoot[Any]], versions: list[int]) -> None:
         """Remember a batch the bulk path inserted (one list per batch: cheaper than a dict)."""
