@@ -538,12 +538,15 @@ def _read(owner: object, path: str) -> object:
     return value
 
 
-def check_stored(aggregate: object) -> None:
-    """Raise :class:`DataError` unless every field of ``aggregate`` can be stored as it is."""
+def check_stored(aggregate: object, *, skip: Collection[str] = ()) -> None:
+    """Raise :class:`DataError` unless every field of ``aggregate`` can be stored as it is
+    (``skip``: those not to check, as :func:`check_all` says)."""
     if not dataclasses.is_dataclass(aggregate):
         return  # a class mapped straight in a SQLAlchemy registry: the database's rules apply
     rules = storage_rules(type(aggregate))
     for rule in rules.fields:
+        if rule.name in skip:
+            continue
         value = (
             _read(aggregate, rule.name) if "." in rule.name else getattr(aggregate, rule.name, None)
         )
@@ -563,6 +566,7 @@ def check_all(
     read: Mapping[str, list[typing.Any]] | None = None,
     *,
     typed_only: Collection[str] = (),
+    skip: Collection[str] = (),
 ) -> None:
     """:func:`check_stored` for many aggregates of one type, column by column (the bulk path).
 
@@ -572,6 +576,8 @@ def check_all(
     ``typed_only``: fields whose values only have their type tested here, because the caller's
     own conversion refuses what their other rules refuse; when it does refuse one, the caller
     runs :func:`check_stored` over the aggregates in order, for the error memory raises.
+    ``skip``: fields not checked at all, because the caller knows they hold what storage gave
+    (unchanged since read).
     """
     kind = type(aggregates[0])  # a bulk write's group: one mapped aggregate type, never empty
     rules = storage_rules(kind)
@@ -581,6 +587,8 @@ def check_all(
     for rule in rules.fields:
         if not plain:
             break
+        if rule.name in skip:
+            continue
         values = read.get(rule.name)
         if values is None:
             states = states or list(map(vars, aggregates))
@@ -591,7 +599,7 @@ def check_all(
         plain = rule.fast.all(values, nullable=rule.nullable, typed_only=rule.name in typed_only)
     if not plain:
         for aggregate in aggregates:
-            check_stored(aggregate)
+            check_stored(aggregate, skip=skip)
 
 
 def stored_state(owner: type, state: dict[str, object]) -> None:

@@ -90,13 +90,13 @@ class AggregateSession(Session):
         self.inserted.append((batch, versions))
         self._inserted_ids = None
 
-    def was_inserted(self, aggregate: AggregateRoot[Any]) -> bool:
-        """Whether the bulk path inserted ``aggregate`` in this transaction."""
+    def inserted_ids(self) -> set[int] | frozenset[int]:
+        """The ``id()`` of every aggregate the bulk path inserted in this transaction."""
         if not self.inserted:
-            return False
+            return frozenset()
         if self._inserted_ids is None:
             self._inserted_ids = {id(a) for batch, _ in self.inserted for a in batch}
-        return id(aggregate) in self._inserted_ids
+        return self._inserted_ids
 
     def begin_moment(self) -> None:
         """A transaction begins: read the time its audit timestamps get."""
