@@ -66,6 +66,7 @@ class Tracker:
         "_streamed",
         "_watch",
         "_watched",
+        "leaving",
         "name",
         "observer",
         "operations",
@@ -80,6 +81,8 @@ class Tracker:
         #: A read-only unit of work refuses every write (see ``UnitOfWork.read_only``).
         self.read_only = False
         self.state = UnitOfWorkState.NEW
+        #: Whether the unit of work is leaving its block (its last rollback, then it ends).
+        self.leaving = False
         self._seen: dict[int, AggregateRoot[Any]] = {}
         #: Streamed aggregates, held weakly until they record an event (see_streamed); the
         #: dead are dropped whenever the list has doubled (``_prune_at``).

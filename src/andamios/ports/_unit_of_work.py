@@ -316,6 +316,7 @@ class UnitOfWork(Reads):
         try:
             try:
                 self._tracker.ensure_active()
+                self._tracker.leaving = True
                 reason = RollbackReason.EXITED if exc is None else RollbackReason.ERROR
                 await self._rolled_back(reason, exc)
             finally:

@@ -276,7 +276,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
                 # calls costs one, about 20 µs on a 2-core host).
                 sync_session.pending.clear()
                 sync_session.close()
-            else:
+            elif not self._tracker.leaving:
                 # Nothing began since the last commit or rollback: as SQLAlchemy's rollback of no
                 # transaction, the session keeps what it holds, as the in-memory adapter does,
                 # also once the unit of work forgets what it saw (a re-added id is refused alike).
