@@ -222,6 +222,22 @@ async def test_mappings_arrow_cannot_write_stay_on_the_orm_path(
         mapping.clear()
 
 
+async def test_aggregates_inserted_in_bulk_keep_version_one_through_later_flushes(
+    lab: Setup,
+) -> None:
+    samples = _samples(MANY)
+    async with lab.factory()() as uow:
+        await uow.samples.add_many(samples)
+        for sample in samples[:2]:
+            sample.small = -sample.small - 1
+            assert await uow.samples.count() == MANY  # a flush each: not a first change
+        await uow.commit()
+    async with lab.factory()() as uow:
+        stored = await uow.samples.find()
+    assert {s.version for s in stored} == {1}
+    assert sorted(s.small for s in stored)[:2] == [-2, -1]
+
+
 async def test_the_bulk_plan_is_made_once_for_every_unit_of_work(lab: Setup) -> None:
     sample_mapping = lab.mapping.aggregate_mapping(Sample)
     first, second = lab.factory()(), lab.factory()()
