@@ -15,7 +15,8 @@ to it). Everything here is stable API for adapter authors:
 - the storage rules every adapter enforces alike (ADR 0010): :func:`register_storage` (a SQL
   mapping registers what its columns can hold), :func:`storage_rules`, :func:`check_stored` /
   :func:`check_all` (refuse before writing), :func:`stored_state` (what a value reads back as),
-  :func:`json_problem`, :func:`version_written`, :func:`id_type_of`;
+  :func:`json_problem`, :func:`version_written`, :func:`id_type_of`, :func:`quantized` (a
+  ``Decimal`` at a scale, as the ``Digits`` check quantizes it);
 - :func:`audit_fields`, and :func:`keyset_after` for keyset pagination;
 - hooks: :func:`hook_set` turns a factory's ``hooks=`` into a :class:`HookSet`, whose
   :meth:`HookSet.observer` is what ``UnitOfWork.__init__(observer=...)`` takes; a SQL adapter
@@ -33,6 +34,7 @@ from typing import TYPE_CHECKING
 from andamios.domain._lazy import lazy_names
 from andamios.ports._audit import AuditFields, audit_fields
 from andamios.ports._clock import Clock, SystemClock
+from andamios.ports._fast_checks import quantized
 from andamios.ports._hooks import HookSet, Observer, hook_set, now
 from andamios.ports._instances import new_blank, register_blank_factory, unregister_blank_factory
 from andamios.ports._introspection import (
@@ -109,6 +111,7 @@ __all__ = [
     "leaf_type",
     "new_blank",
     "now",
+    "quantized",
     "register_blank_factory",
     "register_storage",
     "rename_fields",

@@ -16,7 +16,6 @@ with ``external_access=False`` (the default) reads the table through ``register`
 from __future__ import annotations
 
 import contextlib
-import decimal
 import functools
 import logging
 from collections.abc import Callable, Sequence
@@ -29,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.util.concurrency import await_
 
 from andamios.adapters.sql_spi import STAGED, Convert, base_type, observed_statement
+from andamios.ports.spi import quantized
 
 __all__ = ["ArrowStager", "arrow"]
 
@@ -77,20 +77,13 @@ def _arrow_type(kind: sa.types.TypeEngine[Any]) -> Any:
     return None
 
 
-#: Wide enough to quantize any NUMERIC the databases hold (38 digits) without an error.
-_WIDE = decimal.Context(prec=80)
-
-
 def _at_scale(value: Any, scale: int) -> Any:
     """``value`` with exactly ``scale`` decimal places where that changes nothing but its
     trailing zeros; anything else as it is (the conversion then refuses it)."""
     if not isinstance(value, Decimal) or not value.is_finite():
         return value
-    try:
-        exact = value.quantize(Decimal(1).scaleb(-scale), context=_WIDE)
-    except decimal.InvalidOperation:  # more than 80 digits at that scale: it cannot fit
-        return value
-    return exact if exact == value else value
+    exact = quantized(value, scale)  # None: no such form within 80 digits, it cannot fit
+    return exact if exact is not None and exact == value else value
 
 
 def _uuid_bytes(values: list[Any]) -> list[Any]:
