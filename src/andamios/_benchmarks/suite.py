@@ -144,7 +144,8 @@ RAW = "raw duckdb"
 ORM = "SQLAlchemy ORM"
 #: The contenders of the inserts and reads, each on a copy of the data of its own.
 CONTENDERS = [OURS, RAW, ORM]
-#: The RSS row's lower bound: what Andamios imports below it, one file, one query.
+#: The floor contender: of the RSS row, what Andamios imports below it, one file, one query; of
+#: the inserts, raw duckdb's INSERT and SQLAlchemy's own no-SQL persistence (INSERT_FLOOR_NOTE).
 FLOOR = "floor"
 PEERS = [RAW, ORM, FLOOR, NO_HOOKS]
 MIB = 1024 * 1024
