@@ -34,7 +34,7 @@ from andamios.ports._pagination import (
 )
 from andamios.ports._spec_values import validate_spec
 from andamios.ports._storage import id_type_of, storage_rules
-from andamios.ports._tracker import Tracker
+from andamios.ports._tracker import _DICT, Tracker
 from andamios.ports.errors import DuplicateError, NotFound, UnitOfWorkError
 
 __all__ = ["Repository"]
@@ -43,7 +43,6 @@ _DEFAULT_BATCH = 500
 
 _ID = operator.attrgetter("id")
 _ID_HELD = operator.itemgetter("id")
-_DICT = operator.attrgetter("__dict__")
 _INT = operator.attrgetter("int")
 
 
